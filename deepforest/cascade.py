@@ -1,0 +1,599 @@
+"""Cascade forest estimators: the growth loop, early stopping and prediction.
+
+The public estimators are thin: they validate input, bin it once, grow layers until the
+out-of-sample score stops improving (see ``_layer`` and ``_out_of_sample``), keep the layers up
+to the best one, and predict by passing samples through them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._binning import MAX_BINS, QuantileBinner
+from ._layer import ForestSettings, fit_layer
+from ._out_of_sample import assign_folds, duplicate_groups
+from ._predictor import make_predictor
+from ._scoring import layer_score
+
+# Samples predicted at once: bounds the memory of the augmented features at predict time.
+PREDICT_BATCH_ROWS = 65_536
+
+
+class _BaseCascadeForest(BaseEstimator):
+    """Shared fit and predict logic of the cascade classifier and regressor."""
+
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_trees": [Interval(Integral, 1, None, closed="left")],
+        "max_layers": [Interval(Integral, 1, None, closed="left")],
+        "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
+        "delta": [Interval(Real, 0, None, closed="left")],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            StrOptions({"sqrt", "log2"}),
+            None,
+        ],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+        ],
+        "max_samples": [
+            None,
+            Interval(RealNotInt, 0, 1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "out_of_sample": [StrOptions({"oob", "kfold"})],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "n_bins": [Interval(Integral, 2, MAX_BINS, closed="both")],
+        "bin_subsample": [Interval(Integral, 1, None, closed="left"), None],
+        "scoring": [None, str, callable],
+        "predictor": [None, StrOptions({"forest", "xgboost"})],
+        "predictor_params": [None, dict],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _is_classifier = False
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, sample_weight):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2,
+            multi_output=not self._is_classifier,
+            y_numeric=not self._is_classifier,
+        )
+        y_fit = self._encode_target(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+
+        rng = check_random_state(self.random_state)
+        self._binner = QuantileBinner(
+            self.n_bins, self.bin_subsample, random_state=rng.randint(np.iinfo(np.int32).max)
+        ).fit(X)
+        X_binned = self._binner.transform(X)
+        folds = self._make_folds(X_binned, y_fit, rng)
+        settings = self._forest_settings()
+
+        features = X_binned.astype(np.float32)
+        layers, scores, fit_times = [], [], []
+        best_index, best_score, best_outputs = -1, -np.inf, None
+        for index in range(self.max_layers):
+            start = time.perf_counter()
+            layer, outputs = fit_layer(
+                settings,
+                self.n_estimators,
+                features,
+                y_fit,
+                sample_weight,
+                folds,
+                self._n_layer_outputs,
+                rng,
+            )
+            score = self._score_outputs(y, outputs, sample_weight)
+            fit_times.append(time.perf_counter() - start)
+            scores.append(score)
+            layers.append(layer)
+            improved = score > best_score + self.delta
+            if improved:
+                best_index, best_score, best_outputs = index, score, outputs
+            self._log(
+                f"layer {index}: score={score:.5f} fit={fit_times[-1]:.2f}s "
+                f"features={features.shape[1]}{' (best)' if improved else ''}"
+            )
+            if index - best_index >= self.n_tolerant_rounds or index + 1 == self.max_layers:
+                break
+            # The training-only features of this layer are dropped as soon as the next one's exist.
+            features = _augment(X_binned, outputs)
+            # Layers past the best are only kept while they may still be improved on.
+
+        self.layers_ = layers[: best_index + 1]
+        self.n_layers_ = len(self.layers_)
+        self.best_score_ = best_score
+        self.history_ = {"score": scores, "fit_time": fit_times}
+        self._log(f"kept {self.n_layers_} of {len(layers)} layers, best score {best_score:.5f}")
+
+        self.predictor_ = None
+        if self.predictor is not None:
+            start = time.perf_counter()
+            self.predictor_ = make_predictor(
+                self.predictor,
+                self._is_classifier,
+                self.n_trees,
+                self.n_jobs,
+                int(rng.randint(np.iinfo(np.int32).max)),
+                self.predictor_params,
+            )
+            self.predictor_.fit(
+                _augment(X_binned, best_outputs), y_fit, sample_weight=sample_weight
+            )
+            self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
+        return self
+
+    def _make_folds(self, X_binned, y_fit, rng):
+        if self.out_of_sample != "kfold":
+            return None
+        groups = duplicate_groups(X_binned)
+        if groups.max() + 1 < self.n_folds:
+            raise ValueError(
+                f"out_of_sample='kfold' needs at least n_folds={self.n_folds} distinct samples, "
+                f"got {groups.max() + 1}."
+            )
+        return assign_folds(groups, self.n_folds, rng, y_fit if self._is_classifier else None)
+
+    def _log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[deepforest] {message}", file=sys.stderr, flush=True)
+
+    # -------------------------------------------------------------- predict
+    def _final_outputs(self, X) -> np.ndarray:
+        """Pass X through the kept layers; return the averaged or final-predictor output."""
+        check_is_fitted(self, "layers_")
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+        )
+        batches = [
+            self._final_outputs_batch(X[start : start + PREDICT_BATCH_ROWS])
+            for start in range(0, X.shape[0], PREDICT_BATCH_ROWS)
+        ]
+        return np.concatenate(batches, axis=0)
+
+    def _final_outputs_batch(self, X) -> np.ndarray:
+        X_binned = self._binner.transform(X)
+        features = X_binned.astype(np.float32)
+        for index, layer in enumerate(self.layers_):
+            outputs = layer.outputs(features)
+            if index + 1 < len(self.layers_):
+                features = _augment(X_binned, outputs)
+        if self.predictor_ is None:
+            return np.mean(outputs, axis=0)
+        final_features = _augment(X_binned, outputs)
+        if self._is_classifier:
+            return self.predictor_.predict_proba(final_features)
+        return self.predictor_.predict(final_features)
+
+    # ------------------------------------------------------------- helpers
+    def _forest_settings(self) -> ForestSettings:
+        return ForestSettings(
+            is_classifier=self._is_classifier,
+            n_trees=self.n_trees,
+            max_features=self.max_features,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            criterion=self.criterion,
+            max_samples=self.max_samples,
+            class_weight=getattr(self, "class_weight", None),
+            n_jobs=self.n_jobs,
+        )
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Impurity-based importance of the input features, averaged over all forests.
+
+        Only the original features count (the class vectors that layers pass on are left out);
+        the importances sum to 1.
+        """
+        check_is_fitted(self, "layers_")
+        n_features = self.n_features_in_
+        importances = np.mean(
+            [
+                forest.feature_importances_[:n_features]
+                for layer in self.layers_
+                for forest in layer.forests
+            ],
+            axis=0,
+        )
+        total = importances.sum()
+        return importances / total if total > 0 else importances
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _augment(X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
+    """The next layer's input: the binned features followed by every forest's output."""
+    columns = [X_binned] + [out.reshape(out.shape[0], -1) for out in outputs]
+    return np.hstack(columns).astype(np.float32, copy=False)
+
+
+_SHARED_DOC_PARAMETERS = """
+    n_estimators : int, default=2
+        Number of forest pairs per layer; each pair is a random forest and a completely-random
+        tree forest.
+    n_trees : int, default=100
+        Number of trees in each forest.
+    max_layers : int, default=20
+        Maximum number of cascade layers grown.
+    n_tolerant_rounds : int, default=2
+        Growth stops after this many layers in a row without an improvement above ``delta``.
+    delta : float, default=1e-5
+        Smallest score gain that counts as an improvement.
+    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+        Candidate features per split of the random forests. The completely-random forests always
+        draw one feature and one threshold per split.
+    max_depth : int or None, default=None
+        Maximum depth of every tree.
+    min_samples_leaf : int or float, default=1
+        Minimum number of samples in a leaf.
+    max_samples : int, float or None, default=None
+        Bootstrap size of every tree (None: as many as training samples). Smaller is faster.
+    out_of_sample : {"oob", "kfold"}, default="oob"
+        How the training samples' class vectors are made: ``"oob"`` averages the trees whose
+        bootstrap left the sample out (one fit per forest); ``"kfold"`` shares each forest's
+        trees out among ``n_folds`` models that each skip one fold (gcForest's scheme, with the
+        trees split rather than repeated, so it costs one forest's worth of trees). Rows that are
+        identical after binning stay in one fold.
+    n_folds : int, default=3
+        Number of folds for ``out_of_sample="kfold"``.
+    n_bins : int, default=255
+        Quantile bins per feature (at most 255); missing values get a bin of their own.
+    bin_subsample : int or None, default=200_000
+        Rows used to fit the bin edges (None: all).
+    scoring : str, callable or None, default=None
+        How a layer is scored on out-of-sample outputs: None for {default_score}, or any
+        scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
+    predictor : {"forest", "xgboost"} or None, default=None
+        Optional final predictor trained on the last kept layer's augmented features.
+    predictor_params : dict or None, default=None
+        Parameters overriding the final predictor's defaults.
+    n_jobs : int or None, default=None
+        Parallel jobs for growing trees and predicting (-1: all cores). Results do not depend on
+        it.
+    random_state : int, RandomState instance or None, default=None
+        Controls binning, fold assignment and every forest.
+    verbose : int, default=0
+        If positive, print one line per layer (index, score, seconds) to stderr."""
+
+_SHARED_DOC_ATTRIBUTES = """
+    layers_ : list of Layer
+        The kept layers, up to the best one.
+    n_layers_ : int
+        Number of kept layers.
+    best_score_ : float
+        Out-of-sample score of the last kept layer.
+    history_ : dict of list
+        ``"score"`` and ``"fit_time"`` (seconds) of every grown layer, kept or not.
+    predictor_ : estimator or None
+        The fitted final predictor.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Impurity-based importances of the input features.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X had string column names."""
+
+
+class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
+    __doc__ = (
+        """Deep forest (gcForest) cascade classifier.
+
+    Each layer fits pairs of random and completely-random forests; every training sample's
+    class vector comes from trees that never trained on it. The next layer sees the original
+    features plus those class vectors. Layers are added until the out-of-sample score stops
+    improving, and only the layers up to the best are kept.
+
+    Parameters
+    ----------"""
+        + _SHARED_DOC_PARAMETERS.replace("{default_score}", "accuracy")
+        + """
+    criterion : {"gini", "entropy", "log_loss"}, default="gini"
+        Split quality measure of the trees.
+    class_weight : "balanced", "balanced_subsample", dict or None, default=None
+        Class weights, passed to every forest.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels."""
+        + _SHARED_DOC_ATTRIBUTES
+        + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from deepforest import CascadeForestClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = CascadeForestClassifier(n_trees=20, random_state=0).fit(X, y)
+    >>> model.predict(X[:3])
+    array([0, 0, 0])
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseCascadeForest._parameter_constraints,
+        "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
+        "class_weight": [StrOptions({"balanced", "balanced_subsample"}), dict, None],
+    }
+    _is_classifier = True
+
+    def __init__(
+        self,
+        n_estimators: int = 2,
+        n_trees: int = 100,
+        max_layers: int = 20,
+        n_tolerant_rounds: int = 2,
+        delta: float = 1e-5,
+        max_features="sqrt",
+        max_depth: int | None = None,
+        min_samples_leaf: int | float = 1,
+        max_samples=None,
+        out_of_sample: str = "oob",
+        n_folds: int = 3,
+        n_bins: int = 255,
+        bin_subsample: int | None = 200_000,
+        scoring=None,
+        predictor: str | None = None,
+        predictor_params: dict | None = None,
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: int = 0,
+        criterion: str = "gini",
+        class_weight=None,
+    ):
+        self.n_estimators = n_estimators
+        self.n_trees = n_trees
+        self.max_layers = max_layers
+        self.n_tolerant_rounds = n_tolerant_rounds
+        self.delta = delta
+        self.max_features = max_features
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
+        self.out_of_sample = out_of_sample
+        self.n_folds = n_folds
+        self.n_bins = n_bins
+        self.bin_subsample = bin_subsample
+        self.scoring = scoring
+        self.predictor = predictor
+        self.predictor_params = predictor_params
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.criterion = criterion
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None) -> CascadeForestClassifier:
+        """Grow the cascade on training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Class labels (strings, integers or booleans).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, used by every forest and by the layer scores.
+
+        Returns
+        -------
+        self : CascadeForestClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight)
+
+    def _encode_target(self, y):
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(f"CascadeForestClassifier supports one target column, got {type_of_target(y)} y.")
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "CascadeForestClassifier needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}."
+            )
+        self._n_layer_outputs = len(self.classes_)
+        return y_codes
+
+    def _score_outputs(self, y, outputs, sample_weight) -> float:
+        return layer_score(
+            self.scoring, True, y, np.mean(outputs, axis=0), sample_weight, self.classes_
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of the samples in X, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._final_outputs(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of the samples in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
+    __doc__ = (
+        """Deep forest (gcForest) cascade regressor.
+
+    Each layer fits pairs of random and completely-random forests; every training sample's
+    prediction comes from trees that never trained on it, and the next layer sees the original
+    features plus those predictions. Layers are added until the out-of-sample score stops
+    improving. Several target columns (multi-output regression) are supported.
+
+    Parameters
+    ----------"""
+        + _SHARED_DOC_PARAMETERS.replace("{default_score}", "R²")
+        + """
+    criterion : {"squared_error", "absolute_error", "friedman_mse", "poisson"}, \
+default="squared_error"
+        Split quality measure of the trees.
+
+    Attributes
+    ----------"""
+        + _SHARED_DOC_ATTRIBUTES
+        + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from deepforest import CascadeForestRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = CascadeForestRegressor(n_trees=20, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseCascadeForest._parameter_constraints,
+        "criterion": [StrOptions({"squared_error", "absolute_error", "friedman_mse", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        n_estimators: int = 2,
+        n_trees: int = 100,
+        max_layers: int = 20,
+        n_tolerant_rounds: int = 2,
+        delta: float = 1e-5,
+        max_features="sqrt",
+        max_depth: int | None = None,
+        min_samples_leaf: int | float = 1,
+        max_samples=None,
+        out_of_sample: str = "oob",
+        n_folds: int = 3,
+        n_bins: int = 255,
+        bin_subsample: int | None = 200_000,
+        scoring=None,
+        predictor: str | None = None,
+        predictor_params: dict | None = None,
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: int = 0,
+        criterion: str = "squared_error",
+    ):
+        self.n_estimators = n_estimators
+        self.n_trees = n_trees
+        self.max_layers = max_layers
+        self.n_tolerant_rounds = n_tolerant_rounds
+        self.delta = delta
+        self.max_features = max_features
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
+        self.out_of_sample = out_of_sample
+        self.n_folds = n_folds
+        self.n_bins = n_bins
+        self.bin_subsample = bin_subsample
+        self.scoring = scoring
+        self.predictor = predictor
+        self.predictor_params = predictor_params
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.criterion = criterion
+
+    def fit(self, X, y, sample_weight=None) -> CascadeForestRegressor:
+        """Grow the cascade on training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, used by every forest and by the layer scores.
+
+        Returns
+        -------
+        self : CascadeForestRegressor
+            The fitted estimator.
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight)
+
+    def _encode_target(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it was raveled.",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            y = column_or_1d(y)
+        self._n_layer_outputs = 1 if y.ndim == 1 else y.shape[1]
+        return y
+
+    def _score_outputs(self, y, outputs, sample_weight) -> float:
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        return layer_score(self.scoring, False, y, np.mean(outputs, axis=0), sample_weight)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets of the samples in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return self._final_outputs(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
