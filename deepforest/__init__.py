@@ -5,7 +5,14 @@ and stop growing when validation stops improving.
 """
 
 from .cascade import CascadeForestClassifier, CascadeForestRegressor
+from .scanning import GCForestClassifier, MultiGrainScanner
 
 __version__ = "0.1.0"
 
-__all__ = ["CascadeForestClassifier", "CascadeForestRegressor", "__version__"]
+__all__ = [
+    "CascadeForestClassifier",
+    "CascadeForestRegressor",
+    "GCForestClassifier",
+    "MultiGrainScanner",
+    "__version__",
+]

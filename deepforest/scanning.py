@@ -1,0 +1,684 @@
+"""Multi-grained scanning: gcForest for images and sequences.
+
+The cascade alone sees an image as a bag of pixels. Multi-grained scanning slides windows of
+several sizes (grains) over every sample, trains a random forest and a completely-random forest
+per grain on the windows (each window carrying its sample's label), and describes each sample by
+the class vectors its windows receive, position by position. A cascade trained on those vectors
+is gcForest (Zhou & Feng).
+
+``MultiGrainScanner`` is the scikit-learn transformer; ``GCForestClassifier`` is the whole model,
+the same as ``make_pipeline(MultiGrainScanner(...), CascadeForestClassifier(...))``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from ._grain import GrainForests, fit_grain
+from ._layer import FOREST_KINDS, ForestSettings
+from ._out_of_sample import assign_folds, duplicate_groups
+from ._progress import Progress
+from ._windows import (
+    batch_windows,
+    format_shape,
+    pool,
+    pooled_grid,
+    position_grid,
+    resolve_windows,
+    to_layout,
+    window_view,
+)
+from .cascade import CascadeForestClassifier
+
+# Window rows scored at once: bounds transform memory (the rows of a 13×13 window as float32,
+# plus one float32 class vector per row and forest) to a few hundred MB whatever the data size.
+BATCH_WINDOWS = 262_144
+
+
+class MultiGrainScanner(TransformerMixin, BaseEstimator):
+    """Multi-grained scanning transformer of gcForest for images and sequences.
+
+    For every window size (grain) it trains a random forest and a completely-random forest on
+    window instances, each labelled with its sample's class, and transforms each sample into the
+    class vectors of all its window positions (optionally averaged over blocks of positions),
+    concatenated over forests and grains.
+
+    ``fit_transform`` returns *out-of-fold* vectors for the training samples: the samples are
+    split into ``n_folds`` folds (identical samples always share one), each forest's trees are
+    shared out among models that skip one fold, and a training sample's windows are scored only
+    by the model that never saw any window of that sample. This is what a cascade downstream
+    must be trained on, and what a scikit-learn ``Pipeline`` uses. ``transform`` scores new
+    samples with all the trees, so ``fit(X, y).transform(X)`` gives *in-sample* vectors of the
+    training data, which are over-confident: do not train a cascade on them.
+
+    Folds split by sample rather than by window because the windows of a sample overlap and
+    share its label: an out-of-bag vote on one window comes from trees that trained on its
+    neighbours, one pixel away, and leaks the label.
+
+    Parameters
+    ----------
+    window_sizes : list of int or of tuple of int, default=None
+        Window sizes, one grain each: an int is a square window (or a window length for
+        sequences), a tuple gives ``(height, width)``. None: about 1/4, 3/8 and 1/2 of the
+        smaller image side (7, 10, 14 on 28×28 images), or 1/16, 1/8 and 1/4 of a sequence's
+        length.
+    stride : int, default=1
+        Step between window positions along every axis.
+    pooling : int or None, default=None
+        Average the class vectors over blocks of ``pooling`` positions per axis (2: 2×2 blocks
+        on images), dividing the number of output features by about ``pooling**2``; edge blocks
+        average the positions they hold. None keeps every position.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of flat input rows, which are then
+        read as images (row-major, channels last).
+    input_kind : {"auto", "image", "sequence"}, default="auto"
+        How to read X. ``"auto"``: 2-d X as sequences ``(n_samples, length)`` unless
+        ``image_shape`` is given, 3-d X as images ``(n_samples, height, width)`` and 4-d X as
+        images with channels ``(n_samples, height, width, channels)``. Sequences with channels,
+        ``(n_samples, length, channels)``, need ``"sequence"``.
+    n_trees : int, default=30
+        Trees of each forest of each grain, shared out among the fold models.
+    max_windows : int or None, default=200_000
+        Window instances the forests of one grain train on: the same number of randomly chosen
+        positions from every training sample, at least one each. None: every window (memory
+        grows with samples × positions).
+    n_folds : int, default=3
+        Folds of training samples for the out-of-fold class vectors.
+    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+        Candidate features per split of the random forests; the completely-random forests draw
+        one feature and one threshold per split.
+    max_depth : int or None, default=None
+        Maximum depth of the trees.
+    min_samples_leaf : int or float, default=10
+        Minimum number of windows per leaf. Leaves of several windows give graded class
+        vectors and keep trees grown on hundreds of thousands of windows small.
+    n_jobs : int or None, default=None
+        Parallel jobs for growing and applying trees (-1: all cores). Results do not depend on
+        it.
+    random_state : int, RandomState instance or None, default=None
+        Controls the folds, the window subsample and every forest.
+    verbose : int, default=0
+        If positive, print one line per grain and a progress bar for each transform to stderr.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    grains_ : list of GrainForests
+        The fitted forests of every grain.
+    windows_ : list of tuple of int
+        The window shape of every grain.
+    input_kind_ : {"image", "sequence"}
+        How X was read.
+    n_features_out_ : int
+        Number of output features.
+    n_features_in_ : int
+        Number of features seen during fit (the second dimension of X).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X had string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepforest import MultiGrainScanner
+    >>> X, y = load_digits(return_X_y=True)
+    >>> scanner = MultiGrainScanner(window_sizes=[4], image_shape=(8, 8), n_trees=6,
+    ...                             random_state=0)
+    >>> scanner.fit_transform(X, y).shape  # 25 positions × 2 forests × 10 classes
+    (1797, 500)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "window_sizes": [None, list, tuple],
+        "stride": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [Interval(Integral, 1, None, closed="left"), None],
+        "image_shape": [None, list, tuple],
+        "input_kind": [StrOptions({"auto", "image", "sequence"})],
+        "n_trees": [Interval(Integral, 1, None, closed="left")],
+        "max_windows": [Interval(Integral, 1, None, closed="left"), None],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            StrOptions({"sqrt", "log2"}),
+            None,
+        ],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+        ],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        window_sizes: list | None = None,
+        stride: int = 1,
+        pooling: int | None = None,
+        image_shape: tuple | None = None,
+        input_kind: str = "auto",
+        n_trees: int = 30,
+        max_windows: int | None = 200_000,
+        n_folds: int = 3,
+        max_features="sqrt",
+        max_depth: int | None = None,
+        min_samples_leaf: int | float = 10,
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.window_sizes = window_sizes
+        self.stride = stride
+        self.pooling = pooling
+        self.image_shape = image_shape
+        self.input_kind = input_kind
+        self.n_trees = n_trees
+        self.max_windows = max_windows
+        self.n_folds = n_folds
+        self.max_features = max_features
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y) -> MultiGrainScanner:
+        """Train the forests of every grain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Images or sequences; see ``input_kind`` and ``image_shape``. NaN marks a missing
+            value.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : MultiGrainScanner
+            The fitted transformer.
+        """
+        self._fit(X, y, with_output=False)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
+        """Train the forests and return the training samples' out-of-fold class vectors.
+
+        Unlike ``fit(X, y).transform(X)``, every training sample is described by trees that
+        never saw any of its windows, which is what a downstream cascade must train on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Images or sequences; see ``input_kind`` and ``image_shape``.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Unused; accepted for compatibility with scikit-learn.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out_), dtype float32
+            Out-of-fold class vectors of every grain, forest and window position.
+        """
+        return self._fit(X, y, with_output=True)
+
+    def _fit(self, X, y, with_output: bool) -> np.ndarray | None:
+        self._validate_params()
+        if y is None:
+            raise ValueError(
+                "MultiGrainScanner is supervised: it requires y (the class of every sample)."
+            )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype="numeric",
+            allow_nd=True,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2,
+        )
+        y_codes = self._encode_target(y)
+        X_layout, self.input_kind_ = to_layout(X, self.input_kind, self._image_shape())
+        self._input_shape = X.shape[1:]
+        spatial = X_layout.shape[1:-1]
+        self.windows_ = resolve_windows(self.window_sizes, spatial, self.input_kind_)
+        self._set_output_layout(spatial)
+
+        rng = check_random_state(self.random_state)
+        n_samples = X.shape[0]
+        groups = duplicate_groups(X.reshape(n_samples, -1))
+        if groups.max() + 1 < self.n_folds:
+            raise ValueError(
+                f"MultiGrainScanner needs at least n_folds={self.n_folds} distinct samples, "
+                f"got {groups.max() + 1}."
+            )
+        folds = assign_folds(groups, self.n_folds, rng, y_codes)
+        settings = ForestSettings(
+            is_classifier=True,
+            n_trees=self.n_trees,
+            max_features=self.max_features,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            criterion="gini",
+            max_samples=None,
+            class_weight=None,
+            n_jobs=self.n_jobs,
+        )
+        output = np.empty((n_samples, self.n_features_out_), np.float32) if with_output else None
+        self.grains_ = []
+        for index, window in enumerate(self.windows_):
+            start = time.perf_counter()
+            view = window_view(X_layout, window, self.stride)
+            grain = fit_grain(
+                view, window, y_codes, folds, len(self.classes_), settings, self.max_windows, rng
+            )
+            self.grains_.append(grain)
+            self._log(
+                f"grain {format_shape(window)}: {math.prod(self._grids[index])} positions, "
+                f"forests trained on {grain.n_training_windows} windows in "
+                f"{time.perf_counter() - start:.1f}s"
+            )
+            if with_output:
+                start = time.perf_counter()
+                self._write_grain(view, index, output, folds, "out-of-fold vectors")
+                self._log(
+                    f"grain {format_shape(window)}: out-of-fold vectors in "
+                    f"{time.perf_counter() - start:.1f}s"
+                )
+        return output
+
+    def _encode_target(self, y) -> np.ndarray:
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(
+                f"MultiGrainScanner supports one target column, got {type_of_target(y)} y."
+            )
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "MultiGrainScanner needs samples of at least 2 classes in the data, but the "
+                f"data contains only one class: {self.classes_[0]!r}."
+            )
+        return y_codes.ravel()
+
+    def _image_shape(self) -> tuple[int, ...] | None:
+        return None if self.image_shape is None else tuple(self.image_shape)
+
+    def _set_output_layout(self, spatial: tuple[int, ...]) -> None:
+        """Record each grain's position grid and where its columns start in the output."""
+        n_classes = len(self.classes_)
+        self._grids = [position_grid(spatial, w, self.stride) for w in self.windows_]
+        widths = [
+            len(FOREST_KINDS) * math.prod(pooled_grid(grid, self.pooling)) * n_classes
+            for grid in self._grids
+        ]
+        self._offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+        self.n_features_out_ = int(self._offsets[-1])
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X) -> np.ndarray:
+        """Class vectors of new samples, scored by all the trees of every grain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples laid out as during fit.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out_), dtype float32
+            For every grain, forest (random, then completely-random) and window position (row
+            by row), the class probabilities in the order of ``classes_``.
+        """
+        check_is_fitted(self, "grains_")
+        X = validate_data(
+            self, X, reset=False, dtype="numeric", allow_nd=True, ensure_all_finite="allow-nan"
+        )
+        if X.shape[1:] != self._input_shape:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but MultiGrainScanner was fitted on "
+                f"samples of shape {self._input_shape}."
+            )
+        X_layout, _ = to_layout(X, self.input_kind_, self._image_shape())
+        output = np.empty((X.shape[0], self.n_features_out_), dtype=np.float32)
+        for index, window in enumerate(self.windows_):
+            view = window_view(X_layout, window, self.stride)
+            self._write_grain(view, index, output, None, "transform")
+        return output
+
+    def _write_grain(
+        self, view: np.ndarray, index: int, output: np.ndarray, folds: np.ndarray | None, what: str
+    ) -> None:
+        """Score the windows of one grain batch by batch and write its columns of ``output``.
+
+        With ``folds``, the samples of each fold are scored by the model that skipped it.
+        """
+        grain: GrainForests = self.grains_[index]
+        grid = self._grids[index]
+        n_samples = view.shape[0]
+        batch = max(1, BATCH_WINDOWS // math.prod(grid))
+        if folds is None:
+            parts = [(None, np.arange(n_samples))]
+        else:
+            parts = [(fold, np.flatnonzero(folds == fold)) for fold in range(self.n_folds)]
+        n_classes = len(self.classes_)
+        start_column = self._offsets[index]
+        kind_width = (self._offsets[index + 1] - start_column) // len(FOREST_KINDS)
+        # Only transforms of more than one batch are long enough to deserve a progress bar.
+        show = self.verbose > 0 and n_samples > batch
+        progress = Progress(f"grain {format_shape(grain.window)} {what}", n_samples, show)
+        for fold, rows in parts:
+            for start in range(0, len(rows), batch):
+                chunk = rows[start : start + batch]
+                # Contiguous rows are sliced (a view), others gathered.
+                contiguous = chunk[-1] - chunk[0] + 1 == len(chunk)
+                selector = slice(chunk[0], chunk[-1] + 1) if contiguous else chunk
+                vectors = grain.outputs(batch_windows(view, selector), fold)
+                for k, vector in enumerate(vectors):
+                    pooled = pool(vector.reshape(len(chunk), *grid, n_classes), self.pooling)
+                    column = start_column + k * kind_width
+                    output[selector, column : column + kind_width] = pooled.reshape(len(chunk), -1)
+                progress.update(len(chunk))
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the output features: grain, forest, (pooled) position and class.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen during fit.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            For example ``"w7x7_random_p3_4_class5"``.
+        """
+        check_is_fitted(self, "grains_")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        names = []
+        for window, grid in zip(self.windows_, self._grids, strict=True):
+            prefix = "w" + "x".join(str(s) for s in window)
+            positions = list(np.ndindex(*pooled_grid(grid, self.pooling)))
+            for kind in FOREST_KINDS:
+                for position in positions:
+                    where = "_".join(str(p) for p in position)
+                    names.extend(f"{prefix}_{kind}_p{where}_class{c}" for c in self.classes_)
+        return np.asarray(names, dtype=object)
+
+    def _log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[deepforest] {message}", file=sys.stderr, flush=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+# The cascade parameters that GCForestClassifier exposes take the cascade's own defaults.
+_CASCADE_DEFAULTS = CascadeForestClassifier().get_params()
+
+
+class GCForestClassifier(ClassifierMixin, BaseEstimator):
+    """gcForest classifier: multi-grained scanning followed by a cascade forest.
+
+    ``GCForestClassifier(**params).fit(X, y)`` fits exactly::
+
+        make_pipeline(
+            MultiGrainScanner(window_sizes, stride, pooling, image_shape, input_kind,
+                              n_trees=scan_n_trees, max_windows=max_windows, **scan_params,
+                              n_jobs=n_jobs, random_state=random_state, verbose=verbose),
+            CascadeForestClassifier(n_estimators, n_trees, max_layers, max_samples=max_samples,
+                                    **cascade_params, n_jobs=n_jobs,
+                                    random_state=random_state, verbose=verbose),
+        )
+
+    (with an int or None ``random_state``; a RandomState instance seeds both from its draws).
+    The pipeline trains the cascade on the scanner's out-of-fold class vectors and predicts
+    through the scanner's full forests.
+
+    Parameters
+    ----------
+    window_sizes : list of int or of tuple of int, default=None
+        Window sizes of the grains; see ``MultiGrainScanner``.
+    stride : int, default=1
+        Step between window positions.
+    pooling : int or None, default=None
+        Average class vectors over blocks of ``pooling`` positions per axis.
+    image_shape : tuple of int or None, default=None
+        Shape of the images when X holds flat rows.
+    input_kind : {"auto", "image", "sequence"}, default="auto"
+        How X is read; see ``MultiGrainScanner``.
+    scan_n_trees : int, default=30
+        Trees of each scanning forest.
+    max_windows : int or None, default=200_000
+        Window instances the scanning forests of one grain train on.
+    scan_params : dict or None, default=None
+        Further ``MultiGrainScanner`` parameters (``n_folds``, ``max_features``,
+        ``max_depth``, ``min_samples_leaf``).
+    n_estimators : int, default=the cascade's
+        Forest pairs per cascade layer.
+    n_trees : int, default=the cascade's
+        Trees of each cascade forest.
+    max_layers : int, default=the cascade's
+        Maximum number of cascade layers.
+    max_samples : int, float or None, default=the cascade's
+        Bootstrap size of the cascade's trees; a fraction speeds up large data.
+    cascade_params : dict or None, default=None
+        Further ``CascadeForestClassifier`` parameters (``n_tolerant_rounds``,
+        ``out_of_sample``, ``predictor``, ...).
+    n_jobs : int or None, default=None
+        Parallel jobs of both stages (-1: all cores). Results do not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds both stages.
+    verbose : int, default=0
+        If positive, print progress per grain and per cascade layer to stderr.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    pipeline_ : Pipeline
+        The fitted scanner and cascade.
+    scanner_ : MultiGrainScanner
+        The fitted scanner.
+    cascade_ : CascadeForestClassifier
+        The fitted cascade.
+    n_layers_ : int
+        Number of kept cascade layers.
+    history_ : dict of list
+        The cascade's per-layer scores and fit times.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X had string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from deepforest import GCForestClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> model = GCForestClassifier(window_sizes=[4], image_shape=(8, 8), scan_n_trees=6,
+    ...                            n_trees=10, max_layers=2, random_state=0).fit(X, y)
+    >>> model.predict(X[:3])
+    array([0, 1, 2])
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **{
+            key: MultiGrainScanner._parameter_constraints[key]
+            for key in ("window_sizes", "stride", "pooling", "image_shape", "input_kind")
+        },
+        "scan_n_trees": [Interval(Integral, 1, None, closed="left")],
+        "max_windows": MultiGrainScanner._parameter_constraints["max_windows"],
+        "scan_params": [None, dict],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_trees": [Interval(Integral, 1, None, closed="left")],
+        "max_layers": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [
+            None,
+            Interval(RealNotInt, 0, 1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "cascade_params": [None, dict],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        window_sizes: list | None = None,
+        stride: int = 1,
+        pooling: int | None = None,
+        image_shape: tuple | None = None,
+        input_kind: str = "auto",
+        scan_n_trees: int = 30,
+        max_windows: int | None = 200_000,
+        scan_params: dict | None = None,
+        n_estimators: int = _CASCADE_DEFAULTS["n_estimators"],
+        n_trees: int = _CASCADE_DEFAULTS["n_trees"],
+        max_layers: int = _CASCADE_DEFAULTS["max_layers"],
+        max_samples: Real | None = _CASCADE_DEFAULTS["max_samples"],
+        cascade_params: dict | None = None,
+        n_jobs: int | None = None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.window_sizes = window_sizes
+        self.stride = stride
+        self.pooling = pooling
+        self.image_shape = image_shape
+        self.input_kind = input_kind
+        self.scan_n_trees = scan_n_trees
+        self.max_windows = max_windows
+        self.scan_params = scan_params
+        self.n_estimators = n_estimators
+        self.n_trees = n_trees
+        self.max_layers = max_layers
+        self.max_samples = max_samples
+        self.cascade_params = cascade_params
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def make_pipeline(self):
+        """The unfitted scanner-and-cascade pipeline these parameters describe.
+
+        Returns
+        -------
+        pipeline : Pipeline
+            ``make_pipeline(MultiGrainScanner(...), CascadeForestClassifier(...))``.
+        """
+        if self.random_state is None or isinstance(self.random_state, Integral):
+            scanner_seed = cascade_seed = self.random_state
+        else:
+            rng = check_random_state(self.random_state)
+            scanner_seed, cascade_seed = (
+                int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2)
+            )
+        shared = {"n_jobs": self.n_jobs, "verbose": self.verbose}
+        scanner = MultiGrainScanner(
+            window_sizes=self.window_sizes,
+            stride=self.stride,
+            pooling=self.pooling,
+            image_shape=self.image_shape,
+            input_kind=self.input_kind,
+            n_trees=self.scan_n_trees,
+            max_windows=self.max_windows,
+            random_state=scanner_seed,
+            **shared,
+            **(self.scan_params or {}),
+        )
+        cascade = CascadeForestClassifier(
+            n_estimators=self.n_estimators,
+            n_trees=self.n_trees,
+            max_layers=self.max_layers,
+            max_samples=self.max_samples,
+            random_state=cascade_seed,
+            **shared,
+            **(self.cascade_params or {}),
+        )
+        return make_pipeline(scanner, cascade)
+
+    def fit(self, X, y) -> GCForestClassifier:
+        """Fit the scanner, then the cascade on the scanner's out-of-fold class vectors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Images or sequences; see ``input_kind`` and ``image_shape``.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : GCForestClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        pipeline = self.make_pipeline()
+        pipeline.fit(X, y)
+        self.pipeline_ = pipeline
+        self.scanner_, self.cascade_ = pipeline[0], pipeline[-1]
+        self.classes_ = self.cascade_.classes_
+        self.n_features_in_ = self.scanner_.n_features_in_
+        if hasattr(self.scanner_, "feature_names_in_"):
+            self.feature_names_in_ = self.scanner_.feature_names_in_
+        self.n_layers_ = self.cascade_.n_layers_
+        self.history_ = self.cascade_.history_
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of the samples in X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.three_d_array = True
+        return tags
