@@ -1,27 +1,538 @@
-"""The ``deepforest`` command line: thin parsing and messages over the estimators."""
+"""The ``deepforest`` command line: thin parsing and messages over the estimators.
+
+Subcommands: ``demo`` (the README's first command), ``train``, ``predict``, ``evaluate`` and
+``info`` for CSV files. The work is done in ``_commands``; here arguments are parsed, results
+printed (text, or JSON with ``--json``) and failures turned into one line on stderr with a
+non-zero exit code: 2 for a mistake in the files or options, 1 for anything unexpected.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import textwrap
 
 from ._demo import run_demo
+from ._errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_UNEXPECTED = 1
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of the tool."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _examples(text: str) -> str:
+    return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip(), "  ")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.2, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value:g}")
+    return value
+
+
+def _max_features(text: str):
+    if text in ("sqrt", "log2"):
+        return text
+    if text.lower() == "all":
+        return "all"  # None to the estimator; a marker here, since None means "not given"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected sqrt, log2, all, a count or a fraction, got {text!r}"
+        ) from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a fraction of features must be in (0, 1], got {value:g}")
+    return value
+
+
+def _min_samples_leaf(text: str):
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        value = _fraction(text)
+        if value == 0:
+            raise argparse.ArgumentTypeError("expected a count or a fraction above 0") from None
+        return value
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """Column lists given as repeated options and/or comma-separated."""
+    return [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading the CSV file")
+    group.add_argument(
+        "--delimiter", help="column delimiter (default: detected among , ; tab |); 'tab' for tab"
+    )
+    group.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the first row names the columns (default: detected); without a header, "
+        "columns are named 1, 2, 3, ...",
+    )
+    group.add_argument("--encoding", default="utf-8", help="text encoding (default: utf-8)")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, quiet_help: str) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepforest", description="Deep forest from the command line.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="train a cascade and a random forest on a built-in dataset")
+    parser = _Parser(
+        prog="deepforest",
+        description="Deep forest from the command line: train cascade forests on CSV files, "
+        "predict, evaluate and inspect the saved models.",
+        epilog=_examples(
+            """
+            deepforest demo
+            deepforest train adult.csv --target income -o adult.skops
+            deepforest predict adult.skops new.csv -o predictions.csv --proba
+            deepforest evaluate adult.skops test.csv
+            deepforest info adult.skops
+            """
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"deepforest {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of unexpected errors"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    demo = commands.add_parser(
+        "demo", help="train a cascade and a random forest on a built-in dataset"
+    )
     demo.add_argument("--n-jobs", type=int, default=-1)
     demo.add_argument("--random-state", type=int, default=0)
+
+    _add_train_parser(commands)
+    _add_predict_parser(commands)
+    _add_evaluate_parser(commands)
+    info = commands.add_parser(
+        "info",
+        help="describe a model file: schema, layers, training metrics, versions",
+        description="Describe a model file without loading its forests: the columns it needs, "
+        "its target and classes, the layers grown, the held-out metrics from training and the "
+        "library versions it was saved with.",
+        epilog=_examples("deepforest info adult.skops\ndeepforest info adult.skops --json"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    info.add_argument("model", help="a model file written by deepforest train")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
     return parser
+
+
+def _add_train_parser(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a cascade forest on a CSV file and save it",
+        description="Train a cascade forest on a CSV file. Column types are inferred (a column "
+        "is numeric if all its cells are numbers, categorical otherwise); categorical columns and "
+        "missing values (empty, NA, ?, --na-values) are encoded inside the saved model, so "
+        "predict applies exactly the same encoding. Held-out metrics are printed and saved "
+        "with the model. Progress goes to stderr, results to stdout.",
+        epilog=_examples(
+            """
+            deepforest train adult.csv --target income -o adult.skops
+            deepforest train adult.csv.gz -t income --drop fnlwgt --n-trees 50 --json
+            deepforest train houses.csv -t price --task regression --validation houses_2024.csv
+            deepforest train data.tsv -t 5 --no-header --delimiter tab --na-values -999
+            """
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("data", help="training CSV file (may be .gz, .bz2, .xz or .zip)")
+    train.add_argument("-t", "--target", required=True, help="name of the column to predict")
+    train.add_argument(
+        "-o", "--output", help="model file to write (default: the data file's name with .skops)"
+    )
+    train.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto (default): classification for text labels or at most 20 distinct whole "
+        "numbers, regression otherwise",
+    )
+    held_out = train.add_mutually_exclusive_group()
+    held_out.add_argument(
+        "--test-size",
+        type=_fraction,
+        default=0.2,
+        metavar="F",
+        help="fraction of rows held out to measure the model (default: 0.2; 0: none)",
+    )
+    held_out.add_argument(
+        "--validation", metavar="FILE", help="measure the model on this CSV file instead"
+    )
+    train.add_argument(
+        "--drop", action="append", metavar="COLUMNS", help="columns to leave out (comma-separated)"
+    )
+    train.add_argument(
+        "--categorical",
+        action="append",
+        metavar="COLUMNS",
+        help="columns to treat as categorical even if they hold numbers (comma-separated)",
+    )
+    train.add_argument(
+        "--na-values",
+        action="append",
+        metavar="VALUES",
+        help="more cell values meaning 'missing' (comma-separated), saved with the model",
+    )
+    train.add_argument("--force", action="store_true", help="overwrite the model file if it exists")
+    _add_reading_options(train)
+    _add_output_options(train, "print warnings and results only, no progress")
+    estimator = train.add_argument_group(
+        "estimator options (default: the estimator's own defaults unless stated)"
+    )
+    estimator.add_argument(
+        "--n-estimators", type=_positive_int, metavar="N", help="forest pairs per layer"
+    )
+    estimator.add_argument("--n-trees", type=_positive_int, metavar="N", help="trees per forest")
+    estimator.add_argument(
+        "--max-layers", type=_positive_int, metavar="N", help="most layers grown"
+    )
+    estimator.add_argument(
+        "--n-tolerant-rounds",
+        type=_positive_int,
+        metavar="N",
+        help="stop after N layers without improvement",
+    )
+    estimator.add_argument(
+        "--max-features",
+        type=_max_features,
+        metavar="M",
+        help="sqrt, log2, all, a count or a fraction",
+    )
+    estimator.add_argument(
+        "--max-depth", type=_positive_int, metavar="N", help="deepest tree level"
+    )
+    estimator.add_argument(
+        "--min-samples-leaf", type=_min_samples_leaf, metavar="N", help="fewest rows in a leaf"
+    )
+    estimator.add_argument(
+        "--n-jobs", type=int, default=-1, metavar="N", help="parallel jobs (default: -1, all cores)"
+    )
+    estimator.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="SEED",
+        help="seed of the split and the forests (default: 0, reproducible)",
+    )
+
+
+def _add_predict_parser(commands) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="predict the target of every row of a CSV file",
+        description="Predict with a saved model. The columns are checked against the model's "
+        "schema: a missing column is an error, extra columns are ignored with a warning, and "
+        "categories unseen in training are treated as missing values. The file is read and "
+        "scored in chunks, so files larger than memory can be scored. The output is written "
+        "to a temporary file and renamed only when complete.",
+        epilog=_examples(
+            """
+            deepforest predict adult.skops new.csv -o predictions.csv
+            deepforest predict adult.skops new.csv.gz -o predictions.csv.gz --proba --id-column id
+            deepforest predict adult.skops new.csv | head
+            """
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("model", help="a model file written by deepforest train")
+    predict.add_argument("data", help="CSV file to score (may be compressed)")
+    predict.add_argument(
+        "-o", "--output", help="CSV file to write (.gz: compressed; default: standard output)"
+    )
+    predict.add_argument(
+        "--proba", action="store_true", help="add one probability column per class (proba_<class>)"
+    )
+    predict.add_argument("--id-column", metavar="C", help="copy this column to the output first")
+    predict.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    _add_chunk_option(predict)
+    _add_reading_options(predict)
+    _add_output_options(predict, "print warnings only, no progress")
+
+
+def _add_chunk_option(parser: argparse.ArgumentParser) -> None:
+    from ._commands import DEFAULT_CHUNK_ROWS
+
+    parser.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="ROWS",
+        help=f"rows read and scored at a time (default: {DEFAULT_CHUNK_ROWS}); bounds memory",
+    )
+
+
+def _add_evaluate_parser(commands) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure a model on a labelled CSV file",
+        description="Score a labelled CSV file (holding the target column) with a saved model "
+        "and print metrics: accuracy, balanced accuracy, log-loss and the confusion matrix for "
+        "classification; R², MAE and RMSE for regression.",
+        epilog=_examples(
+            """
+            deepforest evaluate adult.skops adult_test.csv
+            deepforest evaluate adult.skops adult_test.csv --json
+            """
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("model", help="a model file written by deepforest train")
+    evaluate.add_argument("data", help="labelled CSV file")
+    _add_chunk_option(evaluate)
+    _add_reading_options(evaluate)
+    _add_output_options(evaluate, "print warnings and results only, no progress")
+
+
+# ---------------------------------------------------------------------------------- commands
+def _logger(quiet: bool):
+    def log(message: str) -> None:
+        if not quiet or message.startswith("warning:"):
+            print(f"deepforest: {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
+def _print_json(result: dict) -> None:
+    print(json.dumps(result, indent=2, default=str))
+
+
+def _default_model_path(data: str) -> str:
+    name = os.path.basename(data)
+    for suffix in (".gz", ".bz2", ".xz", ".zip"):
+        name = name.removesuffix(suffix)
+    stem, _ = os.path.splitext(name)
+    return f"{stem or 'model'}.skops"
+
+
+def _run_train(args) -> int:
+    from ._commands import train
+
+    params = {
+        "n_estimators": args.n_estimators,
+        "n_trees": args.n_trees,
+        "max_layers": args.max_layers,
+        "n_tolerant_rounds": args.n_tolerant_rounds,
+        "max_features": args.max_features,
+        "max_depth": args.max_depth,
+        "min_samples_leaf": args.min_samples_leaf,
+    }
+    # Options left out keep the estimator's defaults.
+    params = {name: value for name, value in params.items() if value is not None}
+    if params.get("max_features") == "all":
+        params["max_features"] = None
+    params.update(n_jobs=args.n_jobs, random_state=args.random_state)
+    result = train(
+        args.data,
+        args.target,
+        args.output or _default_model_path(args.data),
+        task=args.task,
+        test_size=args.test_size,
+        validation=args.validation,
+        drop=_names(args.drop),
+        categorical=_names(args.categorical),
+        na_values=_names(args.na_values),
+        delimiter=args.delimiter,
+        header=args.header,
+        encoding=args.encoding,
+        estimator_params=params,
+        force=args.force,
+        verbose=0 if args.quiet else 1,
+        log=_logger(args.quiet),
+    )
+    if args.json:
+        _print_json(result)
+        return 0
+    from ._evaluation import format_metrics
+
+    if result["metrics"] is not None:
+        print(f"held-out metrics on {result['held_out']}:")
+        print("\n".join(format_metrics(result["metrics"])))
+    print(
+        f"model: {result['model']} ({result['task']} of {result['target']!r}, "
+        f"{result['n_layers']} layer(s), trained on {result['train_rows']} rows in "
+        f"{result['fit_seconds']:.1f} s)"
+    )
+    return 0
+
+
+def _run_predict(args) -> int:
+    from ._commands import predict
+
+    if args.json and args.output is None:
+        raise UserError("--json prints a summary on stdout, so it needs -o for the predictions")
+    result = predict(
+        args.model,
+        args.data,
+        args.output,
+        proba=args.proba,
+        id_column=args.id_column,
+        force=args.force,
+        chunk_size=args.chunk_size,
+        delimiter=args.delimiter,
+        header=args.header,
+        encoding=args.encoding,
+        log=_logger(args.quiet),
+    )
+    if args.json:
+        _print_json(result)
+    elif args.output is not None and not args.quiet:
+        print(
+            f"deepforest: wrote {result['rows']} predictions to {result['output']} in "
+            f"{result['seconds']:.1f} s ({result['rows_per_second']:.0f} rows/s)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _run_evaluate(args) -> int:
+    from ._commands import evaluate
+    from ._evaluation import format_metrics
+
+    result = evaluate(
+        args.model,
+        args.data,
+        chunk_size=args.chunk_size,
+        delimiter=args.delimiter,
+        header=args.header,
+        encoding=args.encoding,
+        log=_logger(args.quiet),
+    )
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"metrics on {result['data']} ({result['metrics']['n_rows']} rows):")
+    print("\n".join(format_metrics(result["metrics"])))
+    return 0
+
+
+def _run_info(args) -> int:
+    from ._commands import info
+    from ._evaluation import format_metrics
+
+    result = info(args.model)
+    if args.json:
+        _print_json(result)
+        return 0
+    schema, training, estimator = result["schema"], result["training"], result["estimator"]
+    target = schema["target"]
+    lines = [
+        f"model file    {result['model']} ({result['model_bytes'] / 1e6:.1f} MB, format "
+        f"{result['format_version']}, saved {result['saved_at']})",
+        "safe to load  "
+        + ("yes" if result["safe_to_load"] else f"NO: {', '.join(result['untrusted_types'])}"),
+        f"task          {target['task']} of {target['name']!r}"
+        + (f", classes: {', '.join(map(str, target['classes']))}" if "classes" in target else ""),
+        f"estimator     {estimator['class']}, kept {estimator['n_layers']} of "
+        f"{len(estimator['history']['score'])} layers grown",
+    ]
+    for index, (score, seconds) in enumerate(
+        zip(estimator["history"]["score"], estimator["history"]["fit_time"], strict=True)
+    ):
+        lines.append(f"  layer {index}: out-of-sample score {score:.4f}, {seconds:.1f} s")
+    lines.append(
+        f"training      {training['data']}: {training['rows']} rows, {training['train_rows']} "
+        f"used for fitting ({training['fit_seconds']:.1f} s); held out: {training['held_out']}"
+    )
+    if result["metrics"] is not None:
+        lines.append("held-out metrics")
+        lines.extend(format_metrics(result["metrics"]))
+    columns = schema["columns"]
+    lines.append(f"columns       {len(columns)} features in this order:")
+    width = max(len(column["name"]) for column in columns)
+    importances = estimator.get("feature_importances", {})
+    for column in columns:
+        detail = f"{column['categories']} categories" if column["type"] == "categorical" else ""
+        importance = importances.get(column["name"])
+        lines.append(
+            f"  {column['name']:<{width}}  {column['type']:<11}  {detail:<16}"
+            f"missing in training: {column['missing_in_training']:<8}"
+            + ("" if importance is None else f"importance: {importance:.3f}")
+        )
+    if schema["ignored_columns"]:
+        lines.append(f"ignored       {', '.join(schema['ignored_columns'])}")
+    lines.append(f"missing marks empty cells, NA, NaN, null, {', '.join(schema['na_values'])}")
+    versions = ", ".join(f"{name} {version}" for name, version in result["versions"].items())
+    lines.append(f"versions      {versions}")
+    print("\n".join(lines))
+    return 0
+
+
+COMMANDS = {
+    "train": _run_train,
+    "predict": _run_predict,
+    "evaluate": _run_evaluate,
+    "info": _run_info,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
-    return 0
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as error:
+        print(f"deepforest: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("deepforest: interrupted; no output was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`deepforest predict ... | head`): nothing to report.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_UNEXPECTED
+    except MemoryError:
+        print("deepforest: error: out of memory (try a smaller --chunk-size)", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    except Exception as error:
+        if args.debug or os.environ.get("DEEPFOREST_DEBUG"):
+            raise
+        message = " ".join(str(error).split())
+        print(
+            f"deepforest: error: unexpected {type(error).__name__}: {message} "
+            "(please report it; --debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

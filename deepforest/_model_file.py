@@ -1,0 +1,248 @@
+"""The model file of the command line: a skops archive with a JSON description beside it.
+
+A model file is what ``skops.io.dump`` writes (a zip archive that cannot run code when loaded,
+unlike pickle) with one more member, ``deepforest-model.json``: the format version, the column
+schema, the training metrics and the library versions. Reading that member alone is enough for
+``deepforest info`` and for refusing a wrong or incompatible file before any array is loaded.
+The pipeline itself loads only if every type in the archive is on :data:`TRUSTED_TYPES` or is
+one that skops trusts by default (numpy, builtins and scikit-learn's own estimators), so a file
+from someone else cannot instantiate arbitrary classes or call functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import zipfile
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import skops
+import skops.io as sio
+
+from ._errors import UserError
+
+FORMAT_NAME = "deepforest-model"
+FORMAT_VERSION = 1
+METADATA_MEMBER = "deepforest-model.json"
+ZIP_MAGIC = b"PK\x03\x04"
+
+# Types that skops does not trust by default and that a deepforest model legitimately holds.
+# Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
+# attributes. A new class inside the estimators must be added here (tests/test_cli_model_file.py
+# fails until it is).
+TRUSTED_TYPES = (
+    "deepforest._binning.QuantileBinner",
+    "deepforest._layer.FoldForest",
+    "deepforest._layer.Layer",
+    "deepforest.cascade.CascadeForestClassifier",
+    "deepforest.cascade.CascadeForestRegressor",
+    "sklearn.tree._tree.Tree",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that a saved pipeline depends on."""
+    from . import __version__
+
+    return {
+        "deepforest": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "skops": skops.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def check_output_path(path: str | os.PathLike, force: bool, inputs: tuple = ()) -> Path:
+    """Refuse an output path that exists (unless ``force``), is an input, or cannot be written."""
+    path = Path(path)
+    for source in inputs:
+        if source is not None and path.exists() and path.resolve() == Path(source).resolve():
+            raise UserError(f"the output {path} would overwrite an input file; choose another path")
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; give a file name for the output")
+    if path.exists() and not force:
+        raise UserError(f"{path} already exists; pass --force to overwrite it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write {path}: the directory {parent} is not writable")
+    return path
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden file next to ``path``: renaming it over ``path`` at the end is atomic."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = False) -> int:
+    """Write ``pipeline`` and ``metadata`` to ``path`` atomically; return the file size in bytes.
+
+    The file is written beside the destination and renamed over it only once complete, so an
+    interrupted save never leaves a half-written model nor destroys an existing one.
+    """
+    path = check_output_path(path, force)
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        **metadata,
+    }
+    temporary = temporary_path(path)
+    try:
+        # Level 1 deflate: a fifth of the raw size of the tree arrays, and faster to load back.
+        sio.dump(pipeline, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        unexpected = sorted(set(sio.get_untrusted_types(file=temporary)) - set(TRUSTED_TYPES))
+        if unexpected:
+            # A bug, not a user error: the file could not be loaded again, so do not write it.
+            raise RuntimeError(
+                f"the model holds types missing from deepforest's trusted list: {unexpected}"
+            )
+        with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, default=_json_default))
+        if path.exists() and not force:
+            raise UserError(f"{path} already exists; pass --force to overwrite it")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path.stat().st_size
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _not_a_model(path: Path, why: str = "") -> UserError:
+    return UserError(f"{path} is not a deepforest model file{why}")
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """Read and check a model file's description without loading the pipeline.
+
+    Raises
+    ------
+    UserError
+        If the file is missing, is not a deepforest model, is truncated or damaged, or was
+        written in a format this version cannot read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such model file")
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a model file")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(ZIP_MAGIC))
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    if not magic:
+        raise UserError(f"{path} is empty, not a model file")
+    if magic != ZIP_MAGIC:
+        raise _not_a_model(path, " (it is not a zip archive as written by `deepforest train`)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if METADATA_MEMBER not in names:
+                kind = " but a plain skops file" if "schema.json" in names else ""
+                raise _not_a_model(path, f"{kind} (it has no {METADATA_MEMBER})")
+            metadata = json.loads(archive.read(METADATA_MEMBER))
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError):
+        raise UserError(
+            f"{path} is truncated or damaged: it is not a complete model file (train again or "
+            "copy it again)"
+        ) from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise _not_a_model(path, f" ({METADATA_MEMBER} does not describe a deepforest model)")
+    version = metadata.get("format_version")
+    if version != FORMAT_VERSION:
+        saved_by = metadata.get("versions", {}).get("deepforest", "an unknown version")
+        advice = (
+            "upgrade deepforest to read it"
+            if isinstance(version, int) and version > FORMAT_VERSION
+            else "train the model again with this version"
+        )
+        from . import __version__
+
+        raise UserError(
+            f"{path} uses model format {version} (saved by deepforest {saved_by}), which this "
+            f"deepforest {__version__} cannot read (format {FORMAT_VERSION}): {advice}"
+        )
+    return metadata
+
+
+def untrusted_types(path: str | os.PathLike) -> list[str]:
+    """Types in the model file that neither skops nor deepforest trusts."""
+    try:
+        found = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, OSError):
+        raise UserError(
+            f"{path} is truncated or damaged: it is not a complete model file"
+        ) from None
+    return sorted(set(found) - set(TRUSTED_TYPES))
+
+
+def load_model(path: str | os.PathLike) -> tuple[object, dict, list[str]]:
+    """Load a model file safely.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        The fitted encoding and estimator.
+    metadata : dict
+        The description written at training time.
+    warnings : list of str
+        Version differences the user should know about.
+    """
+    path = Path(path)
+    metadata = read_metadata(path)
+    unexpected = untrusted_types(path)
+    if unexpected:
+        raise UserError(
+            f"refusing to load {path}: it holds types that a deepforest model never holds "
+            f"({', '.join(unexpected)}); it may be unsafe"
+        )
+    saved = metadata.get("versions", {})
+    installed = library_versions()
+    try:
+        pipeline = sio.load(path, trusted=list(TRUSTED_TYPES))
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise UserError(f"{path} is truncated or damaged ({error})") from None
+    except Exception as error:
+        # Loading arrays into classes of another library version is where incompatibility shows.
+        differences = _version_differences(saved, installed)
+        raise UserError(
+            f"cannot load {path}: {type(error).__name__}: {' '.join(str(error).split())}"
+            + (f" (saved with {differences})" if differences else "")
+        ) from None
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline):
+        raise _not_a_model(path, " (it does not hold a pipeline)")
+    warnings = []
+    differences = _version_differences(saved, installed, ("deepforest", "scikit-learn"))
+    if differences:
+        warnings.append(f"{path} was saved with {differences}; predictions may differ slightly")
+    return pipeline, metadata, warnings
+
+
+def _version_differences(
+    saved: dict, installed: dict, names=("deepforest", "scikit-learn", "numpy")
+):
+    return ", ".join(
+        f"{name} {saved[name]} (installed: {installed[name]})"
+        for name in names
+        if name in saved and saved[name] != installed.get(name)
+    )

@@ -1,0 +1,435 @@
+"""Reading CSV files for the command line: format sniffing, column types and chunked reading.
+
+Every file is read with all cells as text and converted afterwards, in the same way at training
+and at prediction time: a column is numeric when every non-missing cell of the training file
+parses as a number, categorical otherwise. Reading the text first (rather than letting pandas
+guess per chunk) means a chunk of a large file can never be typed differently from the training
+data, and a stray non-number in a numeric column becomes a counted missing value, not a crash.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+import os
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import UserError
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+# On top of pandas' defaults ("", "NA", "N/A", "NaN", "null", ...): UCI-style "?".
+EXTRA_NA_VALUES = ("?",)
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+# A numeric target with at most this many distinct integer values is taken for class labels.
+MAX_AUTO_CLASSES = 20
+# A categorical column with more distinct values than this fraction of rows looks like an id.
+ID_LIKE_FRACTION = 0.5
+# Below this share of number-like cells a text column is categorical without a second thought.
+MOSTLY_NUMERIC_FRACTION = 0.95
+
+
+@dataclass
+class CsvFormat:
+    """How one CSV file is laid out: its delimiter, whether it has a header, its column names."""
+
+    delimiter: str
+    header: bool
+    columns: list[str]
+    encoding: str = "utf-8"
+
+
+@dataclass
+class ColumnKinds:
+    """The feature columns of a training file, in file order, with their inferred types."""
+
+    kinds: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def categorical(self) -> list[str]:
+        return [name for name, kind in self.kinds.items() if kind == CATEGORICAL]
+
+    @property
+    def numeric(self) -> list[str]:
+        return [name for name, kind in self.kinds.items() if kind == NUMERIC]
+
+
+def _open_binary(path: Path):
+    """Open a possibly compressed file, choosing the decompressor from the suffix like pandas."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if suffix == ".xz":
+        return lzma.open(path, "rb")
+    if suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        names = [name for name in archive.namelist() if not name.endswith("/")]
+        if len(names) != 1:
+            raise UserError(
+                f"{path}: a .zip file must hold exactly one CSV file, found {len(names)}"
+            )
+        return archive.open(names[0])
+    return open(path, "rb")
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a Path if it is an existing, readable, non-empty file."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a file")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"cannot read {path}: permission denied")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path} is empty")
+    return path
+
+
+def read_errors_as_user_errors(path: Path, error: BaseException) -> UserError:
+    """Translate what reading a damaged or non-text file raises into one explanatory line."""
+    if isinstance(error, UserError):
+        return error
+    if isinstance(error, UnicodeDecodeError):
+        return UserError(
+            f"{path} is not valid {error.encoding} text (byte 0x{error.object[error.start]:02x}); "
+            "give its encoding with --encoding, for example --encoding latin-1"
+        )
+    if isinstance(error, (gzip.BadGzipFile, zlib.error, EOFError, lzma.LZMAError, OSError)):
+        return UserError(
+            f"cannot read {path}: the compressed data is damaged or truncated ({error})"
+        )
+    if isinstance(error, zipfile.BadZipFile):
+        return UserError(f"cannot read {path}: not a valid zip file ({error})")
+    if isinstance(error, pd.errors.EmptyDataError):
+        return UserError(f"{path} is empty")
+    if isinstance(error, (pd.errors.ParserError, csv.Error, ValueError)):
+        message = " ".join(str(error).split())
+        return UserError(f"cannot parse {path} as CSV: {message}")
+    return UserError(f"cannot read {path}: {error}")
+
+
+def _read_sample(path: Path, encoding: str) -> str:
+    try:
+        with _open_binary(path) as handle:
+            raw = handle.read(SNIFF_BYTES)
+    except Exception as error:
+        raise read_errors_as_user_errors(path, error) from None
+    if b"\x00" in raw:
+        raise UserError(f"{path} does not look like a CSV text file (it holds binary data)")
+    try:
+        # A multi-byte character cut at the end of the sample is not an encoding error.
+        text = raw.decode(encoding, errors="strict" if len(raw) < SNIFF_BYTES else "ignore")
+    except UnicodeDecodeError as error:
+        raise read_errors_as_user_errors(path, error) from None
+    except LookupError:
+        raise UserError(f"unknown encoding {encoding!r}") from None
+    return text.lstrip("\ufeff")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """Guess whether the first row names the columns.
+
+    The first row is data when it holds a number in a column whose cells below are all numbers;
+    files without any numeric column are assumed to have a header (the common case; --no-header
+    says otherwise).
+    """
+    first, body = rows[0], rows[1:]
+    if any(not cell.strip() for cell in first) or len(set(first)) != len(first):
+        return False
+    for index, cell in enumerate(first):
+        below = [row[index].strip() for row in body if index < len(row) and row[index].strip()]
+        if below and all(_is_number(value) for value in below) and _is_number(cell.strip()):
+            return False
+    return True
+
+
+def sniff_format(
+    path: str | os.PathLike,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    header: bool | None = None,
+) -> CsvFormat:
+    """Find a CSV file's delimiter, header and column names, unless given.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV file, possibly compressed (.gz, .bz2, .xz, .zip).
+    encoding : str, default="utf-8"
+        Text encoding of the file.
+    delimiter : str or None, default=None
+        The delimiter; None sniffs one of ``, ; TAB |`` from the first 64 KiB.
+    header : bool or None, default=None
+        Whether the first row names the columns; None guesses. Without a header the columns are
+        named by their 1-based position: "1", "2", ...
+
+    Returns
+    -------
+    format : CsvFormat
+    """
+    path = check_readable(path)
+    sample = _read_sample(path, encoding)
+    lines = sample.splitlines()
+    if len(sample) >= SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a cut sample is incomplete
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        raise UserError(f"{path} is empty")
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff("\n".join(lines[:200]), delimiters=DELIMITERS).delimiter
+        except csv.Error:
+            delimiter = ","  # one column, or nothing to tell delimiters apart: the CSV default
+    elif delimiter in ("\\t", "tab", "TAB"):
+        delimiter = "\t"
+    rows = list(csv.reader(lines[:200], delimiter=delimiter, skipinitialspace=True))
+    if header is None:
+        header = len(rows) == 1 or _looks_like_header(rows)
+    if header:
+        columns = [name.strip() for name in rows[0]]
+    else:
+        columns = [str(index + 1) for index in range(len(rows[0]))]
+    if header and len(lines) == 1:
+        raise UserError(f"{path} has a header but no data rows")
+    return CsvFormat(delimiter=delimiter, header=header, columns=columns, encoding=encoding)
+
+
+def _read_options(fmt: CsvFormat, na_values: list[str], usecols: list[str] | None) -> dict:
+    return {
+        "sep": fmt.delimiter,
+        "header": 0 if fmt.header else None,
+        "names": fmt.columns,
+        "usecols": usecols,
+        # All cells as text: types are decided once, from the training data (see module doc).
+        "dtype": object,
+        "na_values": list(na_values),
+        "keep_default_na": True,
+        "skipinitialspace": True,
+        "encoding": fmt.encoding,
+        "encoding_errors": "strict",
+        "compression": "infer",
+        "skip_blank_lines": True,
+    }
+
+
+def read_frame(
+    path: str | os.PathLike, fmt: CsvFormat, na_values: list[str], usecols: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a whole CSV file as text cells (missing cells are NaN)."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, **_read_options(fmt, na_values, usecols))
+    except Exception as error:
+        raise read_errors_as_user_errors(path, error) from None
+    if frame.empty:
+        raise UserError(f"{path} has no data rows")
+    return frame
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    fmt: CsvFormat,
+    na_values: list[str],
+    usecols: list[str] | None,
+    chunk_size: int,
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV file as text cells, ``chunk_size`` rows at a time, with bounded memory."""
+    path = Path(path)
+    try:
+        with pd.read_csv(
+            path, chunksize=chunk_size, **_read_options(fmt, na_values, usecols)
+        ) as chunks:
+            yield from chunks
+    except GeneratorExit:
+        raise
+    except Exception as error:
+        raise read_errors_as_user_errors(path, error) from None
+
+
+def check_columns(
+    fmt: CsvFormat, path: str | os.PathLike, required: list[str], known: list[str]
+) -> list[str]:
+    """Fail on a missing required column; return the extra columns that will be ignored.
+
+    ``known`` columns (the target, dropped columns) are neither required nor reported as extra.
+    """
+    present = set(fmt.columns)
+    missing = [name for name in required if name not in present]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise UserError(f"{path} lacks the column{plural} {listed} that the model needs")
+    return [name for name in fmt.columns if name not in set(required) | set(known)]
+
+
+def find_column(fmt: CsvFormat, path: str | os.PathLike, name: str, role: str) -> str:
+    """Return ``name`` if it is a column of the file, or fail naming the columns there are."""
+    if name in fmt.columns:
+        return name
+    columns = ", ".join(fmt.columns[:30]) + (", ..." if len(fmt.columns) > 30 else "")
+    raise UserError(f"{role} column {name!r} is not in {path}; its columns are: {columns}")
+
+
+def _numeric_values(column: pd.Series) -> pd.Series:
+    return pd.to_numeric(column, errors="coerce").astype(np.float64)
+
+
+def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> ColumnKinds:
+    """Decide for each column of ``frame`` whether it is numeric or categorical.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Feature columns as text cells, as read by :func:`read_frame`.
+    force_categorical : list of str
+        Columns to treat as categorical even if every cell is a number (codes, zip codes).
+
+    Returns
+    -------
+    kinds : ColumnKinds
+    """
+    kinds, warnings = {}, []
+    for name in frame.columns:
+        cells = frame[name].dropna()
+        numbers = _numeric_values(cells)
+        parsed = int(numbers.notna().sum())
+        if name in force_categorical:
+            kinds[name] = CATEGORICAL
+        elif len(cells) == 0:
+            kinds[name] = NUMERIC
+            warnings.append(f"column {name!r} is empty in the training data")
+        elif parsed == len(cells):
+            kinds[name] = NUMERIC
+        else:
+            kinds[name] = CATEGORICAL
+            if parsed >= MOSTLY_NUMERIC_FRACTION * len(cells):
+                example = cells[numbers.isna()].iloc[0]
+                warnings.append(
+                    f"column {name!r} is treated as categorical although {parsed / len(cells):.0%} "
+                    f"of its cells are numbers (e.g. {example!r} is not); if that marks a missing "
+                    "value, pass it with --na-values"
+                )
+        if kinds[name] == CATEGORICAL and len(cells) >= 100:
+            distinct = cells.nunique()
+            if distinct > ID_LIKE_FRACTION * len(cells):
+                warnings.append(
+                    f"column {name!r} has {distinct} distinct values in {len(cells)} rows: "
+                    "if it is an identifier, leave it out with --drop"
+                )
+    return ColumnKinds(kinds=kinds, warnings=warnings)
+
+
+def to_model_input(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, dict]:
+    """Convert text cells to model input: floats for numeric columns, strings for categorical.
+
+    Returns the converted frame, columns in ``kinds`` order, and for each numeric column the
+    number of cells that were not numbers and became missing.
+    """
+    columns, unparsable = {}, {}
+    for name, kind in kinds.items():
+        cells = frame[name]
+        if kind == NUMERIC:
+            numbers = _numeric_values(cells)
+            bad = int((numbers.isna() & cells.notna()).sum())
+            if bad:
+                unparsable[name] = bad
+            columns[name] = numbers
+        else:
+            columns[name] = cells.astype(object)
+    return pd.DataFrame(columns, index=frame.index), unparsable
+
+
+@dataclass
+class Target:
+    """A training target ready for fitting, and how it was read."""
+
+    values: np.ndarray
+    task: str
+    note: str
+    kept_rows: np.ndarray
+
+
+def prepare_target(column: pd.Series, name: str, task: str) -> Target:
+    """Turn the target column's text cells into labels or numbers, deciding the task if "auto".
+
+    Rows whose target is missing are left out (``kept_rows`` marks the others).
+    """
+    kept = column.notna().to_numpy()
+    cells = column[kept]
+    if len(cells) == 0:
+        raise UserError(f"target column {name!r} has no values")
+    numbers = _numeric_values(cells)
+    numeric = bool(numbers.notna().all())
+    integral = numeric and bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
+    distinct = cells.nunique()
+    if task == "auto":
+        if not numeric:
+            task, note = "classification", f"target {name!r} holds text labels"
+        elif integral and distinct <= MAX_AUTO_CLASSES:
+            task = "classification"
+            note = f"target {name!r} holds {distinct} distinct whole numbers"
+        else:
+            task, note = "regression", f"target {name!r} holds numbers"
+    else:
+        note = "chosen with --task"
+    if task == "regression":
+        if not numeric:
+            example = cells[numbers.isna()].iloc[0]
+            raise UserError(
+                f"target column {name!r} is not numeric (e.g. {example!r}): regression needs a "
+                "number in every row; use --task classification for labels"
+            )
+        return Target(numbers.to_numpy(), task, note, kept)
+    if numeric:
+        # Whole-number labels stay integers in predictions ("1", not "1.0").
+        values = numbers.to_numpy().astype(np.int64) if integral else numbers.to_numpy()
+    else:
+        values = cells.astype(str).to_numpy(dtype=object)
+    classes = pd.unique(values)
+    if len(classes) < 2:
+        raise UserError(
+            f"target column {name!r} has only one class ({classes[0]!r}): classification needs "
+            "at least two"
+        )
+    return Target(values, task, note, kept)
+
+
+def labels_like(column: pd.Series, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Read evaluation labels in the type of the model's classes.
+
+    Returns the labels and the classes to compare them with: when the model's classes are
+    numbers but some labels are not, both become text, so an unexpected label is counted as an
+    error rather than failing the comparison.
+    """
+    if classes.dtype.kind in "iuf":
+        numbers = _numeric_values(column)
+        if numbers.notna().all():
+            values = numbers.to_numpy()
+            if classes.dtype.kind in "iu" and np.all(np.mod(values, 1) == 0):
+                values = values.astype(np.int64)
+            return values, classes
+        return column.astype(str).to_numpy(dtype=object), classes.astype(str).astype(object)
+    return column.astype(str).to_numpy(dtype=object), classes
