@@ -1,0 +1,538 @@
+"""The competing models: how each is built, when it applies, and what it records after fitting.
+
+Every model gets the same number of threads (``threads``) and a seed. Settings are fixed here,
+not tuned per dataset, which is the point of the comparison ("far less tuning"):
+
+``cascade``
+    ``deepforest.CascadeForestClassifier`` with the library's defaults as they are at run time;
+    only ``n_jobs`` and ``random_state`` are set.
+``gcforest``
+    ``deepforest.GCForestClassifier`` (multi-grained scanning followed by a cascade) with its
+    defaults, on image datasets only; skipped while the scanner is not importable.
+``xgboost``
+    ``xgboost.XGBClassifier``: ``tree_method="hist"``, ``max_depth=6``, ``learning_rate=0.1``,
+    up to 1000 rounds with early stopping after 20 rounds without improvement of the log-loss
+    on a stratified 10 % of the training data; ``n_jobs=threads``.
+``mlp``
+    ``StandardScaler`` then ``sklearn.neural_network.MLPClassifier`` with two hidden layers of
+    512 and 256 ReLU units, Adam (learning rate 1e-3), batches of 256, L2 ``alpha=1e-4``, up to
+    200 epochs with early stopping (10 % validation, patience 10).
+``random_forest``
+    ``sklearn.ensemble.RandomForestClassifier`` with as many trees as the cascade grew on the
+    same dataset and seed (layers grown × forests per layer × trees per forest); other
+    parameters at scikit-learn's defaults.
+``hist_gb``
+    ``sklearn.ensemble.HistGradientBoostingClassifier``: up to 500 iterations,
+    ``learning_rate=0.1``, early stopping on 10 % of the training data after 20 iterations
+    without improvement.
+``cnn`` (optional, needs PyTorch)
+    A small convolutional network on image datasets: two 3×3 convolution blocks (32 and 64
+    channels, ReLU, 2×2 max pooling; the first block has two convolutions), a 128-unit dense
+    layer with dropout 0.3, Adam (1e-3), batches of 128, up to 30 epochs with early stopping on
+    10 % of the training data (patience 3). Inputs are scaled to [0, 1].
+``deep_forest_017`` (optional)
+    ``CascadeForestClassifier`` of the Deep-Forest 0.1.7 package with its defaults; skipped
+    when that package is not installed (it does not install on Python ≥ 3.10, and its import
+    name, ``deepforest``, is this project's).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+
+from ._datasets import Dataset
+
+VALIDATION_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One competitor.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, used on the command line and in results.
+    label : str
+        Name shown in tables and plots.
+    build : callable
+        ``build(dataset, seed, threads, params) -> estimator`` (unfitted).
+    applies : callable
+        ``applies(dataset) -> reason or None``: why the model does not apply to a dataset.
+    available : callable
+        ``available() -> reason or None``: why the model cannot run on this machine.
+    stochastic : bool
+        Whether results vary with the seed (deterministic models run once).
+    """
+
+    name: str
+    label: str
+    build: Callable
+    applies: Callable[[Dataset], str | None]
+    available: Callable[[], str | None]
+    stochastic: bool = True
+
+
+def _always(_dataset: Dataset) -> None:
+    return None
+
+
+def _images_only(dataset: Dataset) -> str | None:
+    return None if dataset.is_image else "applies to image datasets only"
+
+
+def _importable(module: str, hint: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed ({hint})"
+        return None
+
+    return check
+
+
+# ---------------------------------------------------------------------------- deep forest
+def _build_cascade(dataset: Dataset, seed: int, threads: int, params: dict):
+    from deepforest import CascadeForestClassifier
+
+    return CascadeForestClassifier(n_jobs=threads, random_state=seed, **params)
+
+
+def _gcforest_class():
+    """``GCForestClassifier`` from ``deepforest`` (or its ``scanning`` module), else None."""
+    for module_name in ("deepforest", "deepforest.scanning"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, "GCForestClassifier"):
+            return module.GCForestClassifier
+    return None
+
+
+def _gcforest_available() -> str | None:
+    if _gcforest_class() is None:
+        return "deepforest.GCForestClassifier (multi-grained scanning) is not importable yet"
+    return None
+
+
+def _build_gcforest(dataset: Dataset, seed: int, threads: int, params: dict):
+    GCForestClassifier = _gcforest_class()
+    accepted = inspect.signature(GCForestClassifier).parameters
+    kwargs = dict(params)
+    for name in ("image_shape", "input_shape", "shape"):
+        if name in accepted and name not in kwargs:
+            kwargs[name] = tuple(dataset.image_shape)
+            break
+    if "n_jobs" in accepted:
+        kwargs.setdefault("n_jobs", threads)
+    if "random_state" in accepted:
+        kwargs.setdefault("random_state", seed)
+    return GCForestClassifier(**kwargs)
+
+
+def _deep_forest_017_available() -> str | None:
+    try:
+        version = importlib.metadata.version("deep-forest")
+    except importlib.metadata.PackageNotFoundError:
+        return (
+            "Deep-Forest 0.1.7 is not installed "
+            "(pip install deep-forest==0.1.7; needs Python < 3.10)"
+        )
+    if version != "0.1.7":
+        return f"Deep-Forest {version} is installed, not 0.1.7"
+    return None
+
+
+def _load_deep_forest_017():
+    """Import Deep-Forest's package under another name: its import name clashes with ours."""
+    distribution = importlib.metadata.distribution("deep-forest")
+    init = distribution.locate_file("deepforest/__init__.py")
+    alias = "_deep_forest_017"
+    if alias in sys.modules:
+        return sys.modules[alias]
+    spec = importlib.util.spec_from_file_location(
+        alias, str(init), submodule_search_locations=[str(init.parent)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _build_deep_forest_017(dataset: Dataset, seed: int, threads: int, params: dict):
+    module = _load_deep_forest_017()
+    return module.CascadeForestClassifier(n_jobs=threads, random_state=seed, **params)
+
+
+# ------------------------------------------------------------------------ the baselines
+class EarlyStoppedXGBClassifier(ClassifierMixin, BaseEstimator):
+    """XGBoost with early stopping on a stratified hold-out of the training data.
+
+    Parameters
+    ----------
+    n_estimators : int, default=1000
+        Upper bound on boosting rounds.
+    learning_rate : float, default=0.1
+    max_depth : int, default=6
+    early_stopping_rounds : int, default=20
+    validation_fraction : float, default=0.1
+        Share of the training data held out to choose the number of rounds.
+    n_jobs : int, default=1
+        XGBoost's ``nthread``.
+    random_state : int, default=0
+        Seed of the hold-out split and of XGBoost.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.1,
+        max_depth: int = 6,
+        early_stopping_rounds: int = 20,
+        validation_fraction: float = VALIDATION_FRACTION,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.early_stopping_rounds = early_stopping_rounds
+        self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y) -> EarlyStoppedXGBClassifier:
+        """Fit on ``1 - validation_fraction`` of the data, stopping on the rest."""
+        from xgboost import XGBClassifier
+
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        codes = self._encoder.transform(y)
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X,
+            codes,
+            test_size=self.validation_fraction,
+            stratify=codes,
+            random_state=self.random_state,
+        )
+        self.booster_ = XGBClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            tree_method="hist",
+            early_stopping_rounds=self.early_stopping_rounds,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
+        self.booster_.fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        return self.booster_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _build_xgboost(dataset: Dataset, seed: int, threads: int, params: dict):
+    return EarlyStoppedXGBClassifier(n_jobs=threads, random_state=seed, **params)
+
+
+MLP_DEFAULTS = {
+    "hidden_layer_sizes": (512, 256),
+    "activation": "relu",
+    "solver": "adam",
+    "learning_rate_init": 1e-3,
+    "batch_size": 256,
+    "alpha": 1e-4,
+    "max_iter": 200,
+    "early_stopping": True,
+    "validation_fraction": VALIDATION_FRACTION,
+    "n_iter_no_change": 10,
+}
+
+
+def make_mlp(seed: int, **params):
+    """The benchmark's MLP: standardised inputs, then ``MLPClassifier`` with early stopping.
+
+    Parameters
+    ----------
+    seed : int
+        ``random_state`` of the network (weights, batches and the validation split).
+    **params
+        Overrides of :data:`MLP_DEFAULTS`.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    settings = {**MLP_DEFAULTS, **params}
+    return make_pipeline(StandardScaler(), MLPClassifier(random_state=seed, **settings))
+
+
+def _build_mlp(dataset: Dataset, seed: int, threads: int, params: dict):
+    # The MLP's threads are BLAS threads, capped by the runner (environment and threadpoolctl).
+    return make_mlp(seed, **params)
+
+
+def _build_random_forest(dataset: Dataset, seed: int, threads: int, params: dict):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_jobs=threads, random_state=seed, **params)
+
+
+def _build_hist_gb(dataset: Dataset, seed: int, threads: int, params: dict):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    settings = {
+        "max_iter": 500,
+        "learning_rate": 0.1,
+        "early_stopping": True,
+        "validation_fraction": VALIDATION_FRACTION,
+        "n_iter_no_change": 20,
+        **params,
+    }
+    # Its OpenMP threads are capped by the runner.
+    return HistGradientBoostingClassifier(random_state=seed, **settings)
+
+
+class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
+    """A small PyTorch convolutional network for flattened grey images.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(height, width)`` of the images.
+    epochs : int, default=30
+        Upper bound on training epochs.
+    patience : int, default=3
+        Epochs without a better validation accuracy before stopping.
+    batch_size : int, default=128
+    learning_rate : float, default=1e-3
+    validation_fraction : float, default=0.1
+    n_jobs : int, default=1
+        ``torch.set_num_threads``.
+    random_state : int, default=0
+    """
+
+    def __init__(
+        self,
+        image_shape=(28, 28),
+        epochs: int = 30,
+        patience: int = 3,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        validation_fraction: float = VALIDATION_FRACTION,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ):
+        self.image_shape = image_shape
+        self.epochs = epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _network(self, n_classes: int):
+        from torch import nn
+
+        height, width = self.image_shape
+        flat = 64 * (height // 4) * (width // 4)
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(flat, 128),
+            nn.ReLU(),
+            nn.Dropout(0.3),
+            nn.Linear(128, n_classes),
+        )
+
+    def _tensor(self, X):
+        import torch
+
+        X = np.asarray(X, dtype=np.float32) / self.scale_
+        return torch.from_numpy(X.reshape(-1, 1, *self.image_shape))
+
+    def fit(self, X, y) -> SmallCNNClassifier:
+        """Train with Adam and early stopping on a stratified hold-out."""
+        import copy
+
+        import torch
+
+        torch.set_num_threads(self.n_jobs)
+        torch.manual_seed(self.random_state)
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        codes = self._encoder.transform(y)
+        self.scale_ = float(max(np.max(X), 1e-12))
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X,
+            codes,
+            test_size=self.validation_fraction,
+            stratify=codes,
+            random_state=self.random_state,
+        )
+        X_fit, X_val = self._tensor(X_fit), self._tensor(X_val)
+        y_fit, y_val = torch.from_numpy(y_fit), torch.from_numpy(y_val)
+        self.network_ = self._network(len(self.classes_))
+        optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        loss_function = torch.nn.CrossEntropyLoss()
+        generator = torch.Generator().manual_seed(self.random_state)
+        best, best_state, waited = -1.0, None, 0
+        self.n_epochs_ = 0
+        for _ in range(self.epochs):
+            self.network_.train()
+            order = torch.randperm(len(y_fit), generator=generator)
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                optimiser.zero_grad()
+                loss = loss_function(self.network_(X_fit[rows]), y_fit[rows])
+                loss.backward()
+                optimiser.step()
+            self.n_epochs_ += 1
+            accuracy = float((self._logits(X_val).argmax(1) == y_val).float().mean())
+            if accuracy > best:
+                best, best_state, waited = accuracy, copy.deepcopy(self.network_.state_dict()), 0
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        self.network_.load_state_dict(best_state)
+        return self
+
+    def _logits(self, X):
+        import torch
+
+        self.network_.eval()
+        with torch.no_grad():
+            return torch.cat([self.network_(X[s : s + 1024]) for s in range(0, X.shape[0], 1024)])
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Softmax outputs, columns in the order of ``classes_``."""
+        import torch
+
+        return torch.softmax(self._logits(self._tensor(X)), dim=1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _build_cnn(dataset: Dataset, seed: int, threads: int, params: dict):
+    return SmallCNNClassifier(
+        image_shape=tuple(dataset.image_shape), n_jobs=threads, random_state=seed, **params
+    )
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec(
+            "cascade",
+            "CascadeForest",
+            _build_cascade,
+            _always,
+            _importable("deepforest", "this project"),
+        ),
+        ModelSpec("gcforest", "gcForest", _build_gcforest, _images_only, _gcforest_available),
+        ModelSpec(
+            "xgboost",
+            "XGBoost",
+            _build_xgboost,
+            _always,
+            _importable("xgboost", "pip install xgboost-cpu"),
+        ),
+        ModelSpec("mlp", "MLP", _build_mlp, _always, lambda: None),
+        ModelSpec("random_forest", "RandomForest", _build_random_forest, _always, lambda: None),
+        ModelSpec("hist_gb", "HistGradientBoosting", _build_hist_gb, _always, lambda: None),
+        ModelSpec(
+            "cnn",
+            "CNN (PyTorch)",
+            _build_cnn,
+            _images_only,
+            _importable("torch", "optional: pip install torch"),
+        ),
+        ModelSpec(
+            "deep_forest_017",
+            "Deep-Forest 0.1.7",
+            _build_deep_forest_017,
+            _always,
+            _deep_forest_017_available,
+        ),
+    ]
+}
+
+
+def cascade_trees_grown(model) -> int:
+    """Trees a fitted cascade grew: layers grown × forests per layer × trees per forest."""
+    return int(model.n_estimators * 2 * model.n_trees * len(model.history_["score"]))
+
+
+def default_cascade_trees() -> int:
+    """Trees of the smallest cascade the defaults can grow (1 + n_tolerant_rounds layers).
+
+    Used for the random forest when no cascade ran on the same dataset and seed.
+    """
+    from deepforest import CascadeForestClassifier
+
+    params = CascadeForestClassifier().get_params()
+    return int(params["n_estimators"] * 2 * params["n_trees"] * (1 + params["n_tolerant_rounds"]))
+
+
+def fitted_details(name: str, model) -> dict:
+    """What a fitted model tells about itself (layers, rounds, epochs), for the results."""
+    details: dict = {}
+    if name in ("cascade", "deep_forest_017", "gcforest"):
+        cascade = getattr(model, "cascade_", model)
+        for attribute in ("n_layers_",):
+            if hasattr(cascade, attribute):
+                details[attribute] = int(getattr(cascade, attribute))
+        history = getattr(cascade, "history_", None)
+        if isinstance(history, dict):
+            details["history"] = {k: [float(v) for v in vs] for k, vs in history.items()}
+        if name == "cascade":
+            details["trees_grown"] = cascade_trees_grown(model)
+            details["params"] = {
+                k: v
+                for k, v in model.get_params().items()
+                if isinstance(v, (int, float, str)) or v is None
+            }
+    elif name == "xgboost":
+        details["best_iteration"] = int(model.booster_.best_iteration)
+    elif name == "mlp":
+        mlp = model[-1]
+        details["n_iter"] = int(mlp.n_iter_)
+        details["hidden_layer_sizes"] = list(mlp.hidden_layer_sizes)
+    elif name == "hist_gb":
+        details["n_iter"] = int(model.n_iter_)
+    elif name == "random_forest":
+        details["n_estimators"] = int(model.n_estimators)
+    elif name == "cnn":
+        details["n_epochs"] = int(model.n_epochs_)
+    return details
