@@ -70,5 +70,7 @@ def run_demo(n_jobs: int = -1, random_state: int = 0, out=None) -> dict:
     label = f"CascadeForest ({cascade.n_layers_} layers)"
     print(f"{label:<28}{results['cascade']['accuracy']:>14.4f}{cascade_seconds:>13.1f}", file=out)
     label = f"RandomForest ({n_trees} trees)"
-    print(f"{label:<28}{results['random_forest']['accuracy']:>14.4f}{forest_seconds:>13.1f}", file=out)
+    print(
+        f"{label:<28}{results['random_forest']['accuracy']:>14.4f}{forest_seconds:>13.1f}", file=out
+    )
     return results

@@ -80,7 +80,10 @@ class FoldForest:
     def output(self, X: np.ndarray) -> np.ndarray:
         weights = np.array([len(model.estimators_) for model in self.models], dtype=np.float64)
         weights /= weights.sum()
-        return sum(w * _model_output(m, X, self.n_outputs) for w, m in zip(weights, self.models, strict=True))
+        return sum(
+            w * _model_output(m, X, self.n_outputs)
+            for w, m in zip(weights, self.models, strict=True)
+        )
 
     @property
     def feature_importances_(self) -> np.ndarray:

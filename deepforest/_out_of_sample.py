@@ -20,7 +20,9 @@ from joblib import Parallel, delayed
 
 def duplicate_groups(X_binned: np.ndarray) -> np.ndarray:
     """Return for each row the index of its group of identical rows."""
-    rows = np.ascontiguousarray(X_binned).view(np.dtype((np.void, X_binned.dtype.itemsize * X_binned.shape[1])))
+    rows = np.ascontiguousarray(X_binned).view(
+        np.dtype((np.void, X_binned.dtype.itemsize * X_binned.shape[1]))
+    )
     _, groups = np.unique(rows.ravel(), return_inverse=True)
     return groups.ravel()
 

@@ -14,7 +14,12 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 # XGBoost settings chosen on LETTER and ADULT; a learning rate of 0.1 over 300 rounds matched
 # 500 rounds at XGBoost's default rate, at a fraction of the time.
-XGBOOST_DEFAULTS = {"n_estimators": 300, "learning_rate": 0.1, "max_depth": 6, "tree_method": "hist"}
+XGBOOST_DEFAULTS = {
+    "n_estimators": 300,
+    "learning_rate": 0.1,
+    "max_depth": 6,
+    "tree_method": "hist",
+}
 
 
 def make_predictor(

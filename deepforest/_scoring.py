@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, check_scoring, r2_score
+from sklearn.metrics import accuracy_score, get_scorer, r2_score
 
 
 class _PrecomputedClassifier(ClassifierMixin, BaseEstimator):
@@ -66,7 +66,7 @@ def layer_score(
         stand_in = _PrecomputedClassifier(classes, mean_output)
     else:
         stand_in = _PrecomputedRegressor(mean_output)
-    scorer = check_scoring(stand_in, scoring=scoring)
+    scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
     rows = np.arange(len(y)).reshape(-1, 1)
     if sample_weight is None:
         return float(scorer(stand_in, rows, y))

@@ -7,6 +7,7 @@ to the best one, and predict by passing samples through them.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import warnings
@@ -27,6 +28,7 @@ from sklearn.utils.validation import (
 
 from ._binning import MAX_BINS, QuantileBinner
 from ._layer import ForestSettings, fit_layer
+from ._leaf_size import choose_min_samples_leaf
 from ._out_of_sample import assign_folds, duplicate_groups
 from ._predictor import make_predictor
 from ._scoring import layer_score
@@ -52,6 +54,7 @@ class _BaseCascadeForest(BaseEstimator):
         ],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
         "min_samples_leaf": [
+            StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
         ],
@@ -60,7 +63,7 @@ class _BaseCascadeForest(BaseEstimator):
             Interval(RealNotInt, 0, 1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "out_of_sample": [StrOptions({"oob", "kfold"})],
+        "out_of_sample": [StrOptions({"auto", "oob", "kfold"})],
         "n_folds": [Interval(Integral, 2, None, closed="left")],
         "n_bins": [Interval(Integral, 2, MAX_BINS, closed="both")],
         "bin_subsample": [Interval(Integral, 1, None, closed="left"), None],
@@ -95,10 +98,25 @@ class _BaseCascadeForest(BaseEstimator):
             self.n_bins, self.bin_subsample, random_state=rng.randint(np.iinfo(np.int32).max)
         ).fit(X)
         X_binned = self._binner.transform(X)
+        self.out_of_sample_ = self._out_of_sample_scheme(sample_weight)
         folds = self._make_folds(X_binned, y_fit, rng)
-        settings = self._forest_settings()
-
         features = X_binned.astype(np.float32)
+        settings = self._forest_settings()
+        self.min_samples_leaf_ = self.min_samples_leaf
+        if self.min_samples_leaf == "auto":
+            self.min_samples_leaf_, leaf_scores = choose_min_samples_leaf(
+                settings,
+                features,
+                y_fit,
+                y if self._is_classifier else y_fit,
+                self.scoring,
+                getattr(self, "classes_", None),
+                rng,
+            )
+            settings = dataclasses.replace(settings, min_samples_leaf=self.min_samples_leaf_)
+            probe = ", ".join(f"{size}: {score:.4f}" for size, score in leaf_scores.items())
+            self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
+
         layers, scores, fit_times = [], [], []
         best_index, best_score, best_outputs = -1, -np.inf, None
         for index in range(self.max_layers):
@@ -153,8 +171,33 @@ class _BaseCascadeForest(BaseEstimator):
             self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
         return self
 
+    def _out_of_sample_scheme(self, sample_weight) -> str:
+        """The scheme that makes honest class vectors for this fit.
+
+        scikit-learn (1.7 and later) draws bootstrap samples in proportion to sample and class
+        weights, so a heavily weighted row is hardly ever out of bag: its "out-of-bag" vector
+        would come from trees that trained on it. Weighted fits therefore use folds under
+        ``"auto"``, and warn under ``"oob"``.
+        """
+        class_weight = getattr(self, "class_weight", None)
+        weighted = class_weight not in (None, "balanced_subsample") or (
+            sample_weight is not None and np.ptp(sample_weight) > 0
+        )
+        if self.out_of_sample == "auto":
+            return "kfold" if weighted else "oob"
+        if self.out_of_sample == "oob" and weighted:
+            warnings.warn(
+                "out_of_sample='oob' with sample_weight or class_weight: scikit-learn draws "
+                "bootstrap samples in proportion to the weights, so heavily weighted rows are "
+                "rarely out of bag and their class vectors leak their labels. Use "
+                "out_of_sample='kfold' (or 'auto') for weighted data.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return self.out_of_sample
+
     def _make_folds(self, X_binned, y_fit, rng):
-        if self.out_of_sample != "kfold":
+        if self.out_of_sample_ != "kfold":
             return None
         groups = duplicate_groups(X_binned)
         if groups.max() + 1 < self.n_folds:
@@ -258,16 +301,22 @@ _SHARED_DOC_PARAMETERS = """
         draw one feature and one threshold per split.
     max_depth : int or None, default=None
         Maximum depth of every tree.
-    min_samples_leaf : int or float, default=1
-        Minimum number of samples in a leaf.
+    min_samples_leaf : "auto", int or float, default="auto"
+        Minimum number of samples in a leaf. ``"auto"`` picks it from 1, 2, 4, 8 and 16 by the
+        out-of-bag score of a small probe forest on the input features: one sample per leaf suits
+        clean data, larger leaves suit noisy data, where fully grown trees would also hand the
+        next layer misleading class vectors. The choice is in ``min_samples_leaf_``.
     max_samples : int, float or None, default=None
         Bootstrap size of every tree (None: as many as training samples). Smaller is faster.
-    out_of_sample : {"oob", "kfold"}, default="oob"
+    out_of_sample : {"auto", "oob", "kfold"}, default="auto"
         How the training samples' class vectors are made: ``"oob"`` averages the trees whose
         bootstrap left the sample out (one fit per forest); ``"kfold"`` shares each forest's
         trees out among ``n_folds`` models that each skip one fold (gcForest's scheme, with the
-        trees split rather than repeated, so it costs one forest's worth of trees). Rows that are
-        identical after binning stay in one fold.
+        trees split rather than repeated, so it costs one forest's worth of trees); rows that are
+        identical after binning stay in one fold. ``"auto"`` is ``"oob"``, or ``"kfold"`` when
+        sample or class weights are given: scikit-learn draws weighted bootstrap samples, so a
+        heavily weighted row would hardly ever be out of bag. The choice is in
+        ``out_of_sample_``.
     n_folds : int, default=3
         Number of folds for ``out_of_sample="kfold"``.
     n_bins : int, default=255
@@ -294,6 +343,10 @@ _SHARED_DOC_ATTRIBUTES = """
         The kept layers, up to the best one.
     n_layers_ : int
         Number of kept layers.
+    min_samples_leaf_ : int or float
+        The leaf size used (chosen by the probe when ``min_samples_leaf="auto"``).
+    out_of_sample_ : str
+        The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
     best_score_ : float
         Out-of-sample score of the last kept layer.
     history_ : dict of list
@@ -360,9 +413,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         delta: float = 1e-5,
         max_features="sqrt",
         max_depth: int | None = None,
-        min_samples_leaf: int | float = 1,
+        min_samples_leaf: int | float | str = "auto",
         max_samples=None,
-        out_of_sample: str = "oob",
+        out_of_sample: str = "auto",
         n_folds: int = 3,
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,
@@ -420,7 +473,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     def _encode_target(self, y):
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(f"CascadeForestClassifier supports one target column, got {type_of_target(y)} y.")
+            raise ValueError(
+                f"CascadeForestClassifier supports one target column, got {type_of_target(y)} y."
+            )
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
@@ -459,7 +514,8 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         -------
         y : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
@@ -509,9 +565,9 @@ default="squared_error"
         delta: float = 1e-5,
         max_features="sqrt",
         max_depth: int | None = None,
-        min_samples_leaf: int | float = 1,
+        min_samples_leaf: int | float | str = "auto",
         max_samples=None,
-        out_of_sample: str = "oob",
+        out_of_sample: str = "auto",
         n_folds: int = 3,
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,

@@ -1,0 +1,70 @@
+"""Choose the trees' minimum leaf size from the data, by out-of-bag score.
+
+Fully grown trees (one sample per leaf) suit clean data with many classes, such as LETTER, and
+overfit noisy data, such as ADULT. On noisy data they also spoil the cascade: a training
+sample's out-of-bag class vector then mostly repeats the label of its nearest neighbour, which
+disagrees with the sample's own label where classes overlap, and the next layer learns that
+pattern, which test samples do not share. A small probe forest per candidate leaf size, scored
+out of bag on the raw (binned) features where no stacking is involved, picks the size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ._layer import ForestSettings, make_forest
+from ._out_of_sample import oob_predictions
+from ._scoring import layer_score
+
+LEAF_SIZE_CANDIDATES = (1, 2, 4, 8, 16)
+PROBE_TREES = 24
+PROBE_MAX_ROWS = 50_000
+SMALLER_LEAF_MARGIN = 0.005
+
+
+def choose_min_samples_leaf(
+    settings: ForestSettings,
+    X: np.ndarray,
+    y: np.ndarray,
+    y_scored: np.ndarray,
+    scoring,
+    classes: np.ndarray | None,
+    rng: np.random.RandomState,
+) -> tuple[int, dict[int, float]]:
+    """Return the candidate leaf size with the best out-of-bag score, and every score.
+
+    Candidates are tried from the smallest up; the search stops once a size scores clearly
+    worse than the best so far, since larger leaves only smooth further. The probes ignore
+    sample and class weights: scikit-learn draws weighted bootstrap samples, so heavily weighted
+    rows would hardly ever be out of bag and their scores would not be out-of-sample.
+    """
+    n_samples = X.shape[0]
+    if n_samples > PROBE_MAX_ROWS:
+        rows = np.sort(rng.choice(n_samples, PROBE_MAX_ROWS, replace=False))
+        X, y, y_scored = X[rows], y[rows], y_scored[rows]
+    seed = int(rng.randint(np.iinfo(np.int32).max))
+    scores: dict[int, float] = {}
+    for leaf_size in LEAF_SIZE_CANDIDATES:
+        if leaf_size * 4 > X.shape[0]:
+            break
+        probe_settings = dataclasses.replace(
+            settings, min_samples_leaf=leaf_size, class_weight=None
+        )
+        forest = make_forest("random", probe_settings, PROBE_TREES, seed)
+        forest.fit(X, y)
+        output = oob_predictions(forest, X, settings.n_jobs)
+        scores[leaf_size] = layer_score(
+            scoring, settings.is_classifier, y_scored, output, None, classes
+        )
+        best = max(scores.values())
+        if scores[leaf_size] < best - 0.01 * max(abs(best), 1e-12):
+            break
+    if not scores:
+        return 1, scores
+    # A probe of few trees favours large leaves, which smooth each tree, more than the cascade's
+    # many trees do: take the smallest size that scores within a small margin of the best.
+    best = max(scores.values())
+    margin = SMALLER_LEAF_MARGIN * max(abs(best), 1e-12)
+    return min(size for size, score in scores.items() if score >= best - margin), scores

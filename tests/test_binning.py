@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from deepforest._binning import QuantileBinner
+
+
+def test_bins_are_quantiles_and_fit_in_uint8():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10_000, 3))
+    binned = QuantileBinner(n_bins=16).fit_transform(X)
+    assert binned.dtype == np.uint8
+    assert binned.max() == 15
+    # Quantile bins hold about the same number of samples each.
+    counts = np.bincount(binned[:, 0], minlength=16)
+    assert counts.min() > 0.9 * len(X) / 16
+    assert counts.max() < 1.1 * len(X) / 16
+
+
+def test_binning_preserves_order():
+    X = np.random.default_rng(1).uniform(size=(500, 2))
+    binned = QuantileBinner(n_bins=32).fit_transform(X)
+    order = np.argsort(X[:, 0])
+    assert np.all(np.diff(binned[order, 0].astype(int)) >= 0)
+
+
+def test_few_distinct_values_get_one_bin_each():
+    X = np.array([[1.0], [2.0], [2.0], [7.5], [1.0]])
+    binner = QuantileBinner().fit(X)
+    np.testing.assert_array_equal(binner.transform(X).ravel(), [0, 1, 1, 2, 0])
+    # Unseen values fall into the bin of their nearest side.
+    np.testing.assert_array_equal(
+        binner.transform(np.array([[-5.0], [1.6], [100.0]])).ravel(), [0, 1, 2]
+    )
+
+
+def test_missing_values_get_the_last_bin():
+    X = np.array([[0.0, np.nan], [1.0, 2.0], [np.nan, 3.0], [2.0, np.nan]])
+    binner = QuantileBinner(n_bins=255).fit(X)
+    binned = binner.transform(X)
+    assert binner.missing_bin_ == 255
+    assert binned[2, 0] == 255 and binned[0, 1] == 255 and binned[3, 1] == 255
+    assert binned[0, 0] == 0 and binned[1, 1] == 0
+
+
+def test_all_missing_column():
+    X = np.full((5, 1), np.nan)
+    binned = QuantileBinner(n_bins=10).fit_transform(X)
+    assert np.all(binned == 10)
+
+
+def test_subsample_limits_the_rows_used_and_is_reproducible():
+    X = np.random.default_rng(2).normal(size=(5000, 2))
+    a = QuantileBinner(n_bins=64, subsample=1000, random_state=3).fit(X)
+    b = QuantileBinner(n_bins=64, subsample=1000, random_state=3).fit(X)
+    full = QuantileBinner(n_bins=64, subsample=None).fit(X)
+    np.testing.assert_array_equal(a.bin_edges_[0], b.bin_edges_[0])
+    assert not np.array_equal(a.bin_edges_[0], full.bin_edges_[0])
+
+
+@pytest.mark.parametrize("n_bins", [1, 256])
+def test_invalid_number_of_bins(n_bins):
+    with pytest.raises(ValueError, match="n_bins"):
+        QuantileBinner(n_bins=n_bins).fit(np.zeros((3, 1)))

@@ -1,0 +1,421 @@
+"""Behaviour of the cascade estimators: the scikit-learn contract, growth, input errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    make_classification,
+)
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from deepforest import CascadeForestClassifier, CascadeForestRegressor
+
+SMALL = {"n_trees": 10, "max_layers": 3, "random_state": 0}
+
+
+def _expected_failed_checks(estimator):
+    return {
+        # Bootstrap resampling draws rows, not weight: a row of weight 2 is not the same as the
+        # row repeated, exactly as for scikit-learn's own random forests, which fail this too.
+        "check_sample_weight_equivalence_on_dense_data": (
+            "bootstrap forests: sample_weight is not equivalent to repeating rows"
+        ),
+    }
+
+
+@parametrize_with_checks(
+    [CascadeForestClassifier(**SMALL), CascadeForestRegressor(**SMALL)],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_scikit_learn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+# ---------------------------------------------------------------- contract
+
+
+def test_fit_returns_self_and_refit_works(iris):
+    X, y = iris
+    model = CascadeForestClassifier(**SMALL)
+    assert model.fit(X, y) is model
+    first = model.predict_proba(X)
+    assert model.fit(X[:, :3], y) is model
+    assert model.n_features_in_ == 3
+    assert model.predict_proba(X[:, :3]).shape == first.shape
+
+
+def test_init_only_stores_parameters():
+    model = CascadeForestClassifier(n_trees=7, predictor_params={"max_depth": 3})
+    assert model.get_params()["n_trees"] == 7
+    assert not [name for name in vars(model) if name.endswith("_")]
+    model.set_params(n_trees=9)
+    assert clone(model).n_trees == 9
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["setosa", "versicolor", "virginica"]),
+        np.array([10, -3, 7]),
+        np.array([True, False]),
+    ],
+    ids=["strings", "integers", "booleans"],
+)
+def test_labels_round_trip(iris, labels):
+    X, y = iris
+    if len(labels) == 2:
+        X, y = X[y < 2], y[y < 2]
+    y_labels = labels[y]
+    model = CascadeForestClassifier(**SMALL).fit(X, y_labels)
+    np.testing.assert_array_equal(model.classes_, np.sort(labels))
+    predicted = model.predict(X)
+    assert predicted.dtype == y_labels.dtype
+    assert np.mean(predicted == y_labels) > 0.95
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], predicted)
+
+
+def test_pipeline_grid_search_and_cross_validation(iris):
+    X, y = iris
+    pipeline = make_pipeline(StandardScaler(), CascadeForestClassifier(**SMALL))
+    scores = cross_val_score(pipeline, X, y, cv=3)
+    assert scores.mean() > 0.9
+    search = GridSearchCV(
+        CascadeForestClassifier(n_trees=5, max_layers=2, random_state=0),
+        {"n_estimators": [1, 2]},
+        cv=3,
+    ).fit(X, y)
+    assert search.best_params_["n_estimators"] in (1, 2)
+    assert search.best_score_ > 0.9
+
+
+def test_feature_names_from_dataframes(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    model = CascadeForestClassifier(**SMALL).fit(frame, y)
+    np.testing.assert_array_equal(model.feature_names_in_, frame.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        model.predict(X)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame.rename(columns={"petal_w": "other"}))
+
+
+def test_feature_importances_point_at_informative_features():
+    X, y = make_classification(
+        n_samples=600, n_features=8, n_informative=2, n_redundant=0, shuffle=False, random_state=0
+    )
+    model = CascadeForestClassifier(**SMALL).fit(X, y)
+    importances = model.feature_importances_
+    assert importances.shape == (8,)
+    assert importances.sum() == pytest.approx(1.0)
+    assert set(np.argsort(importances)[-2:]) == {0, 1}
+
+
+@pytest.mark.parametrize("out_of_sample", ["oob", "kfold"])
+def test_same_random_state_same_predictions_whatever_n_jobs(iris, out_of_sample):
+    X, y = iris
+    predictions = [
+        CascadeForestClassifier(**SMALL, out_of_sample=out_of_sample, n_jobs=n_jobs)
+        .fit(X, y)
+        .predict_proba(X)
+        for n_jobs in (1, 2, -1)
+    ]
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+    np.testing.assert_array_equal(predictions[0], predictions[2])
+
+
+def test_different_random_states_differ(iris):
+    X, y = iris
+    a = CascadeForestClassifier(n_trees=10, random_state=0).fit(X, y).predict_proba(X)
+    b = CascadeForestClassifier(n_trees=10, random_state=1).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dump_load", ["pickle", "joblib"])
+def test_persistence_round_trip(tmp_path, iris, dump_load):
+    X, y = iris
+    model = CascadeForestClassifier(**SMALL).fit(X, y)
+    if dump_load == "pickle":
+        restored = pickle.loads(pickle.dumps(model))
+    else:
+        joblib.dump(model, tmp_path / "model.joblib")
+        restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+# ------------------------------------------------------------------ growth
+
+
+def test_growth_stops_after_tolerant_rounds_and_keeps_the_best(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    model = CascadeForestClassifier(
+        n_trees=20, max_layers=10, n_tolerant_rounds=2, random_state=0
+    ).fit(X_train, y_train)
+    scores = model.history_["score"]
+    assert len(scores) == len(model.history_["fit_time"])
+    best = int(np.argmax(scores))
+    assert model.n_layers_ == best + 1 == len(model.layers_)
+    assert model.best_score_ == scores[best]
+    if len(scores) < 10:
+        # Stopped early: exactly n_tolerant_rounds layers followed the best one.
+        assert len(scores) == best + 1 + 2
+    assert model.score(X_test, y_test) > 0.93
+
+
+def test_max_layers_caps_growth(iris):
+    X, y = iris
+    model = CascadeForestClassifier(n_trees=5, max_layers=1, random_state=0).fit(X, y)
+    assert len(model.history_["score"]) == 1
+    assert model.n_layers_ == 1
+
+
+def test_delta_counts_only_real_improvements(iris):
+    X, y = iris
+    # No score can improve by more than 1, so only the first layer is ever kept.
+    model = CascadeForestClassifier(n_trees=5, delta=1.0, n_tolerant_rounds=1, random_state=0)
+    model.fit(X, y)
+    assert model.n_layers_ == 1
+    assert len(model.history_["score"]) == 2
+
+
+def test_later_layers_see_class_vectors(digits_split):
+    X_train, _, y_train, _ = digits_split
+    model = CascadeForestClassifier(n_trees=10, max_layers=2, n_tolerant_rounds=5, random_state=0)
+    model.fit(X_train, y_train)
+    assert len(model.history_["score"]) == 2
+    # Layer 0 sees the 64 pixels, layer 1 also 4 forests x 10 class probabilities.
+    assert model.layers_[0].forests[0].n_features_in_ == 64
+    if model.n_layers_ == 2:
+        assert model.layers_[1].forests[0].n_features_in_ == 64 + 4 * 10
+
+
+def test_verbose_logs_one_line_per_layer(capsys, iris):
+    X, y = iris
+    model = CascadeForestClassifier(n_trees=5, max_layers=3, n_tolerant_rounds=5, verbose=1)
+    model.fit(X, y)
+    layer_lines = [line for line in capsys.readouterr().err.splitlines() if " layer " in line]
+    assert len(layer_lines) == 3
+    assert "layer 0: score=" in layer_lines[0] and "s " in layer_lines[0]
+
+
+def test_silent_by_default(capsys, iris):
+    CascadeForestClassifier(**SMALL).fit(*iris)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_user_scoring(iris):
+    X, y = iris
+    calls = []
+
+    def scorer(estimator, X_, y_true):
+        calls.append(len(y_true))
+        return float(np.mean(estimator.predict(X_) == y_true))
+
+    model = CascadeForestClassifier(**SMALL, scoring=scorer).fit(X, y)
+    assert calls and all(n == len(y) for n in calls)
+    assert len(calls) == len(model.history_["score"])
+    log_loss_model = CascadeForestClassifier(**SMALL, scoring="neg_log_loss").fit(X, y)
+    assert all(score < 0 for score in log_loss_model.history_["score"])
+
+
+def test_kfold_out_of_sample(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    model = CascadeForestClassifier(
+        n_trees=12, n_folds=3, out_of_sample="kfold", max_layers=3, random_state=0
+    ).fit(X_train, y_train)
+    forest = model.layers_[0].forests[0]
+    assert len(forest.models) == 3
+    assert sum(len(m.estimators_) for m in forest.models) == 12
+    assert model.score(X_test, y_test) > 0.93
+
+
+@pytest.mark.parametrize("predictor", ["forest", "xgboost"])
+def test_final_predictor(iris, predictor):
+    if predictor == "xgboost":
+        pytest.importorskip("xgboost")
+    X, y = iris
+    model = CascadeForestClassifier(
+        **SMALL, predictor=predictor, predictor_params={"n_estimators": 20}
+    ).fit(X, y)
+    assert model.predictor_ is not None
+    assert model.predictor_.get_params()["n_estimators"] == 20
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.score(X, y) > 0.95
+
+
+def test_xgboost_regression_predictor():
+    pytest.importorskip("xgboost")
+    X, y = load_diabetes(return_X_y=True)
+    model = CascadeForestRegressor(**SMALL, predictor="xgboost").fit(X, y)
+    assert model.predict(X).shape == y.shape
+
+
+# -------------------------------------------------------- weights and NaN
+
+
+def test_sample_weight_zero_removes_a_class(iris):
+    X, y = iris
+    weight = np.where(y == 2, 0.0, 1.0)
+    model = CascadeForestClassifier(**SMALL).fit(X, y, sample_weight=weight)
+    assert list(model.classes_) == [0, 1, 2]
+    assert not np.any(model.predict(X) == 2)
+
+
+def test_class_weight_favours_the_rare_class():
+    X, y = make_classification(
+        n_samples=1000, weights=[0.93, 0.07], flip_y=0.05, class_sep=0.5, random_state=0
+    )
+    X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+    plain = CascadeForestClassifier(**SMALL, min_samples_leaf=5).fit(X_train, y_train)
+    balanced = CascadeForestClassifier(**SMALL, min_samples_leaf=5, class_weight="balanced")
+    balanced.fit(X_train, y_train)
+    recall_plain = np.mean(plain.predict(X_test)[y_test == 1] == 1)
+    recall_balanced = np.mean(balanced.predict(X_test)[y_test == 1] == 1)
+    assert recall_balanced > recall_plain
+
+
+def test_missing_values_are_accepted_and_used():
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    X = X.copy()
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
+    model = CascadeForestClassifier(**SMALL).fit(X_train, y_train)
+    assert model.score(X_test, y_test) > 0.9
+    # Missingness that carries the label is learned, not lost.
+    X_signal = np.where(y[:, None] == 1, np.nan, 1.0) * np.ones((1, 3))
+    signal_model = CascadeForestClassifier(**SMALL).fit(X_signal, y)
+    assert signal_model.score(X_signal, y) == 1.0
+
+
+# ------------------------------------------------------------ regression
+
+
+def test_regressor_beats_the_mean_and_is_honest():
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    model = CascadeForestRegressor(n_trees=30, random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) > 0.35
+    assert -0.2 < model.best_score_ < 0.7  # out-of-sample R², not a training fit
+
+
+def test_multi_output_regression():
+    X, y = load_diabetes(return_X_y=True)
+    Y = np.column_stack([y, -2 * y + 5])
+    model = CascadeForestRegressor(**SMALL).fit(X, Y)
+    predicted = model.predict(X[:50])
+    assert predicted.shape == (50, 2)
+    np.testing.assert_allclose(predicted[:, 1], -2 * predicted[:, 0] + 5, rtol=0.05, atol=5)
+    single = CascadeForestRegressor(**SMALL).fit(X, y)
+    assert single.predict(X[:5]).shape == (5,)
+
+
+# ------------------------------------------------------------ bad input
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        CascadeForestClassifier().predict(np.zeros((2, 2)))
+    with pytest.raises(NotFittedError):
+        CascadeForestRegressor().predict(np.zeros((2, 2)))
+
+
+def test_wrong_dimensions(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="2D array"):
+        CascadeForestClassifier().fit(X[:, 0], y)
+    model = CascadeForestClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="4 features"):
+        model.predict(X[:, :3])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        CascadeForestClassifier().fit(X, y[:-1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_target(bad):
+    X, y = load_diabetes(return_X_y=True)
+    y = y.copy()
+    y[3] = bad
+    with pytest.raises(ValueError, match=r"y contains (NaN|infinity)"):
+        CascadeForestRegressor().fit(X, y)
+    with pytest.raises(ValueError):
+        CascadeForestClassifier().fit(X, y)
+
+
+def test_infinite_features_rejected(iris):
+    X, y = iris
+    X = X.copy()
+    X[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        CascadeForestClassifier().fit(X, y)
+
+
+def test_one_class(iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        CascadeForestClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_continuous_target_for_classifier():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        CascadeForestClassifier().fit(X, y + 0.5)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_trees": 0}, "n_trees"),
+        ({"n_bins": 300}, "n_bins"),
+        ({"out_of_sample": "loo"}, "out_of_sample"),
+        ({"predictor": "svm"}, "predictor"),
+        ({"n_tolerant_rounds": 0}, "n_tolerant_rounds"),
+        ({"max_features": "all"}, "max_features"),
+    ],
+)
+def test_invalid_parameters(iris, params, message):
+    X, y = iris
+    with pytest.raises(ValueError, match=message):
+        CascadeForestClassifier(**params).fit(X, y)
+
+
+def test_kfold_needs_enough_distinct_rows():
+    X = np.array([[0.0], [0.0], [1.0], [1.0]])
+    y = np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="distinct samples"):
+        CascadeForestClassifier(out_of_sample="kfold", n_folds=3).fit(X, y)
+
+
+def test_sparse_input_rejected_clearly(iris):
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    X, y = iris
+    with pytest.raises(TypeError, match="dense data is required"):
+        CascadeForestClassifier().fit(scipy_sparse.csr_matrix(X), y)
