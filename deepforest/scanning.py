@@ -243,7 +243,8 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         self._validate_params()
         if y is None:
             raise ValueError(
-                "MultiGrainScanner is supervised: it requires y (the class of every sample)."
+                "MultiGrainScanner requires y to be passed, but the target y is None: the "
+                "scanning forests learn the class of every sample."
             )
         X, y = validate_data(
             self,
