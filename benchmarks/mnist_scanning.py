@@ -1,0 +1,248 @@
+"""Multi-grained scanning targets (issue 3): gcForest against the cascade alone.
+
+Usage (from the project root)::
+
+    python benchmarks/mnist_scanning.py --config digits   # 5 seeds on sklearn's 8×8 digits
+    python benchmarks/mnist_scanning.py --config fast     # 10,000 MNIST training images
+    python benchmarks/mnist_scanning.py --config full     # all 60,000 MNIST training images
+
+``fast`` and ``full`` fit each model in a child process of its own, so that each one's peak
+memory (``ru_maxrss``, the resident set size high-water mark) is its own; they report test
+accuracy on the 10,000 MNIST test images, fit seconds, predict seconds and peak memory.
+``fast`` also fits the cascade alone on the same images with the same cascade settings.
+``--param key=value`` overrides a GCForestClassifier parameter, ``--models`` picks the models.
+Data: $DEEPFOREST_DATA_DIR or ../shared/data (mnist.npz), else OpenML (needs a network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# The scanning grains of the paper on 28×28 digits: 7×7, 10×10 and 13×13 windows. Stride 2
+# quarters the windows of stride 1 (121, 100 and 64 positions per image); min_samples_leaf=1
+# for the cascade skips its leaf-size probe, which picks 1 on clean image data anyway.
+CONFIGS = {
+    "fast": {
+        "n_train": 10_000,
+        "gcforest": {
+            "window_sizes": [7, 10, 13],
+            "stride": 2,
+            "image_shape": (28, 28),
+            "scan_n_trees": 30,
+            "max_windows": 200_000,
+            "n_trees": 50,
+            "cascade_params": {"min_samples_leaf": 1},
+        },
+    },
+    "full": {
+        "n_train": 60_000,
+        "gcforest": {
+            "window_sizes": [7, 10, 13],
+            "stride": 2,
+            "image_shape": (28, 28),
+            "scan_n_trees": 60,
+            "max_windows": 600_000,
+            "n_trees": 50,
+            "max_samples": 0.5,
+            "max_layers": 4,
+            "cascade_params": {"min_samples_leaf": 1},
+        },
+    },
+}
+CASCADE_KEYS = ("n_estimators", "n_trees", "max_layers", "max_samples")
+
+
+def data_dir() -> Path:
+    value = os.environ.get("DEEPFOREST_DATA_DIR")
+    if value:
+        return Path(value)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load_mnist():
+    path = data_dir() / "mnist.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
+    from sklearn.datasets import fetch_openml
+
+    X, y = fetch_openml("mnist_784", version=1, return_X_y=True, as_frame=False)
+    X, y = X.astype(np.uint8), y.astype(np.int64)
+    return X[:60000], y[:60000], X[60000:], y[60000:]
+
+
+def peak_memory_gib() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**30
+
+
+def gcforest_params(config: str, overrides: dict) -> dict:
+    return {**CONFIGS[config]["gcforest"], **overrides}
+
+
+def cascade_params(gc_params: dict) -> dict:
+    """The cascade-alone settings: the same as gcForest's cascade stage."""
+    params = {key: gc_params[key] for key in CASCADE_KEYS if key in gc_params}
+    return {**params, **gc_params.get("cascade_params", {})}
+
+
+def run_one(config: str, model_name: str, overrides: dict, n_jobs: int, seed: int) -> dict:
+    """Fit and score one model on MNIST in this process; return the measurements."""
+    from deepforest import CascadeForestClassifier, GCForestClassifier
+
+    X_train, y_train, X_test, y_test = load_mnist()
+    n_train = CONFIGS[config]["n_train"]
+    X_train, y_train = X_train[:n_train], y_train[:n_train]
+    params = gcforest_params(config, overrides)
+    if model_name == "gcforest":
+        model = GCForestClassifier(**params, n_jobs=n_jobs, random_state=seed, verbose=1)
+    else:
+        model = CascadeForestClassifier(
+            **cascade_params(params), n_jobs=n_jobs, random_state=seed, verbose=1
+        )
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = float(np.mean(model.predict(X_test) == y_test))
+    predict_seconds = time.perf_counter() - start
+    return {
+        "config": config,
+        "model": model_name,
+        "n_train": n_train,
+        "accuracy": accuracy,
+        "fit_seconds": round(fit_seconds, 1),
+        "predict_seconds": round(predict_seconds, 1),
+        "peak_memory_gib": round(peak_memory_gib(), 2),
+        "n_layers": int(model.n_layers_),
+        "params": params if model_name == "gcforest" else cascade_params(params),
+    }
+
+
+def run_in_child(config: str, model_name: str, args) -> dict:
+    """Run one model in a fresh interpreter so that its peak memory is its own."""
+    command = [
+        sys.executable,
+        __file__,
+        "--config",
+        config,
+        "--child",
+        model_name,
+        "--n-jobs",
+        str(args.n_jobs),
+        "--seed",
+        str(args.seed),
+    ]
+    for item in args.param:
+        command += ["--param", item]
+    completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run_digits(n_jobs: int, seeds=range(5)) -> list[dict]:
+    """Scanner + cascade against the cascade alone on 8×8 digits, several splits and seeds."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from deepforest import CascadeForestClassifier, GCForestClassifier
+
+    X, y = load_digits(return_X_y=True)
+    cascade = {"n_trees": 50, "cascade_params": {"min_samples_leaf": 1}}
+    rows = []
+    for seed in seeds:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, random_state=seed, stratify=y
+        )
+        models = {
+            "gcforest": GCForestClassifier(
+                window_sizes=[3, 4, 5],
+                image_shape=(8, 8),
+                scan_n_trees=30,
+                **cascade,
+                n_jobs=n_jobs,
+                random_state=seed,
+            ),
+            "cascade": CascadeForestClassifier(
+                **cascade_params(cascade), n_jobs=n_jobs, random_state=seed
+            ),
+        }
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(X_train, y_train)
+            seconds = time.perf_counter() - start
+            accuracy = float(np.mean(model.predict(X_test) == y_test))
+            rows.append({"seed": seed, "model": name, "accuracy": accuracy, "fit_seconds": seconds})
+            print(f"seed {seed} {name:<9} accuracy={accuracy:.4f} fit={seconds:.1f}s", flush=True)
+    return rows
+
+
+def parse_overrides(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value
+    return overrides
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", choices=["digits", "fast", "full"], required=True)
+    parser.add_argument("--models", nargs="+", choices=["gcforest", "cascade"], default=None)
+    parser.add_argument("--param", action="append", default=[], help="gcForest key=value")
+    parser.add_argument("--n-jobs", type=int, default=-1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", choices=["gcforest", "cascade"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        result = run_one(
+            args.config, args.child, parse_overrides(args.param), args.n_jobs, args.seed
+        )
+        print(json.dumps(result), flush=True)
+        return
+
+    print(f"# {platform.node()} {os.cpu_count()} cores, python {platform.python_version()}")
+    if args.config == "digits":
+        rows = run_digits(args.n_jobs)
+        for name in ("gcforest", "cascade"):
+            scores = [row["accuracy"] for row in rows if row["model"] == name]
+            seconds = [row["fit_seconds"] for row in rows if row["model"] == name]
+            print(
+                f"{name:<9} mean accuracy over {len(scores)} seeds: {np.mean(scores):.4f} "
+                f"(std {np.std(scores):.4f}), mean fit {np.mean(seconds):.1f}s"
+            )
+        return
+
+    models = args.models or (["gcforest", "cascade"] if args.config == "fast" else ["gcforest"])
+    results = []
+    for name in models:
+        result = run_in_child(args.config, name, args)
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    print(
+        f"{'model':<10}{'n_train':>9}{'accuracy':>10}{'fit s':>9}{'predict s':>11}{'peak GiB':>10}"
+    )
+    for r in results:
+        print(
+            f"{r['model']:<10}{r['n_train']:>9}{r['accuracy']:>10.4f}{r['fit_seconds']:>9.1f}"
+            f"{r['predict_seconds']:>11.1f}{r['peak_memory_gib']:>10.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
