@@ -138,14 +138,17 @@ def train(
         ``test_size=0``), the per-layer history and timings.
     """
     start = time.perf_counter()
-    output = check_output_path(output, force, inputs=(data, validation))
     params = dict(estimator_params or {})
     na_values = [*tabular.EXTRA_NA_VALUES, *na_values]
 
+    # Everything that can be checked cheaply is checked before the long read and fit.
     fmt = tabular.sniff_format(data, encoding, delimiter, header)
     tabular.find_column(fmt, data, target, "target")
     for name in [*drop, *categorical]:
         tabular.find_column(fmt, data, name, "--drop/--categorical")
+    if validation is not None:
+        tabular.check_readable(validation)
+    output = check_output_path(output, force, inputs=(data, validation))
     features = [name for name in fmt.columns if name != target and name not in drop]
     if not features:
         raise UserError(f"no feature columns left in {data} besides the target {target!r}")

@@ -22,8 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
-import skops
-import skops.io as sio
 
 from ._errors import UserError
 
@@ -46,8 +44,18 @@ TRUSTED_TYPES = (
 )
 
 
+def _skops_io():
+    # Imported when needed: skops.io imports much of scikit-learn (about a second), which a
+    # command that fails on its CSV file, or `deepforest info`, should not wait for.
+    import skops.io
+
+    return skops.io
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that a saved pipeline depends on."""
+    from importlib.metadata import version
+
     from . import __version__
 
     return {
@@ -55,7 +63,7 @@ def library_versions() -> dict[str, str]:
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "skops": skops.__version__,
+        "skops": version("skops"),
         "python": platform.python_version(),
     }
 
@@ -98,6 +106,7 @@ def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = 
         **metadata,
     }
     temporary = temporary_path(path)
+    sio = _skops_io()
     try:
         # Level 1 deflate: a fifth of the raw size of the tree arrays, and faster to load back.
         sio.dump(pipeline, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
@@ -185,6 +194,7 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 def untrusted_types(path: str | os.PathLike) -> list[str]:
     """Types in the model file that neither skops nor deepforest trusts."""
+    sio = _skops_io()
     try:
         found = sio.get_untrusted_types(file=path)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, OSError):
@@ -217,7 +227,7 @@ def load_model(path: str | os.PathLike) -> tuple[object, dict, list[str]]:
     saved = metadata.get("versions", {})
     installed = library_versions()
     try:
-        pipeline = sio.load(path, trusted=list(TRUSTED_TYPES))
+        pipeline = _skops_io().load(path, trusted=list(TRUSTED_TYPES))
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise UserError(f"{path} is truncated or damaged ({error})") from None
     except Exception as error:

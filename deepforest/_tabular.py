@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import difflib
 import gzip
 import lzma
 import os
@@ -217,12 +218,13 @@ def sniff_format(
     return CsvFormat(delimiter=delimiter, header=header, columns=columns, encoding=encoding)
 
 
-def _read_options(fmt: CsvFormat, na_values: list[str], usecols: list[str] | None) -> dict:
+def _read_options(fmt: CsvFormat, na_values: list[str]) -> dict:
+    # No ``usecols``: with it pandas skips its check that every row has as many cells as the
+    # header, and a row with a stray delimiter would be read shifted instead of refused.
     return {
         "sep": fmt.delimiter,
         "header": 0 if fmt.header else None,
         "names": fmt.columns,
-        "usecols": usecols,
         # All cells as text: types are decided once, from the training data (see module doc).
         "dtype": object,
         "na_values": list(na_values),
@@ -241,12 +243,12 @@ def read_frame(
     """Read a whole CSV file as text cells (missing cells are NaN)."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, **_read_options(fmt, na_values, usecols))
+        frame = pd.read_csv(path, **_read_options(fmt, na_values))
     except Exception as error:
         raise read_errors_as_user_errors(path, error) from None
     if frame.empty:
         raise UserError(f"{path} has no data rows")
-    return frame
+    return frame if usecols is None else frame[usecols]
 
 
 def iter_frames(
@@ -259,10 +261,9 @@ def iter_frames(
     """Read a CSV file as text cells, ``chunk_size`` rows at a time, with bounded memory."""
     path = Path(path)
     try:
-        with pd.read_csv(
-            path, chunksize=chunk_size, **_read_options(fmt, na_values, usecols)
-        ) as chunks:
-            yield from chunks
+        with pd.read_csv(path, chunksize=chunk_size, **_read_options(fmt, na_values)) as chunks:
+            for chunk in chunks:
+                yield chunk if usecols is None else chunk[usecols]
     except GeneratorExit:
         raise
     except Exception as error:
@@ -289,6 +290,10 @@ def find_column(fmt: CsvFormat, path: str | os.PathLike, name: str, role: str) -
     """Return ``name`` if it is a column of the file, or fail naming the columns there are."""
     if name in fmt.columns:
         return name
+    same_letters = [column for column in fmt.columns if column.lower() == name.lower()]
+    close = same_letters or difflib.get_close_matches(name, fmt.columns, n=1)
+    if close:
+        raise UserError(f"{role} column {name!r} is not in {path}; did you mean {close[0]!r}?")
     columns = ", ".join(fmt.columns[:30]) + (", ..." if len(fmt.columns) > 30 else "")
     raise UserError(f"{role} column {name!r} is not in {path}; its columns are: {columns}")
 

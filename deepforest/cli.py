@@ -14,7 +14,6 @@ import os
 import sys
 import textwrap
 
-from ._demo import run_demo
 from ._errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -506,6 +505,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
+        from ._demo import run_demo  # imported here: the other commands need none of it
+
         run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
         return 0
     try:

@@ -1,0 +1,365 @@
+"""End-to-end tests of the ``deepforest`` command: the real command in a subprocess, real files.
+
+A small model is trained once per module on a sample of the raw UCI Adult CSV (strings, missing
+values); the other tests predict, evaluate and inspect with it, and feed the command the files
+and options a user gets wrong, expecting one line on stderr, exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DATA_DIR_VARIABLE, shared_data_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Small settings keep each training run to seconds; the figures asserted hold with margin.
+FAST = ["--n-trees", "10", "--max-layers", "2", "--n-jobs", "2"]
+
+
+def run(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m deepforest ARGS`` the way a user would, from ``cwd``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    env.pop("DEEPFOREST_DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "deepforest", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one error line of a failed command (progress lines may come before it)."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith("deepforest") for line in lines), result.stderr
+    errors = [line for line in lines if "error:" in line]
+    assert errors == lines[-1:], result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def adult(tmp_path_factory) -> dict:
+    """A trained model on 3000 Adult rows, with 1000 other rows to score."""
+    # The data_dir fixture is per test; this one trains once per module, so it asks directly.
+    data_dir = shared_data_dir()
+    if data_dir is None:
+        pytest.skip(f"the offline datasets are absent: set {DATA_DIR_VARIABLE}")
+    folder = tmp_path_factory.mktemp("adult")
+    frame = pd.read_csv(data_dir / "adult_raw.csv.gz", dtype=str, keep_default_na=False)
+    rows = np.random.default_rng(0).permutation(len(frame))
+    train, test = frame.iloc[rows[:3000]], frame.iloc[rows[3000:4000]]
+    train.to_csv(folder / "train.csv.gz", index=False)
+    test.to_csv(folder / "test.csv", index=False)
+    result = run(
+        "train", "train.csv.gz", "--target", "income", "-o", "adult.skops", *FAST, "--json",
+        cwd=folder,
+    )  # fmt: skip
+    return {
+        "dir": folder,
+        "train": json.loads(result.stdout),
+        "stderr": result.stderr,
+        "test": test.reset_index(drop=True),
+    }
+
+
+# ---------------------------------------------------------------------------- happy paths
+def test_train_on_adult_reports_held_out_metrics_and_progress(adult):
+    result = adult["train"]
+    assert result["task"] == "classification"
+    assert result["target"] == "income"
+    assert result["rows"] == 3000 and result["train_rows"] == 2400
+    metrics = result["metrics"]
+    assert metrics["n_rows"] == 600
+    assert 0.78 <= metrics["accuracy"] <= 1
+    assert 0.6 <= metrics["balanced_accuracy"] <= metrics["accuracy"] + 0.2
+    assert 0 < metrics["log_loss"] < 0.6
+    matrix = np.array(metrics["confusion_matrix"]["matrix"])
+    assert metrics["confusion_matrix"]["labels"] == ["<=50K", ">50K"]
+    assert matrix.sum() == 600
+    assert np.trace(matrix) / 600 == pytest.approx(metrics["accuracy"])
+    assert 1 <= result["n_layers"] <= 2
+    assert (adult["dir"] / "adult.skops").stat().st_size == result["model_bytes"]
+    # Progress on stderr: what was read, what was inferred, the layers as they grow.
+    stderr = adult["stderr"]
+    assert "read 3000 rows, 15 columns" in stderr
+    assert "6 numeric, 8 categorical" in stderr
+    assert "layer 0" in stderr.lower()
+
+
+def test_predict_writes_string_labels_and_probabilities(adult):
+    folder = adult["dir"]
+    run(
+        "predict",
+        "adult.skops",
+        "test.csv",
+        "-o",
+        "out.csv",
+        "--proba",
+        "--id-column",
+        "age",
+        cwd=folder,
+    )
+    out = pd.read_csv(folder / "out.csv", keep_default_na=False)
+    assert list(out.columns) == ["age", "income", "proba_<=50K", "proba_>50K"]
+    assert len(out) == 1000
+    assert out["age"].tolist() == adult["test"]["age"].astype(int).tolist()
+    proba = out[["proba_<=50K", "proba_>50K"]].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    expected = np.where(proba[:, 1] > proba[:, 0], ">50K", "<=50K")
+    decided = np.abs(proba[:, 1] - proba[:, 0]) > 1e-6
+    assert (out["income"].to_numpy()[decided] == expected[decided]).all()
+    accuracy = (out["income"] == adult["test"]["income"]).mean()
+    assert accuracy >= 0.78
+
+    # evaluate agrees with the predictions written by predict
+    evaluation = json.loads(run("evaluate", "adult.skops", "test.csv", "--json", cwd=folder).stdout)
+    assert evaluation["metrics"]["accuracy"] == pytest.approx(accuracy)
+    assert evaluation["metrics"]["n_rows"] == 1000
+
+
+def test_predict_in_chunks_matches_one_pass_and_streams_to_stdout(adult):
+    folder = adult["dir"]
+    chunked = ["-o", "chunked.csv.gz", "--proba", "--chunk-size", "77"]
+    run("predict", "adult.skops", "test.csv", *chunked, cwd=folder)
+    whole = run("predict", "adult.skops", "test.csv", "--proba", "-q", cwd=folder).stdout
+    with gzip.open(folder / "chunked.csv.gz", "rt", newline="") as handle:
+        assert handle.read() == whole
+    assert len(whole.splitlines()) == 1001  # a header, then one line per row
+
+
+def test_predict_checks_columns_and_handles_unseen_categories(adult):
+    folder = adult["dir"]
+    rows = adult["test"].iloc[:3].drop(columns="income").copy()
+    rows["comment"] = "an extra column"
+    rows["workclass"] = ["Never-heard-of", "", "Private"]
+    rows.loc[rows.index[0], "age"] = "forty"
+    rows.to_csv(folder / "odd.csv", index=False)
+    twin = rows.copy()
+    twin.loc[twin.index[0], "workclass"] = ""  # the unseen category, as a missing value
+    twin.to_csv(folder / "twin.csv", index=False)
+    result = run("predict", "adult.skops", "odd.csv", "--proba", cwd=folder)
+    assert "ignoring 1 columns unknown to the model: 'comment'" in result.stderr
+    assert "column 'workclass': 1 cells hold categories unseen in training" in result.stderr
+    assert "numeric column 'age': 1 cells are not numbers" in result.stderr
+    assert result.stdout == run("predict", "adult.skops", "twin.csv", "--proba", cwd=folder).stdout
+
+    rows.drop(columns=["education", "sex"]).to_csv(folder / "short.csv", index=False)
+    line = error_line(run("predict", "adult.skops", "short.csv", cwd=folder, check=False))
+    assert "lacks the columns 'education', 'sex' that the model needs" in line
+
+
+def test_info_describes_schema_layers_metrics_and_versions(adult):
+    folder = adult["dir"]
+    text = run("info", "adult.skops", cwd=folder).stdout
+    assert "classification of 'income', classes: <=50K, >50K" in text
+    assert "safe to load  yes" in text
+    assert "versions      deepforest" in text and "scikit-learn" in text
+    assert "native-country" in text and "categorical" in text
+    description = json.loads(run("info", "adult.skops", "--json", cwd=folder).stdout)
+    assert description["format_version"] == 1
+    assert description["metrics"] == adult["train"]["metrics"]
+    columns = {column["name"]: column for column in description["schema"]["columns"]}
+    assert len(columns) == 14 and "income" not in columns
+    assert columns["workclass"]["type"] == "categorical" and columns["age"]["type"] == "numeric"
+    assert columns["workclass"]["missing_in_training"] > 0  # empty cells in the raw file
+    assert set(description["versions"]) >= {"deepforest", "scikit-learn", "numpy", "skops"}
+    assert len(description["estimator"]["history"]["score"]) >= description["estimator"]["n_layers"]
+
+
+def _regression_frame(n_rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n_rows)
+    colour = rng.choice(["red", "green", "blue"], n_rows)
+    effect = pd.Series(colour).map({"red": 0.0, "green": 5.0, "blue": 10.0}).to_numpy()
+    price = 3 * x + effect + rng.normal(0, 0.5, n_rows)
+    frame = pd.DataFrame({"x": x.round(3), "colour": colour, "price": price.round(3)})
+    frame.loc[::17, "colour"] = "NA"
+    return frame
+
+
+def test_regression_with_semicolons_validation_file_and_auto_task(tmp_path):
+    _regression_frame(400, 0).to_csv(tmp_path / "train.csv", sep=";", index=False)
+    _regression_frame(200, 1).to_csv(tmp_path / "valid.csv", sep=";", index=False)
+    options = ["--validation", "valid.csv", *FAST, "--json"]
+    result = json.loads(run("train", "train.csv", "-t", "price", *options, cwd=tmp_path).stdout)
+    assert result["task"] == "regression"
+    assert result["train_rows"] == 400 and result["metrics"]["n_rows"] == 200
+    assert result["metrics"]["r2"] > 0.9
+    assert 0 < result["metrics"]["mae"] <= result["metrics"]["rmse"] < 3
+    assert (tmp_path / "train.skops").exists()  # the default name
+    evaluation = json.loads(
+        run("evaluate", "train.skops", "valid.csv", "--json", cwd=tmp_path).stdout
+    )
+    assert evaluation["metrics"] == pytest.approx(result["metrics"])
+    run("predict", "train.skops", "valid.csv", "-o", "prices.csv", cwd=tmp_path)
+    predicted = pd.read_csv(tmp_path / "prices.csv")
+    assert list(predicted.columns) == ["price"] and len(predicted) == 200
+    line = error_line(
+        run("predict", "train.skops", "valid.csv", "--proba", cwd=tmp_path, check=False)
+    )
+    assert "--proba is only for classification" in line
+
+
+def test_whole_number_labels_without_header_stay_whole_numbers(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    label = (x[:, 0] + x[:, 1] > 0).astype(int)
+    lines = [f"{a:.4f}\t{b:.4f}\t{c}" for (a, b), c in zip(x, label, strict=True)]
+    (tmp_path / "plain.tsv").write_text("\n".join(lines) + "\n")
+    result = json.loads(run("train", "plain.tsv", "-t", "3", *FAST, "--json", cwd=tmp_path).stdout)
+    assert result["task"] == "classification"
+    assert result["metrics"]["confusion_matrix"]["labels"] == [0, 1]
+    assert result["metrics"]["accuracy"] > 0.85
+    out = run("predict", "plain.skops", "plain.tsv", "-q", cwd=tmp_path).stdout.splitlines()
+    assert out[0] == "3" and set(out[1:]) == {"0", "1"}
+
+
+def test_help_of_every_command_has_examples(tmp_path):
+    assert "examples:" in run("train", "--help", cwd=tmp_path).stdout
+    # The other commands' help in process: a subprocess each would only repeat the import.
+    from deepforest.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name in ("train", "predict", "evaluate", "info"):
+        text = commands[name].format_help()
+        assert "examples:" in text and f"deepforest {name} " in text, name
+    assert {"demo", "train", "predict", "evaluate", "info"} <= set(commands)
+
+
+# ------------------------------------------------------------------------ user mistakes
+def _write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+CSV_MISTAKES = {
+    # name: (file name, content or None for "absent", extra arguments, expected message part)
+    "missing file": ("absent.csv", None, [], "absent.csv: no such file"),
+    "empty file": ("empty.csv", "", [], "empty.csv is empty"),
+    "header only": ("header.csv", "a,b,y\n", [], "has a header but no data rows"),
+    "binary file": ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", [], "holds binary data"),
+    "damaged gzip": ("data.csv.gz", b"\x1f\x8b\x08\x00not gzip at all", [], "damaged or truncated"),
+    "not utf-8": ("latin.csv", "a,y\n1,caf\xe9\n2,b\n".encode("latin-1"), [], "--encoding"),
+    "no such target": ("data.csv", "a,b,Y\n1,2,x\n3,4,z\n", [], "did you mean 'Y'?"),
+    "one class": ("data.csv", "a,y\n1,x\n2,x\n3,x\n", [], "'y' has only one class ('x')"),
+    "text target for regression": (
+        "data.csv",
+        "a,y\n1,1.5\n2,high\n3,2.5\n",
+        ["--task", "regression"],
+        "target column 'y' is not numeric (e.g. 'high')",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CSV_MISTAKES, ids=list(CSV_MISTAKES))
+def test_train_mistakes_give_one_line_and_exit_code_2(tmp_path, case):
+    name, content, arguments, message = CSV_MISTAKES[case]
+    if content is not None:
+        _write(tmp_path / name, content)
+    result = run("train", name, "--target", "y", *arguments, cwd=tmp_path, check=False)
+    assert message in error_line(result)
+    assert sorted(path.name for path in tmp_path.iterdir()) == (
+        [name] if content is not None else []
+    )
+
+
+def test_train_refuses_to_overwrite_unless_forced(tmp_path):
+    _write(tmp_path / "data.csv", "a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    precious = _write(tmp_path / "model.skops", "my thesis")
+    line = error_line(
+        run("train", "data.csv", "-t", "y", "-o", "model.skops", cwd=tmp_path, check=False)
+    )
+    assert "model.skops already exists; pass --force" in line
+    assert precious.read_text() == "my thesis"
+    run("train", "data.csv", "-t", "y", "-o", "model.skops", "--force", *FAST, cwd=tmp_path)
+    assert "safe to load  yes" in run("info", "model.skops", cwd=tmp_path).stdout
+
+
+def _model_with(adult_model: Path, path: Path, metadata_changes: dict) -> Path:
+    """A copy of a model file whose JSON description has been edited."""
+    with zipfile.ZipFile(adult_model) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "deepforest-model.json":
+                data = json.dumps({**json.loads(data), **metadata_changes}).encode()
+            target.writestr(item, data)
+    return path
+
+
+def test_model_file_mistakes_give_one_line_and_exit_code_2(adult, tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = adult["dir"] / "adult.skops"
+    data = adult["dir"] / "test.csv"
+    size = model.stat().st_size
+    _write(tmp_path / "truncated.skops", model.read_bytes()[: size // 2])
+    _model_with(model, tmp_path / "future.skops", {"format_version": 99})
+    # A skops file that would call os.system, dressed up with a genuine model description.
+    sio.dump(FunctionTransformer(func=os.system), tmp_path / "plain.skops")
+    sio.dump(FunctionTransformer(func=os.system), tmp_path / "evil.skops")
+    with zipfile.ZipFile(tmp_path / "evil.skops", "a") as archive:
+        archive.writestr("deepforest-model.json", _metadata_of(model))
+    cases = {
+        "not-a-model.csv": "is not a deepforest model file",
+        "truncated.skops": "is truncated or damaged",
+        "future.skops": "uses model format 99",
+        "plain.skops": "not a deepforest model file but a plain skops file",
+        "evil.skops": "refusing to load evil.skops",
+        "absent.skops": "absent.skops: no such model file",
+    }
+    _write(tmp_path / "not-a-model.csv", "a,b\n1,2\n")
+    for name, message in cases.items():
+        result = run("predict", name, data, "-o", "out.csv", cwd=tmp_path, check=False)
+        assert message in error_line(result), name
+        assert not (tmp_path / "out.csv").exists()
+    assert "upgrade deepforest" in error_line(
+        run("info", "future.skops", cwd=tmp_path, check=False)
+    )
+    info = run("info", "evil.skops", cwd=tmp_path).stdout
+    assert "safe to load  NO" in info and "system" in info
+
+
+def _metadata_of(model: Path) -> str:
+    with zipfile.ZipFile(model) as archive:
+        return archive.read("deepforest-model.json").decode()
+
+
+def test_predict_never_leaves_a_half_written_or_clobbered_output(adult, tmp_path):
+    model = adult["dir"] / "adult.skops"
+    good = adult["test"].drop(columns="income")
+    text = good.to_csv(index=False)
+    lines = text.splitlines()
+    # Row 600 has one cell too many: the failure comes after several chunks were written.
+    lines[600] += ",surplus"
+    _write(tmp_path / "broken.csv", "\n".join(lines) + "\n")
+    precious = _write(tmp_path / "out.csv", "yesterday's predictions")
+    options = ["-o", "out.csv", "--force", "--chunk-size", "100"]
+    result = run("predict", model, "broken.csv", *options, cwd=tmp_path, check=False)
+    assert "cannot parse broken.csv as CSV" in error_line(result)
+    assert precious.read_text() == "yesterday's predictions"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["broken.csv", "out.csv"]
+    line = error_line(
+        run("predict", model, "broken.csv", "-o", "out.csv", cwd=tmp_path, check=False)
+    )
+    assert "out.csv already exists; pass --force" in line
