@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="re-render a results directory")
     report.add_argument("directory", type=Path)
+    report.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        help="first combine these results directories into DIRECTORY (later ones win per "
+        "dataset and model)",
+    )
     report.add_argument("--no-plots", action="store_true")
     return parser
 
@@ -76,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "report":
-        from ._report import render
+        from ._report import merge, render
+
+        if args.merge:
+            merge(args.directory, args.merge)
 
         if args.directory.joinpath("depth.json").exists():
             from ._depth import render_depth

@@ -28,8 +28,8 @@ not tuned per dataset, which is the point of the comparison ("far less tuning"):
 ``cnn`` (optional, needs PyTorch)
     A small convolutional network on image datasets: two 3×3 convolution blocks (32 and 64
     channels, ReLU, 2×2 max pooling; the first block has two convolutions), a 128-unit dense
-    layer with dropout 0.3, Adam (1e-3), batches of 128, up to 30 epochs with early stopping on
-    10 % of the training data (patience 3). Inputs are scaled to [0, 1].
+    layer with dropout 0.3, Adam (1e-3), batches of 128, up to 50 epochs with early stopping on
+    10 % of the training data (patience 5, best epoch kept). Inputs are scaled to [0, 1].
 ``deep_forest_017`` (optional)
     ``CascadeForestClassifier`` of the Deep-Forest 0.1.7 package with its defaults; skipped
     when that package is not installed (it does not install on Python ≥ 3.10, and its import
@@ -320,9 +320,9 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
     ----------
     image_shape : tuple of int
         ``(height, width)`` of the images.
-    epochs : int, default=30
+    epochs : int, default=50
         Upper bound on training epochs.
-    patience : int, default=3
+    patience : int, default=5
         Epochs without a better validation accuracy before stopping.
     batch_size : int, default=128
     learning_rate : float, default=1e-3
@@ -335,8 +335,8 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         image_shape=(28, 28),
-        epochs: int = 30,
-        patience: int = 3,
+        epochs: int = 50,
+        patience: int = 5,
         batch_size: int = 128,
         learning_rate: float = 1e-3,
         validation_fraction: float = VALIDATION_FRACTION,

@@ -62,6 +62,7 @@ SUMMARY_FIELDS = [
     "accuracy_std",
     "fit_seconds_mean",
     "fit_seconds_std",
+    "fit_cpu_seconds_mean",
     "predict_seconds_mean",
     "peak_delta_mb",
     "peak_rss_mb_max",
@@ -75,6 +76,7 @@ ROW_FIELDS = [
     "status",
     "accuracy",
     "fit_seconds",
+    "fit_cpu_seconds",
     "predict_seconds",
     "peak_rss_mb",
     "peak_delta_mb",
@@ -142,6 +144,9 @@ def summarise(rows: list[dict], dataset_order: list[str] | None = None) -> list[
                 "accuracy_std": accuracy[1],
                 "fit_seconds_mean": fit[0],
                 "fit_seconds_std": fit[1],
+                "fit_cpu_seconds_mean": _mean_std(
+                    [r.get("fit_cpu_seconds", math.nan) for r in runs]
+                )[0],
                 "predict_seconds_mean": _mean_std([r["predict_seconds"] for r in runs])[0],
                 "peak_delta_mb": _fresh_peak(runs),
                 "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
@@ -201,14 +206,15 @@ def _fit_cell(entry: dict) -> str:
 def markdown_table(summary: list[dict]) -> str:
     """The results as one Markdown table, a row per dataset and model."""
     lines = [
-        "| dataset | model | test accuracy (%) | fit s | predict s | peak MB | model MB | seeds "
-        "| notes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| dataset | model | test accuracy (%) | fit s | fit CPU s | predict s | peak MB "
+        "| model MB | seeds | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for entry in summary:
         lines.append(
             f"| {entry['dataset']} | {LABELS.get(entry['model'], entry['model'])} "
             f"| {_accuracy_cell(entry)} | {_fit_cell(entry)} "
+            f"| {_fmt(entry['fit_cpu_seconds_mean'], 0)} "
             f"| {_fmt(entry['predict_seconds_mean'], 2)} | {_fmt(entry['peak_delta_mb'], 0)} "
             f"| {_fmt(entry['model_mb_mean'])} | {entry['n_seeds']} | {entry['notes']} |"
         )
@@ -364,6 +370,61 @@ def plot_cascade_layers(rows: list[dict], path: Path) -> Path | None:
 
 
 # ------------------------------------------------------------------------------ markdown
+def _fewer_seeds(meta: dict) -> str:
+    fewer = {**meta.get("seeds_by_model", {}), **meta.get("seeds_by_dataset", {})}
+    if not fewer:
+        return ""
+    return "; fewer seeds for " + ", ".join(f"{k}: {v}" for k, v in fewer.items())
+
+
+def merge(out: str | Path, sources: list[str | Path]) -> Path:
+    """Combine the rows of several results directories into ``out`` (then render it).
+
+    Rows of a later source replace those of an earlier one for the same dataset and model, so
+    a partial run can be completed by another. The metadata keeps every source's command.
+
+    Parameters
+    ----------
+    out : path-like
+        The combined directory (created).
+    sources : list of path-like
+        Results directories, each with ``results.jsonl`` and ``meta.json``.
+
+    Returns
+    -------
+    out : Path
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[tuple[str, str], list[dict]] = {}
+    metas = []
+    for source in sources:
+        source = Path(source)
+        metas.append(json.loads((source / "meta.json").read_text()))
+        by_pair: dict[tuple[str, str], list[dict]] = {}
+        for row in read_rows(source):
+            by_pair.setdefault((row["dataset"], row["model"]), []).append(row)
+        rows.update(by_pair)
+    meta = dict(metas[0])
+    meta["command"] = " ; ".join(m.get("command", "?") for m in metas)
+    meta["datasets"] = {k: v for m in metas for k, v in m.get("datasets", {}).items()}
+    ran = set(meta["datasets"])
+    meta["skipped"] = [s for m in metas for s in m.get("skipped", []) if s["dataset"] not in ran]
+    meta["started"] = min(m.get("started", "") for m in metas)
+    meta["finished"] = max(m.get("finished", "(not finished)") for m in metas)
+    meta["total_seconds"] = sum(m.get("total_seconds") or 0 for m in metas)
+    meta["load_average_at_start"] = [
+        m.get("machine", {}).get("load_average_at_start") for m in metas
+    ]
+    meta["sources"] = [str(s) for s in sources]
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    with open(out / "results.jsonl", "w", encoding="utf-8") as handle:
+        for pair_rows in rows.values():
+            for row in pair_rows:
+                handle.write(json.dumps(row, default=str) + "\n")
+    return out
+
+
 def _meta_markdown(meta: dict) -> str:
     machine = meta.get("machine", {})
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
@@ -375,8 +436,7 @@ def _meta_markdown(meta: dict) -> str:
     lines = [
         f"- command: `{meta.get('command', '?')}`",
         f"- suite: {meta.get('suite')} ({meta.get('suite_description', '')}); seeds: "
-        f"{meta.get('seeds')}"
-        + (f"; fewer seeds for {meta['seeds_by_model']}" if meta.get("seeds_by_model") else ""),
+        f"{meta.get('seeds')}" + _fewer_seeds(meta),
         f"- threads per model: {meta.get('threads')} (n_jobs / nthread / OpenMP / BLAS); "
         f"OMP_WAIT_POLICY={meta.get('omp_wait_policy', '?')}",
         f"- machine: {machine.get('cpu', '?')}, {machine.get('usable_cpus', '?')} usable cores, "
@@ -442,9 +502,9 @@ def render(out: str | Path, plots: bool = True) -> Path:
         markdown_table(summary),
         "",
         "Accuracy is the mean ± sample standard deviation over seeds on the fixed test split; "
-        "fit and predict are wall-clock seconds; peak MB is the resident-memory high-water mark "
-        "above the level after loading the data (first seed, in a fresh process); model MB is "
-        "the pickled size.",
+        "fit and predict are wall-clock seconds (fit CPU s: user + system seconds of all "
+        "threads); peak MB is the resident-memory high-water mark above the level after "
+        "loading the data (first seed, in a fresh process); model MB is the pickled size.",
     ]
     if meta.get("skipped"):
         parts += ["", "Datasets skipped:", ""]
