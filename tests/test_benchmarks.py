@@ -257,3 +257,43 @@ def test_mlp_widths_hold_the_parameter_budget():
 def test_pickled_size_counts_bytes():
     data = np.zeros(100_000, dtype=np.uint8)
     assert _runner.pickled_size(data) >= 100_000
+
+
+def test_seeds_per_suite_model_and_dataset():
+    quick = _runner.SUITES["quick"]
+    assert _runner.seeds_for(quick, "cascade", "digits", None) == 3
+    assert _runner.seeds_for(quick, "cascade", "letter", None) == 1
+    assert _runner.seeds_for(quick, "gcforest", "digits", None) == 1
+    assert _runner.seeds_for(quick, "cascade", "letter", 5) == 5
+    assert _runner.seeds_for(_runner.SUITES["full"], "mlp", "mnist", None) == 3
+    assert "cnn" not in quick.models  # CI has no torch; the full suite runs it when installed
+
+
+def test_merge_combines_runs_later_sources_win(tmp_path):
+    def write(directory: Path, command: str, rows: list[dict]) -> Path:
+        directory.mkdir()
+        meta = {"command": command, "datasets": {r["dataset"]: {} for r in rows}}
+        (directory / "meta.json").write_text(json.dumps(meta))
+        (directory / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+        return directory
+
+    row = {
+        "dataset": "digits",
+        "model": "mlp",
+        "seed": 0,
+        "status": "ok",
+        "accuracy": 0.9,
+        "fit_seconds": 1.0,
+        "predict_seconds": 0.1,
+        "peak_rss_mb": 1.0,
+        "peak_delta_mb": 1.0,
+        "model_mb": 1.0,
+    }
+    first = write(tmp_path / "a", "python -m benchmarks run A", [row, {**row, "model": "xgboost"}])
+    second = write(tmp_path / "b", "python -m benchmarks run B", [{**row, "accuracy": 0.95}])
+    out = _report.merge(tmp_path / "merged", [first, second])
+    rows = _report.read_rows(out)
+    assert sorted((r["model"], r["accuracy"]) for r in rows) == [("mlp", 0.95), ("xgboost", 0.9)]
+    assert "run A" in json.loads((out / "meta.json").read_text())["command"]
+    report = _report.render(out, plots=False).read_text()
+    assert "| digits | MLP | 95.00 |" in report
