@@ -415,7 +415,7 @@ def _run_predict(args) -> int:
     elif args.output is not None and not args.quiet:
         print(
             f"deepforest: wrote {result['rows']} predictions to {result['output']} in "
-            f"{result['seconds']:.1f} s ({result['rows_per_second']:.0f} rows/s)",
+            f"{result['seconds']:.1f} s ({result['rows_per_second']:.0f} rows/s once loaded)",
             file=sys.stderr,
         )
     return 0
