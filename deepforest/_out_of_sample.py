@@ -60,6 +60,7 @@ def oob_predictions(forest, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
     Samples that every tree saw (rare with enough trees) get the whole forest's output.
     """
     is_classifier = hasattr(forest, "classes_")
+    X = np.ascontiguousarray(X, dtype=np.float32)
     n_samples = X.shape[0]
     in_bag = forest.estimators_samples_
 
@@ -80,12 +81,26 @@ def oob_predictions(forest, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
         count[rows] += 1
     never_out = count == 0
     if never_out.any():
-        total[never_out] = forest_output(forest, X[never_out])
+        total[never_out] = forest_output(forest, X[never_out], n_jobs)
         count[never_out] = 1
     return total / count.reshape(-1, *([1] * (total.ndim - 1)))
 
 
-def forest_output(forest, X: np.ndarray) -> np.ndarray:
-    if hasattr(forest, "classes_"):
-        return forest.predict_proba(X)
-    return forest.predict(X)
+def forest_output(forest, X: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+    """The forest's average tree output (class probabilities or predictions).
+
+    scikit-learn adds the trees' outputs in whatever order its threads finish, so results
+    differ in the last bits with ``n_jobs``; later layers can turn such bits into different
+    splits. Here the trees run in parallel but are summed in a fixed order.
+    """
+    is_classifier = hasattr(forest, "classes_")
+    n_jobs = forest.n_jobs if n_jobs is None else n_jobs
+    # Trees read float32 C-ordered rows; converting once here lets them skip their own checks.
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    outputs = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+        delayed(_tree_output)(tree, X, is_classifier) for tree in forest.estimators_
+    )
+    total = None
+    for output in outputs:
+        total = output.astype(np.float64, copy=True) if total is None else total + output
+    return total / len(forest.estimators_)

@@ -102,9 +102,9 @@ class _BaseCascadeForest(BaseEstimator):
         folds = self._make_folds(X_binned, y_fit, rng)
         features = X_binned.astype(np.float32)
         settings = self._forest_settings()
-        self.min_samples_leaf_ = self.min_samples_leaf
+        self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
-            self.min_samples_leaf_, leaf_scores = choose_min_samples_leaf(
+            self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
                 settings,
                 features,
                 y_fit,
@@ -114,7 +114,7 @@ class _BaseCascadeForest(BaseEstimator):
                 rng,
             )
             settings = dataclasses.replace(settings, min_samples_leaf=self.min_samples_leaf_)
-            probe = ", ".join(f"{size}: {score:.4f}" for size, score in leaf_scores.items())
+            probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
 
         layers, scores, fit_times = [], [], []
@@ -345,6 +345,8 @@ _SHARED_DOC_ATTRIBUTES = """
         Number of kept layers.
     min_samples_leaf_ : int or float
         The leaf size used (chosen by the probe when ``min_samples_leaf="auto"``).
+    leaf_size_scores_ : dict
+        Out-of-bag probe score of each leaf size tried (empty unless ``"auto"``).
     out_of_sample_ : str
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
     best_score_ : float
