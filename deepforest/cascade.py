@@ -46,6 +46,7 @@ class _BaseCascadeForest(BaseEstimator):
         "max_layers": [Interval(Integral, 1, None, closed="left")],
         "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
         "delta": [Interval(Real, 0, None, closed="left")],
+        "depth_tolerance": [Interval(Real, 0, None, closed="left")],
         "max_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -118,7 +119,9 @@ class _BaseCascadeForest(BaseEstimator):
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
 
         layers, scores, fit_times = [], [], []
-        best_index, best_score, best_outputs = -1, -np.inf, None
+        best_index, best_score = -1, -np.inf
+        # Out-of-sample outputs of the layers that may still end up last: the best and later.
+        candidate_outputs: dict[int, list[np.ndarray]] = {}
         for index in range(self.max_layers):
             start = time.perf_counter()
             layer, outputs = fit_layer(
@@ -135,24 +138,32 @@ class _BaseCascadeForest(BaseEstimator):
             fit_times.append(time.perf_counter() - start)
             scores.append(score)
             layers.append(layer)
+            candidate_outputs[index] = outputs
             improved = score > best_score + self.delta
             if improved:
-                best_index, best_score, best_outputs = index, score, outputs
+                best_index, best_score = index, score
+                candidate_outputs = {index: outputs}
             self._log(
                 f"layer {index}: score={score:.5f} fit={fit_times[-1]:.2f}s "
                 f"features={features.shape[1]}{' (best)' if improved else ''}"
             )
             if index - best_index >= self.n_tolerant_rounds or index + 1 == self.max_layers:
                 break
-            # The training-only features of this layer are dropped as soon as the next one's exist.
+            # The previous layer's training features are released once the next one's exist.
             features = _augment(X_binned, outputs)
-            # Layers past the best are only kept while they may still be improved on.
+        del features
 
-        self.layers_ = layers[: best_index + 1]
+        last_index = self._last_kept_layer(scores, best_index, best_score)
+        self.layers_ = layers[: last_index + 1]
         self.n_layers_ = len(self.layers_)
         self.best_score_ = best_score
         self.history_ = {"score": scores, "fit_time": fit_times}
-        self._log(f"kept {self.n_layers_} of {len(layers)} layers, best score {best_score:.5f}")
+        self._log(
+            f"kept {self.n_layers_} of {len(layers)} layers "
+            f"(best score {best_score:.5f} at layer {best_index})"
+        )
+        last_outputs = candidate_outputs[last_index]
+        del candidate_outputs
 
         self.predictor_ = None
         if self.predictor is not None:
@@ -166,10 +177,25 @@ class _BaseCascadeForest(BaseEstimator):
                 self.predictor_params,
             )
             self.predictor_.fit(
-                _augment(X_binned, best_outputs), y_fit, sample_weight=sample_weight
+                _augment(X_binned, last_outputs), y_fit, sample_weight=sample_weight
             )
             self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
         return self
+
+    def _last_kept_layer(self, scores: list[float], best_index: int, best_score: float) -> int:
+        """The deepest layer, from the best on, that scores within ``depth_tolerance`` of it.
+
+        Deeper layers' out-of-sample scores are pessimistic: training samples pass on
+        out-of-bag class vectors that average about a third of the trees, new samples the
+        whole forest's. Measured on LETTER and ADULT, a deeper layer that ties the best layer's
+        score within a tenth of a percent does better on test data.
+        """
+        within = [
+            index
+            for index in range(best_index, len(scores))
+            if scores[index] >= best_score - self.depth_tolerance
+        ]
+        return max(within)
 
     def _out_of_sample_scheme(self, sample_weight) -> str:
         """The scheme that makes honest class vectors for this fit.
@@ -296,6 +322,11 @@ _SHARED_DOC_PARAMETERS = """
         Growth stops after this many layers in a row without an improvement above ``delta``.
     delta : float, default=1e-5
         Smallest score gain that counts as an improvement.
+    depth_tolerance : float, default=1e-3
+        The cascade keeps layers up to the deepest one, from the best on, whose score is within
+        this of the best score (0: keep up to the best layer). Deeper layers' out-of-sample
+        scores understate them: training samples pass on out-of-bag class vectors, new samples
+        the whole forest's, which are less noisy.
     max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
         Candidate features per split of the random forests. The completely-random forests always
         draw one feature and one threshold per split.
@@ -350,7 +381,7 @@ _SHARED_DOC_ATTRIBUTES = """
     out_of_sample_ : str
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
     best_score_ : float
-        Out-of-sample score of the last kept layer.
+        The highest out-of-sample layer score.
     history_ : dict of list
         ``"score"`` and ``"fit_time"`` (seconds) of every grown layer, kept or not.
     predictor_ : estimator or None
@@ -413,6 +444,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         max_layers: int = 20,
         n_tolerant_rounds: int = 2,
         delta: float = 1e-5,
+        depth_tolerance: float = 1e-3,
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
@@ -435,6 +467,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
+        self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
@@ -565,6 +598,7 @@ default="squared_error"
         max_layers: int = 20,
         n_tolerant_rounds: int = 2,
         delta: float = 1e-5,
+        depth_tolerance: float = 1e-3,
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
@@ -586,6 +620,7 @@ default="squared_error"
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
+        self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf

@@ -181,12 +181,30 @@ def test_growth_stops_after_tolerant_rounds_and_keeps_the_best(digits_split):
     scores = model.history_["score"]
     assert len(scores) == len(model.history_["fit_time"])
     best = int(np.argmax(scores))
-    assert model.n_layers_ == best + 1 == len(model.layers_)
     assert model.best_score_ == scores[best]
+    # Kept: up to the deepest layer from the best on that scores within depth_tolerance of it.
+    within = [i for i in range(best, len(scores)) if scores[i] >= scores[best] - 1e-3]
+    assert model.n_layers_ == max(within) + 1 == len(model.layers_)
     if len(scores) < 10:
         # Stopped early: exactly n_tolerant_rounds layers followed the best one.
         assert len(scores) == best + 1 + 2
     assert model.score(X_test, y_test) > 0.93
+
+
+def test_zero_depth_tolerance_keeps_up_to_the_best(digits_split):
+    X_train, _, y_train, _ = digits_split
+    model = CascadeForestClassifier(
+        n_trees=10, max_layers=4, depth_tolerance=0.0, random_state=0
+    ).fit(X_train, y_train)
+    assert model.n_layers_ == int(np.argmax(model.history_["score"])) + 1
+
+
+def test_depth_tolerance_keeps_deeper_ties():
+    X, y = load_iris(return_X_y=True)
+    model = CascadeForestClassifier(
+        n_trees=5, max_layers=3, n_tolerant_rounds=5, depth_tolerance=1.0, random_state=0
+    ).fit(X, y)
+    assert model.n_layers_ == 3
 
 
 def test_max_layers_caps_growth(iris):
@@ -220,9 +238,11 @@ def test_verbose_logs_one_line_per_layer(capsys, iris):
     X, y = iris
     model = CascadeForestClassifier(n_trees=5, max_layers=3, n_tolerant_rounds=5, verbose=1)
     model.fit(X, y)
-    layer_lines = [line for line in capsys.readouterr().err.splitlines() if " layer " in line]
+    err = capsys.readouterr().err
+    layer_lines = [line for line in err.splitlines() if line.startswith("[deepforest] layer ")]
     assert len(layer_lines) == 3
     assert "layer 0: score=" in layer_lines[0] and "s " in layer_lines[0]
+    assert "kept 3 of 3 layers" in err
 
 
 def test_silent_by_default(capsys, iris):
