@@ -32,8 +32,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
 # Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
-# attributes. A new class inside the estimators must be added here (tests/test_cli_model_file.py
-# fails until it is).
+# attributes. A new class inside the estimators must be added here (a test in
+# tests/test_cli_internals.py saves and loads every estimator variant and fails until it is).
 TRUSTED_TYPES = (
     "deepforest._binning.QuantileBinner",
     "deepforest._layer.FoldForest",
@@ -110,12 +110,6 @@ def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = 
     try:
         # Level 1 deflate: a fifth of the raw size of the tree arrays, and faster to load back.
         sio.dump(pipeline, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        unexpected = sorted(set(sio.get_untrusted_types(file=temporary)) - set(TRUSTED_TYPES))
-        if unexpected:
-            # A bug, not a user error: the file could not be loaded again, so do not write it.
-            raise RuntimeError(
-                f"the model holds types missing from deepforest's trusted list: {unexpected}"
-            )
         with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, default=_json_default))
         if path.exists() and not force:
@@ -218,16 +212,20 @@ def load_model(path: str | os.PathLike) -> tuple[object, dict, list[str]]:
     """
     path = Path(path)
     metadata = read_metadata(path)
-    unexpected = untrusted_types(path)
-    if unexpected:
-        raise UserError(
-            f"refusing to load {path}: it holds types that a deepforest model never holds "
-            f"({', '.join(unexpected)}); it may be unsafe"
-        )
     saved = metadata.get("versions", {})
     installed = library_versions()
+    sio = _skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
-        pipeline = _skops_io().load(path, trusted=list(TRUSTED_TYPES))
+        # skops audits every type before it constructs anything and refuses the others.
+        pipeline = sio.load(path, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        unexpected = ", ".join(untrusted_types(path))
+        raise UserError(
+            f"refusing to load {path}: it holds types that a deepforest model never holds "
+            f"({unexpected}); it may be unsafe"
+        ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise UserError(f"{path} is truncated or damaged ({error})") from None
     except Exception as error:
