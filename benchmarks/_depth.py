@@ -32,7 +32,7 @@ from pathlib import Path
 DEPTHS = [1, 2, 3, 5, 8]
 WIDTHS = [10, 25, 50, 100, 200, 400]
 MLP_DEPTHS = [1, 2, 3, 4, 6, 8]
-MLP_BUDGETS = [50_000, 200_000]
+MLP_BUDGETS = [50_000]
 
 
 @dataclass

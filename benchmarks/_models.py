@@ -15,7 +15,7 @@ not tuned per dataset, which is the point of the comparison ("far less tuning"):
     on a stratified 10 % of the training data; ``n_jobs=threads``.
 ``mlp``
     ``StandardScaler`` then ``sklearn.neural_network.MLPClassifier`` with two hidden layers of
-    512 and 256 ReLU units, Adam (learning rate 1e-3), batches of 256, L2 ``alpha=1e-4``, up to
+    256 and 128 ReLU units, Adam (learning rate 1e-3), batches of 256, L2 ``alpha=1e-4``, up to
     200 epochs with early stopping (10 % validation, patience 10).
 ``random_forest``
     ``sklearn.ensemble.RandomForestClassifier`` with as many trees as the cascade grew on the
@@ -252,7 +252,7 @@ def _build_xgboost(dataset: Dataset, seed: int, threads: int, params: dict):
 
 
 MLP_DEFAULTS = {
-    "hidden_layer_sizes": (512, 256),
+    "hidden_layer_sizes": (256, 128),
     "activation": "relu",
     "solver": "adam",
     "learning_rate_init": 1e-3,
