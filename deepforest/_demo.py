@@ -67,7 +67,8 @@ def run_demo(n_jobs: int = -1, random_state: int = 0, out=None) -> dict:
         },
     }
     print(f"{'model':<28}{'test accuracy':>14}{'fit seconds':>13}", file=out)
-    label = f"CascadeForest ({cascade.n_layers_} layers)"
+    layers = f"{cascade.n_layers_} layer{'s' if cascade.n_layers_ > 1 else ''}"
+    label = f"CascadeForest ({layers})"
     print(f"{label:<28}{results['cascade']['accuracy']:>14.4f}{cascade_seconds:>13.1f}", file=out)
     label = f"RandomForest ({n_trees} trees)"
     print(
