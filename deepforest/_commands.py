@@ -24,6 +24,7 @@ from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils._param_validation import InvalidParameterError
 
 from . import _tabular as tabular
+from ._atomic import atomic_write
 from ._errors import UserError
 from ._evaluation import classification_metrics, regression_metrics
 from ._model_file import (
@@ -31,7 +32,6 @@ from ._model_file import (
     load_model,
     read_metadata,
     save_model,
-    temporary_path,
     untrusted_types,
 )
 from .cascade import CascadeForestClassifier, CascadeForestRegressor
@@ -329,10 +329,12 @@ class _ChunkScorer:
         return found
 
 
-def _open_model_and_data(model, data, delimiter, header, encoding, log: Log):
+def _open_model_and_data(model, data, delimiter, header, encoding, log: Log, id_column=None):
     """Check the model file and the data's columns before loading anything heavy."""
     metadata = read_metadata(model)
     fmt = tabular.sniff_format(data, encoding, delimiter, header)
+    if id_column is not None:
+        tabular.find_column(fmt, data, id_column, "--id-column")
     schema = metadata["schema"]
     features = [column["name"] for column in schema["columns"]]
     known = [schema["target"]["name"], *schema["ignored_columns"]]
@@ -344,6 +346,26 @@ def _open_model_and_data(model, data, delimiter, header, encoding, log: Log):
     for warning in warnings:
         log(f"warning: {warning}")
     return pipeline, metadata, fmt, features, extra
+
+
+def _write_predictions(chunks, handle, target, classes, proba, id_column) -> None:
+    """Write CSV lines: the id column if asked, the prediction, then class probabilities."""
+    first = True
+    for chunk, outputs in chunks:
+        columns = {}
+        if id_column is not None:
+            columns[id_column] = chunk[id_column].to_numpy()
+        if classes is not None:
+            columns[target] = classes[np.argmax(outputs, axis=1)]
+            if proba:
+                rounded = np.round(outputs, PROBA_DECIMALS)
+                for index, label in enumerate(classes):
+                    columns[f"proba_{label}"] = rounded[:, index]
+        else:
+            columns[target] = outputs
+        pd.DataFrame(columns).to_csv(handle, header=first, index=False)
+        first = False
+    handle.flush()
 
 
 def predict(
@@ -374,49 +396,25 @@ def predict(
     if proba and task != "classification":
         raise UserError("--proba is only for classification models; this one does regression")
     pipeline, metadata, fmt, features, extra = _open_model_and_data(
-        model, data, delimiter, header, encoding, log
+        model, data, delimiter, header, encoding, log, id_column
     )
     load_seconds = time.perf_counter() - start
-    if id_column is not None:
-        tabular.find_column(fmt, data, id_column, "--id-column")
     target = metadata["schema"]["target"]["name"]
     usecols = list(dict.fromkeys([*([id_column] if id_column else []), *features]))
     scorer = _ChunkScorer(pipeline, metadata, log)
-    classes = getattr(pipeline.named_steps["model"], "classes_", None)
+    classes = pipeline.named_steps["model"].classes_ if task == "classification" else None
 
-    temporary = temporary_path(output) if output is not None else None
-    try:
-        if output is None:
-            handle = stdout or sys.stdout
-        elif output.suffix.lower() == ".gz":
-            handle = gzip.open(temporary, "wt", newline="", encoding="utf-8")
-        else:
-            handle = open(temporary, "w", newline="", encoding="utf-8")
-        try:
-            first = True
-            for chunk, outputs in scorer.chunks(data, fmt, usecols, chunk_size):
-                columns = {}
-                if id_column is not None:
-                    columns[id_column] = chunk[id_column].to_numpy()
-                if task == "classification":
-                    columns[target] = classes[np.argmax(outputs, axis=1)]
-                    if proba:
-                        rounded = np.round(outputs, PROBA_DECIMALS)
-                        for index, label in enumerate(classes):
-                            columns[f"proba_{label}"] = rounded[:, index]
-                else:
-                    columns[target] = outputs
-                pd.DataFrame(columns).to_csv(handle, header=first, index=False)
-                first = False
-            handle.flush()
-        finally:
-            if output is not None:
-                handle.close()
-        if output is not None:
-            temporary.replace(output)
-    finally:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+    chunks = scorer.chunks(data, fmt, usecols, chunk_size)
+    if output is None:
+        _write_predictions(chunks, stdout or sys.stdout, target, classes, proba, id_column)
+    else:
+        with atomic_write(output) as destination:
+            if output.suffix.lower() == ".gz":
+                handle = gzip.open(destination, "wt", newline="", encoding="utf-8")
+            else:
+                handle = open(destination, "w", newline="", encoding="utf-8")
+            with handle:
+                _write_predictions(chunks, handle, target, classes, proba, id_column)
     seconds = time.perf_counter() - start
     warnings = scorer.warnings()
     for warning in warnings:

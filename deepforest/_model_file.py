@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from ._atomic import atomic_write, is_special_file
 from ._errors import UserError
 
 FORMAT_NAME = "deepforest-model"
@@ -76,6 +77,8 @@ def check_output_path(path: str | os.PathLike, force: bool, inputs: tuple = ()) 
             raise UserError(f"the output {path} would overwrite an input file; choose another path")
     if path.is_dir():
         raise UserError(f"{path} is a directory; give a file name for the output")
+    if is_special_file(path):
+        return path  # a device or pipe: written into, never replaced
     if path.exists() and not force:
         raise UserError(f"{path} already exists; pass --force to overwrite it")
     parent = path.parent
@@ -84,11 +87,6 @@ def check_output_path(path: str | os.PathLike, force: bool, inputs: tuple = ()) 
     if not os.access(parent, os.W_OK):
         raise UserError(f"cannot write {path}: the directory {parent} is not writable")
     return path
-
-
-def temporary_path(path: Path) -> Path:
-    """A hidden file next to ``path``: renaming it over ``path`` at the end is atomic."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = False) -> int:
@@ -105,19 +103,17 @@ def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = 
         "versions": library_versions(),
         **metadata,
     }
-    temporary = temporary_path(path)
     sio = _skops_io()
-    try:
+    # The description is appended to the archive skops wrote, which needs a seekable file.
+    with atomic_write(path, stream_special=False) as temporary:
         # Level 1 deflate: a fifth of the raw size of the tree arrays, and faster to load back.
         sio.dump(pipeline, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, default=_json_default))
-        if path.exists() and not force:
+        size = temporary.stat().st_size
+        if path.exists() and not force and not is_special_file(path):
             raise UserError(f"{path} already exists; pass --force to overwrite it")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path.stat().st_size
+    return size
 
 
 def _json_default(value):

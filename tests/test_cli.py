@@ -7,12 +7,12 @@ and options a user gets wrong, expecting one line on stderr, exit code 2 and no 
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,13 @@ import pandas as pd
 import pytest
 from conftest import DATA_DIR_VARIABLE, shared_data_dir
 
+from deepforest._model_file import read_metadata
+from deepforest.cli import main
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Small settings keep each training run to seconds; the figures asserted hold with margin.
 FAST = ["--n-trees", "10", "--max-layers", "2", "--n-jobs", "2"]
+PREDICT_OPTIONS = ["--proba", "--id-column", "age"]
 
 
 def run(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -42,6 +46,13 @@ def run(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def run_all(*commands: tuple, cwd: Path) -> list[subprocess.CompletedProcess]:
+    """Run independent commands two at a time (the machines that run this have 2 cores)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(run, *command, cwd=cwd, check=False) for command in commands]
+        return [future.result() for future in futures]
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -71,6 +82,8 @@ def adult(tmp_path_factory) -> dict:
         "train", "train.csv.gz", "--target", "income", "-o", "adult.skops", *FAST, "--json",
         cwd=folder,
     )  # fmt: skip
+    # Reference predictions, which several tests compare with.
+    run("predict", "adult.skops", "test.csv", "-o", "out.csv", *PREDICT_OPTIONS, cwd=folder)
     return {
         "dir": folder,
         "train": json.loads(result.stdout),
@@ -105,17 +118,6 @@ def test_train_on_adult_reports_held_out_metrics_and_progress(adult):
 
 def test_predict_writes_string_labels_and_probabilities(adult):
     folder = adult["dir"]
-    run(
-        "predict",
-        "adult.skops",
-        "test.csv",
-        "-o",
-        "out.csv",
-        "--proba",
-        "--id-column",
-        "age",
-        cwd=folder,
-    )
     out = pd.read_csv(folder / "out.csv", keep_default_na=False)
     assert list(out.columns) == ["age", "income", "proba_<=50K", "proba_>50K"]
     assert len(out) == 1000
@@ -134,40 +136,58 @@ def test_predict_writes_string_labels_and_probabilities(adult):
     assert evaluation["metrics"]["n_rows"] == 1000
 
 
-def test_predict_in_chunks_matches_one_pass_and_streams_to_stdout(adult):
-    folder = adult["dir"]
-    chunked = ["-o", "chunked.csv.gz", "--proba", "--chunk-size", "77"]
-    run("predict", "adult.skops", "test.csv", *chunked, cwd=folder)
-    whole = run("predict", "adult.skops", "test.csv", "--proba", "-q", cwd=folder).stdout
-    with gzip.open(folder / "chunked.csv.gz", "rt", newline="") as handle:
-        assert handle.read() == whole
-    assert len(whole.splitlines()) == 1001  # a header, then one line per row
+def test_predict_in_chunks_into_a_pipe_matches_one_pass(adult, tmp_path):
+    # Devices and pipes (-o /dev/stdout, a named pipe) are written into, never renamed over.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    model, data = adult["dir"] / "adult.skops", adult["dir"] / "test.csv"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        received = pool.submit(pipe.read_text)
+        try:
+            options = ["-o", pipe, "--chunk-size", "77", *PREDICT_OPTIONS]
+            result = run("predict", model, data, *options, cwd=tmp_path)
+        finally:
+            # Had the command failed before opening the pipe, the reader would wait forever.
+            try:
+                os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass  # the reader is gone already
+        text = received.result(timeout=60)
+    assert "scored 77 rows" in result.stderr and "scored 1000 rows" in result.stderr
+    assert text == (adult["dir"] / "out.csv").read_text()
+    assert len(text.splitlines()) == 1001  # a header, then one line per row
+    assert pipe.is_fifo() and [path.name for path in tmp_path.iterdir()] == ["pipe"]
 
 
 def test_predict_checks_columns_and_handles_unseen_categories(adult):
     folder = adult["dir"]
-    rows = adult["test"].iloc[:3].drop(columns="income").copy()
+    rows = adult["test"].iloc[[0, 0, 1]].drop(columns="income").copy()
     rows["comment"] = "an extra column"
+    # Row 0 has an unseen category and a number that is not one; row 1 is row 0 with both
+    # cells empty, which the model must treat the same.
     rows["workclass"] = ["Never-heard-of", "", "Private"]
-    rows.loc[rows.index[0], "age"] = "forty"
+    rows["age"] = ["forty", "", rows["age"].iloc[2]]
     rows.to_csv(folder / "odd.csv", index=False)
-    twin = rows.copy()
-    twin.loc[twin.index[0], "workclass"] = ""  # the unseen category, as a missing value
-    twin.to_csv(folder / "twin.csv", index=False)
-    result = run("predict", "adult.skops", "odd.csv", "--proba", cwd=folder)
-    assert "ignoring 1 columns unknown to the model: 'comment'" in result.stderr
-    assert "column 'workclass': 1 cells hold categories unseen in training" in result.stderr
-    assert "numeric column 'age': 1 cells are not numbers" in result.stderr
-    assert result.stdout == run("predict", "adult.skops", "twin.csv", "--proba", cwd=folder).stdout
-
     rows.drop(columns=["education", "sex"]).to_csv(folder / "short.csv", index=False)
-    line = error_line(run("predict", "adult.skops", "short.csv", cwd=folder, check=False))
-    assert "lacks the columns 'education', 'sex' that the model needs" in line
+    odd, short = run_all(
+        ("predict", "adult.skops", "odd.csv", "--proba"),
+        ("predict", "adult.skops", "short.csv"),
+        cwd=folder,
+    )
+    assert odd.returncode == 0
+    assert "ignoring 1 columns unknown to the model: 'comment'" in odd.stderr
+    assert "column 'workclass': 1 cells hold categories unseen in training" in odd.stderr
+    assert "numeric column 'age': 1 cells are not numbers" in odd.stderr
+    header, first, twin, _ = odd.stdout.splitlines()
+    assert header == "income,proba_<=50K,proba_>50K" and first == twin
+    assert "lacks the columns 'education', 'sex' that the model needs" in error_line(short)
 
 
-def test_info_describes_schema_layers_metrics_and_versions(adult):
+def test_info_describes_schema_layers_metrics_and_versions(adult, capsys):
     folder = adult["dir"]
-    text = run("info", "adult.skops", cwd=folder).stdout
+    # The text rendering in process (the JSON below comes from the real command).
+    assert main(["info", str(folder / "adult.skops")]) == 0
+    text = capsys.readouterr().out
     assert "classification of 'income', classes: <=50K, >50K" in text
     assert "safe to load  yes" in text
     assert "versions      deepforest" in text and "scikit-learn" in text
@@ -204,17 +224,17 @@ def test_regression_with_semicolons_validation_file_and_auto_task(tmp_path):
     assert result["metrics"]["r2"] > 0.9
     assert 0 < result["metrics"]["mae"] <= result["metrics"]["rmse"] < 3
     assert (tmp_path / "train.skops").exists()  # the default name
-    evaluation = json.loads(
-        run("evaluate", "train.skops", "valid.csv", "--json", cwd=tmp_path).stdout
+    evaluation, prediction, with_proba = run_all(
+        ("evaluate", "train.skops", "valid.csv", "--json"),
+        ("predict", "train.skops", "valid.csv", "-o", "prices.csv.gz"),
+        ("predict", "train.skops", "valid.csv", "--proba"),
+        cwd=tmp_path,
     )
-    assert evaluation["metrics"] == pytest.approx(result["metrics"])
-    run("predict", "train.skops", "valid.csv", "-o", "prices.csv", cwd=tmp_path)
-    predicted = pd.read_csv(tmp_path / "prices.csv")
+    assert json.loads(evaluation.stdout)["metrics"] == pytest.approx(result["metrics"])
+    assert prediction.returncode == 0
+    predicted = pd.read_csv(tmp_path / "prices.csv.gz")  # written compressed
     assert list(predicted.columns) == ["price"] and len(predicted) == 200
-    line = error_line(
-        run("predict", "train.skops", "valid.csv", "--proba", cwd=tmp_path, check=False)
-    )
-    assert "--proba is only for classification" in line
+    assert "--proba is only for classification" in error_line(with_proba)
 
 
 def test_whole_number_labels_without_header_stay_whole_numbers(tmp_path):
@@ -271,16 +291,31 @@ CSV_MISTAKES = {
 }
 
 
+@pytest.fixture(scope="module")
+def csv_mistakes(tmp_path_factory) -> dict:
+    """Each mistake in a folder of its own, all run at once: case -> (folder, result)."""
+    folders = {}
+    for index, (case, (name, content, _, _)) in enumerate(CSV_MISTAKES.items()):
+        folders[case] = tmp_path_factory.mktemp(f"mistake{index}")
+        if content is not None:
+            _write(folders[case] / name, content)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            case: pool.submit(
+                run, "train", name, "--target", "y", *arguments, cwd=folders[case], check=False
+            )
+            for case, (name, _, arguments, _) in CSV_MISTAKES.items()
+        }
+        return {case: (folders[case], future.result()) for case, future in futures.items()}
+
+
 @pytest.mark.parametrize("case", CSV_MISTAKES, ids=list(CSV_MISTAKES))
-def test_train_mistakes_give_one_line_and_exit_code_2(tmp_path, case):
-    name, content, arguments, message = CSV_MISTAKES[case]
-    if content is not None:
-        _write(tmp_path / name, content)
-    result = run("train", name, "--target", "y", *arguments, cwd=tmp_path, check=False)
+def test_train_mistakes_give_one_line_and_exit_code_2(csv_mistakes, case):
+    name, content, _, message = CSV_MISTAKES[case]
+    folder, result = csv_mistakes[case]
     assert message in error_line(result)
-    assert sorted(path.name for path in tmp_path.iterdir()) == (
-        [name] if content is not None else []
-    )
+    # Nothing written: no model file, no leftover temporary file.
+    assert sorted(path.name for path in folder.iterdir()) == ([name] if content is not None else [])
 
 
 def test_train_refuses_to_overwrite_unless_forced(tmp_path):
@@ -292,7 +327,7 @@ def test_train_refuses_to_overwrite_unless_forced(tmp_path):
     assert "model.skops already exists; pass --force" in line
     assert precious.read_text() == "my thesis"
     run("train", "data.csv", "-t", "y", "-o", "model.skops", "--force", *FAST, cwd=tmp_path)
-    assert "safe to load  yes" in run("info", "model.skops", cwd=tmp_path).stdout
+    assert read_metadata(tmp_path / "model.skops")["schema"]["target"]["name"] == "y"
 
 
 def _model_with(adult_model: Path, path: Path, metadata_changes: dict) -> Path:
@@ -320,24 +355,26 @@ def test_model_file_mistakes_give_one_line_and_exit_code_2(adult, tmp_path):
     sio.dump(FunctionTransformer(func=os.system), tmp_path / "evil.skops")
     with zipfile.ZipFile(tmp_path / "evil.skops", "a") as archive:
         archive.writestr("deepforest-model.json", _metadata_of(model))
-    cases = {
-        "not-a-model.csv": "is not a deepforest model file",
-        "truncated.skops": "is truncated or damaged",
-        "future.skops": "uses model format 99",
-        "plain.skops": "not a deepforest model file but a plain skops file",
-        "evil.skops": "refusing to load evil.skops",
-        "absent.skops": "absent.skops: no such model file",
-    }
+    cases = [
+        ("not-a-model.csv", "is not a deepforest model file"),
+        ("truncated.skops", "is truncated or damaged"),
+        ("future.skops", "uses model format 99"),
+        ("plain.skops", "not a deepforest model file but a plain skops file"),
+        ("evil.skops", "refusing to load evil.skops"),
+        ("absent.skops", "absent.skops: no such model file"),
+    ]
     _write(tmp_path / "not-a-model.csv", "a,b\n1,2\n")
-    for name, message in cases.items():
-        result = run("predict", name, data, "-o", "out.csv", cwd=tmp_path, check=False)
-        assert message in error_line(result), name
-        assert not (tmp_path / "out.csv").exists()
-    assert "upgrade deepforest" in error_line(
-        run("info", "future.skops", cwd=tmp_path, check=False)
+    results = run_all(
+        *[("predict", name, data, "-o", f"out-{name}.csv") for name, _ in cases],
+        ("info", "future.skops"),
+        ("info", "evil.skops"),
+        cwd=tmp_path,
     )
-    info = run("info", "evil.skops", cwd=tmp_path).stdout
-    assert "safe to load  NO" in info and "system" in info
+    for (name, message), result in zip(cases, results, strict=False):
+        assert message in error_line(result), name
+        assert not (tmp_path / f"out-{name}.csv").exists()
+    assert "upgrade deepforest" in error_line(results[-2])
+    assert "safe to load  NO" in results[-1].stdout and "system" in results[-1].stdout
 
 
 def _metadata_of(model: Path) -> str:
