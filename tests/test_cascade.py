@@ -447,3 +447,22 @@ def test_sparse_input_rejected_clearly(iris):
     X, y = iris
     with pytest.raises(TypeError, match="dense data is required"):
         CascadeForestClassifier().fit(scipy_sparse.csr_matrix(X), y)
+
+
+# ------------------------------------------------------------ real data
+
+
+@pytest.mark.parametrize("dataset, noisy", [("adult", True), ("letter", False)])
+def test_leaf_size_follows_the_noise_and_scores_stay_honest(load_npz, dataset, noisy):
+    X_train, y_train, X_test, y_test = load_npz(dataset)
+    X_train, y_train, X_test, y_test = X_train[:6000], y_train[:6000], X_test[:4000], y_test[:4000]
+    model = CascadeForestClassifier(n_trees=30, random_state=0, n_jobs=-1).fit(X_train, y_train)
+    # Income (ADULT) is noisy: fully grown trees lose to larger leaves out of bag. The letters
+    # are clean: one sample per leaf wins.
+    assert (model.min_samples_leaf_ > 1) == noisy
+    # The smallest leaf size within half a percent of the best probe score.
+    scores = model.leaf_size_scores_
+    close = [size for size, score in scores.items() if score >= 0.995 * max(scores.values())]
+    assert model.min_samples_leaf_ == min(close)
+    # The out-of-sample score that chose the depth tracks the test accuracy.
+    assert abs(model.best_score_ - model.score(X_test, y_test)) < 0.015
