@@ -29,16 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
-# The scanning grains of the paper on 28×28 digits: 7×7, 10×10 and 13×13 windows. Stride 2
-# quarters the windows of stride 1 (121, 100 and 64 positions per image); min_samples_leaf=1
+# The scanning grains of the paper on 28×28 digits: 7×7, 10×10 and 13×13 windows at stride 1,
+# with the class vectors averaged over 2×2 blocks of positions (11×11, 10×10 and 8×8 blocks):
+# on 10,000 images this beat stride 2 without pooling (the same number of features) by 0.8
+# points of accuracy, and tripling the scanning trees at stride 2 by 0.3. min_samples_leaf=1
 # for the cascade skips its leaf-size probe, which picks 1 on clean image data anyway.
+SCANNING = {"window_sizes": [7, 10, 13], "stride": 1, "pooling": 2, "image_shape": (28, 28)}
 CONFIGS = {
     "fast": {
         "n_train": 10_000,
         "gcforest": {
-            "window_sizes": [7, 10, 13],
-            "stride": 2,
-            "image_shape": (28, 28),
+            **SCANNING,
             "scan_n_trees": 30,
             "max_windows": 200_000,
             "n_trees": 50,
@@ -48,10 +49,8 @@ CONFIGS = {
     "full": {
         "n_train": 60_000,
         "gcforest": {
-            "window_sizes": [7, 10, 13],
-            "stride": 2,
-            "image_shape": (28, 28),
-            "scan_n_trees": 60,
+            **SCANNING,
+            "scan_n_trees": 48,
             "max_windows": 600_000,
             "n_trees": 50,
             "max_samples": 0.5,
@@ -169,7 +168,10 @@ def run_digits(n_jobs: int, seeds=range(5)) -> list[dict]:
             "gcforest": GCForestClassifier(
                 window_sizes=[3, 4, 5],
                 image_shape=(8, 8),
-                scan_n_trees=30,
+                # Scanning forests are cheap on 8×8 images, and the out-of-fold vectors of a
+                # third of 30 trees were too noisy to beat the cascade alone (mean 0.9781
+                # against 0.9789 over the 5 seeds).
+                scan_n_trees=90,
                 **cascade,
                 n_jobs=n_jobs,
                 random_state=seed,
