@@ -110,12 +110,14 @@ def read_errors_as_user_errors(path: Path, error: BaseException) -> UserError:
             f"{path} is not valid {error.encoding} text (byte 0x{error.object[error.start]:02x}); "
             "give its encoding with --encoding, for example --encoding latin-1"
         )
-    if isinstance(error, (gzip.BadGzipFile, zlib.error, EOFError, lzma.LZMAError, OSError)):
+    if isinstance(error, (gzip.BadGzipFile, zlib.error, EOFError, lzma.LZMAError)):
         return UserError(
             f"cannot read {path}: the compressed data is damaged or truncated ({error})"
         )
     if isinstance(error, zipfile.BadZipFile):
         return UserError(f"cannot read {path}: not a valid zip file ({error})")
+    if isinstance(error, OSError):
+        return UserError(f"cannot read {path}: {error.strerror or error}")
     if isinstance(error, pd.errors.EmptyDataError):
         return UserError(f"{path} is empty")
     if isinstance(error, (pd.errors.ParserError, csv.Error, ValueError)):
