@@ -23,13 +23,27 @@ XGBOOST_DEFAULTS = {
 
 
 def make_predictor(
-    name: str, is_classifier: bool, n_trees: int, n_jobs: int | None, seed: int, params: dict | None
+    name: str,
+    is_classifier: bool,
+    n_trees: int,
+    n_jobs: int | None,
+    seed: int,
+    params: dict | None,
+    min_samples_leaf: int | float = 1,
 ):
-    """Build the unfitted final predictor called ``name``."""
+    """Build the unfitted final predictor called ``name``.
+
+    The forest predictor uses the cascade's leaf size, which suits the data's noise level.
+    """
     params = dict(params or {})
     if name == "forest":
         forest_cls = RandomForestClassifier if is_classifier else RandomForestRegressor
-        settings = {"n_estimators": n_trees, "n_jobs": n_jobs, "random_state": seed}
+        settings = {
+            "n_estimators": n_trees,
+            "min_samples_leaf": min_samples_leaf,
+            "n_jobs": n_jobs,
+            "random_state": seed,
+        }
         return forest_cls(**{**settings, **params})
     try:
         import xgboost

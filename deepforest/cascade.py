@@ -175,6 +175,7 @@ class _BaseCascadeForest(BaseEstimator):
                 self.n_jobs,
                 int(rng.randint(np.iinfo(np.int32).max)),
                 self.predictor_params,
+                self.min_samples_leaf_,
             )
             self.predictor_.fit(
                 _augment(X_binned, last_outputs), y_fit, sample_weight=sample_weight
