@@ -71,7 +71,9 @@ def repeat_rows(source: Path, target: Path, n_rows: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="adult_raw.csv.gz")
-    parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
+    parser.add_argument(
+        "--rows", type=int, nargs="*", default=[200_000, 1_000_000], help="none: train only"
+    )
     parser.add_argument("--workdir", type=Path, help="where files go (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
