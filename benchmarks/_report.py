@@ -407,6 +407,7 @@ def merge(out: str | Path, sources: list[str | Path]) -> Path:
         rows.update(by_pair)
     meta = dict(metas[0])
     meta["command"] = " ; ".join(m.get("command", "?") for m in metas)
+    meta["suite"] = " + ".join(dict.fromkeys(str(m.get("suite", "?")) for m in metas))
     meta["datasets"] = {k: v for m in metas for k, v in m.get("datasets", {}).items()}
     ran = set(meta["datasets"])
     meta["skipped"] = [s for m in metas for s in m.get("skipped", []) if s["dataset"] not in ran]
