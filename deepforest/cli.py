@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import textwrap
 
@@ -26,6 +27,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _paragraph(text: str) -> str:
+    # Descriptions are filled here since the raw formatter (kept for the examples) does not.
+    return textwrap.fill(text, width=min(shutil.get_terminal_size().columns - 2, 98))
 
 
 def _examples(text: str) -> str:
@@ -110,8 +116,10 @@ def _add_output_options(parser: argparse.ArgumentParser, quiet_help: str) -> Non
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="deepforest",
-        description="Deep forest from the command line: train cascade forests on CSV files, "
-        "predict, evaluate and inspect the saved models.",
+        description=_paragraph(
+            "Deep forest from the command line: train cascade forests on CSV files, "
+            "predict, evaluate and inspect the saved models."
+        ),
         epilog=_examples(
             """
             deepforest demo
@@ -144,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser(
         "info",
         help="describe a model file: schema, layers, training metrics, versions",
-        description="Describe a model file without loading its forests: the columns it needs, "
-        "its target and classes, the layers grown, the held-out metrics from training and the "
-        "library versions it was saved with.",
+        description=_paragraph(
+            "Describe a model file without loading its forests: the columns it needs, "
+            "its target and classes, the layers grown, the held-out metrics from training and the "
+            "library versions it was saved with."
+        ),
         epilog=_examples("deepforest info adult.skops\ndeepforest info adult.skops --json"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -159,11 +169,13 @@ def _add_train_parser(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train a cascade forest on a CSV file and save it",
-        description="Train a cascade forest on a CSV file. Column types are inferred (a column "
-        "is numeric if all its cells are numbers, categorical otherwise); categorical columns and "
-        "missing values (empty, NA, ?, --na-values) are encoded inside the saved model, so "
-        "predict applies exactly the same encoding. Held-out metrics are printed and saved "
-        "with the model. Progress goes to stderr, results to stdout.",
+        description=_paragraph(
+            "Train a cascade forest on a CSV file. Column types are inferred (a column "
+            "is numeric if all its cells are numbers, categorical otherwise); categorical "
+            "columns and missing values (empty, NA, ?, --na-values) are encoded inside the "
+            "saved model, so predict applies exactly the same encoding. Held-out metrics are "
+            "printed and saved with the model. Progress goes to stderr, results to stdout."
+        ),
         epilog=_examples(
             """
             deepforest train adult.csv --target income -o adult.skops
@@ -177,7 +189,10 @@ def _add_train_parser(commands) -> None:
     train.add_argument("data", help="training CSV file (may be .gz, .bz2, .xz or .zip)")
     train.add_argument("-t", "--target", required=True, help="name of the column to predict")
     train.add_argument(
-        "-o", "--output", help="model file to write (default: the data file's name with .skops)"
+        "-o",
+        "--output",
+        help="model file to write (default: the data file's name with .skops, in the current "
+        "directory)",
     )
     train.add_argument(
         "--task",
@@ -259,11 +274,13 @@ def _add_predict_parser(commands) -> None:
     predict = commands.add_parser(
         "predict",
         help="predict the target of every row of a CSV file",
-        description="Predict with a saved model. The columns are checked against the model's "
-        "schema: a missing column is an error, extra columns are ignored with a warning, and "
-        "categories unseen in training are treated as missing values. The file is read and "
-        "scored in chunks, so files larger than memory can be scored. The output is written "
-        "to a temporary file and renamed only when complete.",
+        description=_paragraph(
+            "Predict with a saved model. The columns are checked against the model's "
+            "schema: a missing column is an error, extra columns are ignored with a warning, and "
+            "categories unseen in training are treated as missing values. The file is read and "
+            "scored in chunks, so files larger than memory can be scored. The output is written "
+            "to a temporary file and renamed only when complete."
+        ),
         epilog=_examples(
             """
             deepforest predict adult.skops new.csv -o predictions.csv
@@ -304,9 +321,11 @@ def _add_evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="measure a model on a labelled CSV file",
-        description="Score a labelled CSV file (holding the target column) with a saved model "
-        "and print metrics: accuracy, balanced accuracy, log-loss and the confusion matrix for "
-        "classification; R², MAE and RMSE for regression.",
+        description=_paragraph(
+            "Score a labelled CSV file (holding the target column) with a saved model "
+            "and print metrics: accuracy, balanced accuracy, log-loss and the confusion matrix for "
+            "classification; R², MAE and RMSE for regression."
+        ),
         epilog=_examples(
             """
             deepforest evaluate adult.skops adult_test.csv
