@@ -300,11 +300,16 @@ def test_scanning_beats_the_cascade_alone_on_digits():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, random_state=0, stratify=y
     )
+    # min_samples_leaf=1 skips the cascade's leaf-size probe (it picks 1 on digits anyway).
     cascade_params = {"n_trees": 50, "max_layers": 3, "n_jobs": 2, "random_state": 0}
     gcforest = GCForestClassifier(
-        window_sizes=[3, 4, 5], image_shape=(8, 8), scan_n_trees=30, **cascade_params
+        window_sizes=[3, 4, 5],
+        image_shape=(8, 8),
+        scan_n_trees=60,
+        cascade_params={"min_samples_leaf": 1},
+        **cascade_params,
     ).fit(X_train, y_train)
-    cascade = CascadeForestClassifier(**cascade_params).fit(X_train, y_train)
+    cascade = CascadeForestClassifier(min_samples_leaf=1, **cascade_params).fit(X_train, y_train)
     gc_accuracy = gcforest.score(X_test, y_test)
     cascade_accuracy = cascade.score(X_test, y_test)
     assert gc_accuracy > cascade_accuracy
