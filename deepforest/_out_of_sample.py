@@ -47,38 +47,55 @@ def assign_folds(
     return group_fold[groups]
 
 
+# Trees handled by one parallel task. Fixed, so the order in which outputs are added, and so
+# every last bit of the result, does not depend on n_jobs or on the joblib backend.
+TREES_PER_TASK = 10
+
+
 def _tree_output(tree, X: np.ndarray, is_classifier: bool) -> np.ndarray:
     if is_classifier:
         return tree.predict_proba(X, check_input=False)
     return tree.predict(X, check_input=False)
 
 
+def _chunks(items: list, size: int = TREES_PER_TASK) -> list[list]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _oob_chunk(trees: list, bags: list, X: np.ndarray, is_classifier: bool):
+    """Sum of the chunk's trees' outputs on the rows each left out, and the count per row."""
+    total, count = None, np.zeros(X.shape[0], dtype=np.int64)
+    for tree, bag in zip(trees, bags, strict=True):
+        out_of_bag = np.ones(X.shape[0], dtype=bool)
+        out_of_bag[bag] = False
+        rows = np.flatnonzero(out_of_bag)
+        output = _tree_output(tree, X[rows], is_classifier)
+        if total is None:
+            total = np.zeros((X.shape[0], *output.shape[1:]), dtype=np.float64)
+        total[rows] += output
+        count[rows] += 1
+    return total, count
+
+
 def oob_predictions(forest, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
     """Average, per sample, the outputs of the trees whose bootstrap left it out.
 
-    scikit-learn computes this one tree after another; here the trees run in parallel threads.
-    Samples that every tree saw (rare with enough trees) get the whole forest's output.
+    scikit-learn computes this one tree after another; here chunks of trees run in parallel
+    (threads, or the active joblib backend such as Dask). Samples that every tree saw (rare
+    with enough trees) get the whole forest's output.
     """
     is_classifier = hasattr(forest, "classes_")
     X = np.ascontiguousarray(X, dtype=np.float32)
-    n_samples = X.shape[0]
-    in_bag = forest.estimators_samples_
-
-    def one_tree(tree, bag):
-        mask = np.ones(n_samples, dtype=bool)
-        mask[bag] = False
-        rows = np.flatnonzero(mask)
-        return rows, _tree_output(tree, X[rows], is_classifier)
-
+    trees, bags = forest.estimators_, forest.estimators_samples_
+    # X is an argument, not a closure variable, so a distributed backend ships it once.
     results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(one_tree)(tree, bag) for tree, bag in zip(forest.estimators_, in_bag, strict=True)
+        delayed(_oob_chunk)(tree_chunk, bag_chunk, X, is_classifier)
+        for tree_chunk, bag_chunk in zip(_chunks(trees), _chunks(bags), strict=True)
     )
-    first = results[0][1]
-    total = np.zeros((n_samples, *first.shape[1:]), dtype=np.float64)
-    count = np.zeros(n_samples, dtype=np.int64)
-    for rows, output in results:
-        total[rows] += output
-        count[rows] += 1
+    total, count = results[0]
+    for chunk_total, chunk_count in results[1:]:
+        total += chunk_total
+        count += chunk_count
     never_out = count == 0
     if never_out.any():
         total[never_out] = forest_output(forest, X[never_out], n_jobs)
@@ -86,21 +103,28 @@ def oob_predictions(forest, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
     return total / count.reshape(-1, *([1] * (total.ndim - 1)))
 
 
+def _output_chunk(trees: list, X: np.ndarray, is_classifier: bool) -> np.ndarray:
+    total = _tree_output(trees[0], X, is_classifier).astype(np.float64, copy=True)
+    for tree in trees[1:]:
+        total += _tree_output(tree, X, is_classifier)
+    return total
+
+
 def forest_output(forest, X: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
     """The forest's average tree output (class probabilities or predictions).
 
     scikit-learn adds the trees' outputs in whatever order its threads finish, so results
     differ in the last bits with ``n_jobs``; later layers can turn such bits into different
-    splits. Here the trees run in parallel but are summed in a fixed order.
+    splits. Here fixed chunks of trees run in parallel and are summed in a fixed order.
     """
     is_classifier = hasattr(forest, "classes_")
     n_jobs = forest.n_jobs if n_jobs is None else n_jobs
     # Trees read float32 C-ordered rows; converting once here lets them skip their own checks.
     X = np.ascontiguousarray(X, dtype=np.float32)
-    outputs = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-        delayed(_tree_output)(tree, X, is_classifier) for tree in forest.estimators_
+    chunk_sums = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_output_chunk)(chunk, X, is_classifier) for chunk in _chunks(forest.estimators_)
     )
-    total = None
-    for output in outputs:
-        total = output.astype(np.float64, copy=True) if total is None else total + output
+    total = chunk_sums[0]
+    for chunk_sum in chunk_sums[1:]:
+        total += chunk_sum
     return total / len(forest.estimators_)

@@ -8,6 +8,7 @@ to the best one, and predict by passing samples through them.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 import warnings
@@ -32,6 +33,7 @@ from ._leaf_size import choose_min_samples_leaf
 from ._out_of_sample import assign_folds, duplicate_groups
 from ._predictor import make_predictor
 from ._scoring import layer_score
+from ._spill import SpilledLayer, spill_layer
 
 # Samples predicted at once: bounds the memory of the augmented features at predict time.
 PREDICT_BATCH_ROWS = 65_536
@@ -71,6 +73,7 @@ class _BaseCascadeForest(BaseEstimator):
         "scoring": [None, str, callable],
         "predictor": [None, StrOptions({"forest", "xgboost"})],
         "predictor_params": [None, dict],
+        "spill_dir": [None, str, os.PathLike],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -84,7 +87,8 @@ class _BaseCascadeForest(BaseEstimator):
             self,
             X,
             y,
-            dtype=[np.float64, np.float32],
+            # float32 and uint8 inputs (memmaps included) are read as they are, not copied.
+            dtype=[np.float64, np.float32, np.uint8],
             ensure_all_finite="allow-nan",
             ensure_min_samples=2,
             multi_output=not self._is_classifier,
@@ -134,6 +138,8 @@ class _BaseCascadeForest(BaseEstimator):
                 self._n_layer_outputs,
                 rng,
             )
+            if self.spill_dir is not None:
+                layer = spill_layer(layer, self.spill_dir, index)
             score = self._score_outputs(y, outputs, sample_weight)
             fit_times.append(time.perf_counter() - start)
             scores.append(score)
@@ -155,6 +161,9 @@ class _BaseCascadeForest(BaseEstimator):
 
         last_index = self._last_kept_layer(scores, best_index, best_score)
         self.layers_ = layers[: last_index + 1]
+        for dropped in layers[last_index + 1 :]:
+            if isinstance(dropped, SpilledLayer):
+                dropped.remove()
         self.n_layers_ = len(self.layers_)
         self.best_score_ = best_score
         self.history_ = {"score": scores, "fit_time": fit_times}
@@ -243,7 +252,11 @@ class _BaseCascadeForest(BaseEstimator):
         """Pass X through the kept layers; return the averaged or final-predictor output."""
         check_is_fitted(self, "layers_")
         X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan"
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32, np.uint8],
+            ensure_all_finite="allow-nan",
         )
         batches = [
             self._final_outputs_batch(X[start : start + PREDICT_BATCH_ROWS])
@@ -362,6 +375,10 @@ _SHARED_DOC_PARAMETERS = """
         Optional final predictor trained on the last kept layer's augmented features.
     predictor_params : dict or None, default=None
         Parameters overriding the final predictor's defaults.
+    spill_dir : str, path or None, default=None
+        Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
+        models larger than memory); only one layer's forests are in memory at a time. The files
+        must stay there as long as the model is used (a pickle refers to them).
     n_jobs : int or None, default=None
         Parallel jobs for growing trees and predicting (-1: all cores). Results do not depend on
         it.
@@ -457,6 +474,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         scoring=None,
         predictor: str | None = None,
         predictor_params: dict | None = None,
+        spill_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -480,6 +498,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params
+        self.spill_dir = spill_dir
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -611,6 +630,7 @@ default="squared_error"
         scoring=None,
         predictor: str | None = None,
         predictor_params: dict | None = None,
+        spill_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -633,6 +653,7 @@ default="squared_error"
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params
+        self.spill_dir = spill_dir
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose

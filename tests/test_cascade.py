@@ -466,3 +466,25 @@ def test_leaf_size_follows_the_noise_and_scores_stay_honest(load_npz, dataset, n
     assert model.min_samples_leaf_ == min(close)
     # The out-of-sample score that chose the depth tracks the test accuracy.
     assert abs(model.best_score_ - model.score(X_test, y_test)) < 0.015
+
+
+# ------------------------------------------------------------ memory options
+
+
+def test_spill_dir_keeps_only_the_kept_layers_on_disk(tmp_path, digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    params = {"n_trees": 8, "max_layers": 4, "n_tolerant_rounds": 1, "random_state": 0}
+    in_memory = CascadeForestClassifier(**params).fit(X_train, y_train)
+    spilled = CascadeForestClassifier(**params, spill_dir=tmp_path).fit(X_train, y_train)
+    np.testing.assert_array_equal(spilled.predict_proba(X_test), in_memory.predict_proba(X_test))
+    assert len(list(tmp_path.iterdir())) == spilled.n_layers_
+    assert spilled.feature_importances_.shape == (64,)
+
+
+def test_uint8_input_is_used_as_it_is(digits_split):
+    X_train, X_test, y_train, _ = digits_split
+    as_float = CascadeForestClassifier(**SMALL).fit(X_train, y_train)
+    as_uint8 = CascadeForestClassifier(**SMALL).fit(X_train.astype(np.uint8), y_train)
+    np.testing.assert_array_equal(
+        as_uint8.predict_proba(X_test.astype(np.uint8)), as_float.predict_proba(X_test)
+    )
