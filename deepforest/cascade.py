@@ -19,7 +19,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -28,6 +27,7 @@ from sklearn.utils.validation import (
 )
 
 from ._binning import MAX_BINS, QuantileBinner
+from ._labels import encode_class_labels
 from ._layer import ForestSettings, fit_layer
 from ._leaf_size import choose_min_samples_leaf
 from ._out_of_sample import assign_folds, duplicate_groups
@@ -526,17 +526,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         return self._fit(X, y, sample_weight)
 
     def _encode_target(self, y):
-        check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(
-                f"CascadeForestClassifier supports one target column, got {type_of_target(y)} y."
-            )
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "CascadeForestClassifier needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {self.classes_[0]!r}."
-            )
+        self.classes_, y_codes = encode_class_labels(y, "CascadeForestClassifier")
         self._n_layer_outputs = len(self.classes_)
         return y_codes
 

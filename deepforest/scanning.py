@@ -23,10 +23,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._grain import GrainForests, fit_grain
+from ._labels import encode_class_labels
 from ._layer import FOREST_KINDS, ForestSettings
 from ._out_of_sample import assign_folds, duplicate_groups
 from ._progress import Progress
@@ -306,18 +306,8 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         return output
 
     def _encode_target(self, y) -> np.ndarray:
-        check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(
-                f"MultiGrainScanner supports one target column, got {type_of_target(y)} y."
-            )
-        self.classes_, y_codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "MultiGrainScanner needs samples of at least 2 classes in the data, but the "
-                f"data contains only one class: {self.classes_[0]!r}."
-            )
-        return y_codes.ravel()
+        self.classes_, y_codes = encode_class_labels(y, "MultiGrainScanner")
+        return y_codes
 
     def _image_shape(self) -> tuple[int, ...] | None:
         return None if self.image_shape is None else tuple(self.image_shape)
