@@ -92,7 +92,8 @@ def oob_predictions(forest, X: np.ndarray, n_jobs: int | None) -> np.ndarray:
         delayed(_oob_chunk)(tree_chunk, bag_chunk, X, is_classifier)
         for tree_chunk, bag_chunk in zip(_chunks(trees), _chunks(bags), strict=True)
     )
-    total, count = results[0]
+    # Copies: results from a distributed backend (Ray's object store) may be read-only.
+    total, count = results[0][0].copy(), results[0][1].copy()
     for chunk_total, chunk_count in results[1:]:
         total += chunk_total
         count += chunk_count
@@ -124,7 +125,7 @@ def forest_output(forest, X: np.ndarray, n_jobs: int | None = None) -> np.ndarra
     chunk_sums = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_output_chunk)(chunk, X, is_classifier) for chunk in _chunks(forest.estimators_)
     )
-    total = chunk_sums[0]
+    total = chunk_sums[0].copy()
     for chunk_sum in chunk_sums[1:]:
         total += chunk_sum
     return total / len(forest.estimators_)
