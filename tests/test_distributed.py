@@ -94,8 +94,8 @@ def test_tree_building_ran_on_the_workers(cluster_fit, client):
     names = " ".join(str(task["key"]) for task in tasks)
     # scikit-learn's tree building, the out-of-bag pass and the forest outputs.
     assert "_parallel_build_trees" in names
-    assert "one_tree" in names
-    assert "_tree_output" in names
+    assert "_oob_chunk" in names  # the out-of-bag pass
+    assert "_output_chunk" in names  # the forests' outputs
     # 2 layers x 4 forests x 10 trees, batched by joblib: far more than a handful of tasks.
     assert len(tasks) >= 40
 
