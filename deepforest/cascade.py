@@ -95,6 +95,8 @@ class _BaseCascadeForest(BaseEstimator):
             y_numeric=not self._is_classifier,
         )
         y_fit = self._encode_target(y)
+        # Scores compare the user's labels (classification) or the raveled targets (regression).
+        y_scored = y if self._is_classifier else y_fit
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
 
@@ -113,7 +115,7 @@ class _BaseCascadeForest(BaseEstimator):
                 settings,
                 features,
                 y_fit,
-                y if self._is_classifier else y_fit,
+                y_scored,
                 self.scoring,
                 getattr(self, "classes_", None),
                 rng,
@@ -140,7 +142,7 @@ class _BaseCascadeForest(BaseEstimator):
             )
             if self.spill_dir is not None:
                 layer = spill_layer(layer, self.spill_dir, index)
-            score = self._score_outputs(y, outputs, sample_weight)
+            score = self._score_outputs(y_scored, outputs, sample_weight)
             fit_times.append(time.perf_counter() - start)
             scores.append(score)
             layers.append(layer)
@@ -682,7 +684,6 @@ default="squared_error"
         return y
 
     def _score_outputs(self, y, outputs, sample_weight) -> float:
-        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
         return layer_score(self.scoring, False, y, np.mean(outputs, axis=0), sample_weight)
 
     def predict(self, X) -> np.ndarray:

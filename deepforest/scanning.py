@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._grain import GrainForests, fit_grain
@@ -45,6 +45,9 @@ from .cascade import CascadeForestClassifier
 # Window rows scored at once: bounds transform memory (the rows of a 13×13 window as float32,
 # plus one float32 class vector per row and forest) to a few hundred MB whatever the data size.
 BATCH_WINDOWS = 262_144
+
+
+_CASCADE_CONSTRAINTS = CascadeForestClassifier._parameter_constraints
 
 
 class MultiGrainScanner(TransformerMixin, BaseEstimator):
@@ -149,17 +152,10 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         "n_trees": [Interval(Integral, 1, None, closed="left")],
         "max_windows": [Interval(Integral, 1, None, closed="left"), None],
         "n_folds": [Interval(Integral, 2, None, closed="left")],
-        "max_features": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="right"),
-            StrOptions({"sqrt", "log2"}),
-            None,
-        ],
-        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
-        "min_samples_leaf": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="neither"),
-        ],
+        # The scanner's forests take the cascade's tree settings (without "auto" leaf size).
+        "max_features": _CASCADE_CONSTRAINTS["max_features"],
+        "max_depth": _CASCADE_CONSTRAINTS["max_depth"],
+        "min_samples_leaf": _CASCADE_CONSTRAINTS["min_samples_leaf"][1:],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -526,11 +522,7 @@ class GCForestClassifier(ClassifierMixin, BaseEstimator):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "n_trees": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 1, None, closed="left")],
-        "max_samples": [
-            None,
-            Interval(RealNotInt, 0, 1, closed="right"),
-            Interval(Integral, 1, None, closed="left"),
-        ],
+        "max_samples": _CASCADE_CONSTRAINTS["max_samples"],
         "cascade_params": [None, dict],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
