@@ -326,7 +326,16 @@ def _augment(X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
     return np.hstack(columns).astype(np.float32, copy=False)
 
 
-_SHARED_DOC_PARAMETERS = """
+class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
+    """Deep forest (gcForest) cascade classifier.
+
+    Each layer fits pairs of random and completely-random forests; every training sample's
+    class vector comes from trees that never trained on it. The next layer sees the original
+    features plus those class vectors. Layers are added until the out-of-sample score stops
+    improving, and only the layers up to the best are kept.
+
+    Parameters
+    ----------
     n_estimators : int, default=2
         Number of forest pairs per layer; each pair is a random forest and a completely-random
         tree forest.
@@ -343,7 +352,7 @@ _SHARED_DOC_PARAMETERS = """
         this of the best score (0: keep up to the best layer). Deeper layers' out-of-sample
         scores understate them: training samples pass on out-of-bag class vectors, new samples
         the whole forest's, which are less noisy.
-    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
         Candidate features per split of the random forests. The completely-random forests always
         draw one feature and one threshold per split.
     max_depth : int or None, default=None
@@ -371,9 +380,9 @@ _SHARED_DOC_PARAMETERS = """
     bin_subsample : int or None, default=200_000
         Rows used to fit the bin edges (None: all).
     scoring : str, callable or None, default=None
-        How a layer is scored on out-of-sample outputs: None for {default_score}, or any
+        How a layer is scored on out-of-sample outputs: None for accuracy, or any
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
-    predictor : {"forest", "xgboost"} or None, default=None
+    predictor : {None, "forest", "xgboost"}, default=None
         Optional final predictor trained on the last kept layer's augmented features.
     predictor_params : dict or None, default=None
         Parameters overriding the final predictor's defaults.
@@ -387,9 +396,16 @@ _SHARED_DOC_PARAMETERS = """
     random_state : int, RandomState instance or None, default=None
         Controls binning, fold assignment and every forest.
     verbose : int, default=0
-        If positive, print one line per layer (index, score, seconds) to stderr."""
+        If positive, print one line per layer (index, score, seconds) to stderr.
+    criterion : {"gini", "entropy", "log_loss"}, default="gini"
+        Split quality measure of the trees.
+    class_weight : "balanced", "balanced_subsample", dict or None, default=None
+        Class weights, passed to every forest.
 
-_SHARED_DOC_ATTRIBUTES = """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
     layers_ : list of Layer
         The kept layers, up to the best one.
     n_layers_ : int
@@ -411,33 +427,7 @@ _SHARED_DOC_ATTRIBUTES = """
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X had string column names."""
-
-
-class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
-    __doc__ = (
-        """Deep forest (gcForest) cascade classifier.
-
-    Each layer fits pairs of random and completely-random forests; every training sample's
-    class vector comes from trees that never trained on it. The next layer sees the original
-    features plus those class vectors. Layers are added until the out-of-sample score stops
-    improving, and only the layers up to the best are kept.
-
-    Parameters
-    ----------"""
-        + _SHARED_DOC_PARAMETERS.replace("{default_score}", "accuracy")
-        + """
-    criterion : {"gini", "entropy", "log_loss"}, default="gini"
-        Split quality measure of the trees.
-    class_weight : "balanced", "balanced_subsample", dict or None, default=None
-        Class weights, passed to every forest.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        The class labels."""
-        + _SHARED_DOC_ATTRIBUTES
-        + """
+        Names of features seen during fit, when X had string column names.
 
     Examples
     --------
@@ -448,7 +438,6 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     >>> model.predict(X[:3])
     array([0, 0, 0])
     """
-    )
 
     _parameter_constraints: dict = {
         **_BaseCascadeForest._parameter_constraints,
@@ -566,8 +555,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
 
 
 class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
-    __doc__ = (
-        """Deep forest (gcForest) cascade regressor.
+    """Deep forest (gcForest) cascade regressor.
 
     Each layer fits pairs of random and completely-random forests; every training sample's
     prediction comes from trees that never trained on it, and the next layer sees the original
@@ -575,17 +563,96 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     improving. Several target columns (multi-output regression) are supported.
 
     Parameters
-    ----------"""
-        + _SHARED_DOC_PARAMETERS.replace("{default_score}", "R²")
-        + """
+    ----------
+    n_estimators : int, default=2
+        Number of forest pairs per layer; each pair is a random forest and a completely-random
+        tree forest.
+    n_trees : int, default=100
+        Number of trees in each forest.
+    max_layers : int, default=20
+        Maximum number of cascade layers grown.
+    n_tolerant_rounds : int, default=2
+        Growth stops after this many layers in a row without an improvement above ``delta``.
+    delta : float, default=1e-5
+        Smallest score gain that counts as an improvement.
+    depth_tolerance : float, default=2.5e-3
+        The cascade keeps layers up to the deepest one, from the best on, whose score is within
+        this of the best score (0: keep up to the best layer). Deeper layers' out-of-sample
+        scores understate them: training samples pass on out-of-bag class vectors, new samples
+        the whole forest's, which are less noisy.
+    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
+        Candidate features per split of the random forests. The completely-random forests always
+        draw one feature and one threshold per split.
+    max_depth : int or None, default=None
+        Maximum depth of every tree.
+    min_samples_leaf : "auto", int or float, default="auto"
+        Minimum number of samples in a leaf. ``"auto"`` picks it from 1, 2, 4, 8 and 16 by the
+        out-of-bag score of a small probe forest on the input features: one sample per leaf suits
+        clean data, larger leaves suit noisy data, where fully grown trees would also hand the
+        next layer misleading class vectors. The choice is in ``min_samples_leaf_``.
+    max_samples : int, float or None, default=None
+        Bootstrap size of every tree (None: as many as training samples). Smaller is faster.
+    out_of_sample : {"auto", "oob", "kfold"}, default="auto"
+        How the training samples' class vectors are made: ``"oob"`` averages the trees whose
+        bootstrap left the sample out (one fit per forest); ``"kfold"`` shares each forest's
+        trees out among ``n_folds`` models that each skip one fold (gcForest's scheme, with the
+        trees split rather than repeated, so it costs one forest's worth of trees); rows that are
+        identical after binning stay in one fold. ``"auto"`` is ``"oob"``, or ``"kfold"`` when
+        sample or class weights are given: scikit-learn draws weighted bootstrap samples, so a
+        heavily weighted row would hardly ever be out of bag. The choice is in
+        ``out_of_sample_``.
+    n_folds : int, default=3
+        Number of folds for ``out_of_sample="kfold"``.
+    n_bins : int, default=255
+        Quantile bins per feature (at most 255); missing values get a bin of their own.
+    bin_subsample : int or None, default=200_000
+        Rows used to fit the bin edges (None: all).
+    scoring : str, callable or None, default=None
+        How a layer is scored on out-of-sample outputs: None for R², or any
+        scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
+    predictor : {None, "forest", "xgboost"}, default=None
+        Optional final predictor trained on the last kept layer's augmented features.
+    predictor_params : dict or None, default=None
+        Parameters overriding the final predictor's defaults.
+    spill_dir : str, path or None, default=None
+        Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
+        models larger than memory); only one layer's forests are in memory at a time. The files
+        must stay there as long as the model is used (a pickle refers to them).
+    n_jobs : int or None, default=None
+        Parallel jobs for growing trees and predicting (-1: all cores). Results do not depend on
+        it.
+    random_state : int, RandomState instance or None, default=None
+        Controls binning, fold assignment and every forest.
+    verbose : int, default=0
+        If positive, print one line per layer (index, score, seconds) to stderr.
     criterion : {"squared_error", "absolute_error", "friedman_mse", "poisson"}, \
 default="squared_error"
         Split quality measure of the trees.
 
     Attributes
-    ----------"""
-        + _SHARED_DOC_ATTRIBUTES
-        + """
+    ----------
+    layers_ : list of Layer
+        The kept layers, up to the best one.
+    n_layers_ : int
+        Number of kept layers.
+    min_samples_leaf_ : int or float
+        The leaf size used (chosen by the probe when ``min_samples_leaf="auto"``).
+    leaf_size_scores_ : dict
+        Out-of-bag probe score of each leaf size tried (empty unless ``"auto"``).
+    out_of_sample_ : str
+        The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
+    best_score_ : float
+        The highest out-of-sample layer score.
+    history_ : dict of list
+        ``"score"`` and ``"fit_time"`` (seconds) of every grown layer, kept or not.
+    predictor_ : estimator or None
+        The fitted final predictor.
+    feature_importances_ : ndarray of shape (n_features_in_,)
+        Impurity-based importances of the input features.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X had string column names.
 
     Examples
     --------
@@ -596,7 +663,6 @@ default="squared_error"
     >>> model.predict(X[:2]).shape
     (2,)
     """
-    )
 
     _parameter_constraints: dict = {
         **_BaseCascadeForest._parameter_constraints,

@@ -99,7 +99,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         grows with samples × positions).
     n_folds : int, default=3
         Folds of training samples for the out-of-fold class vectors.
-    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
         Candidate features per split of the random forests; the completely-random forests draw
         one feature and one threshold per split.
     max_depth : int or None, default=None
