@@ -380,25 +380,34 @@ def _child_env(threads: int) -> dict:
     return env
 
 
-def _run_child(job: dict, job_path: Path, threads: int, timeout: float | None) -> str | None:
-    """Run one job in a fresh interpreter; return an error message or None."""
+def _run_child(
+    job: dict, job_path: Path, threads: int, timeout: float | None, log_path: Path
+) -> str | None:
+    """Run one job in a fresh interpreter; return an error message or None.
+
+    The child's stderr (progress, warnings, tracebacks) goes to ``log_path`` as it is written,
+    so that an hours-long fit can be followed with ``tail -f``.
+    """
     job_path.write_text(json.dumps(job, indent=1))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "benchmarks._runner", str(job_path)]
     try:
-        completed = subprocess.run(
-            command,
-            env=_child_env(threads),
-            cwd=str(PROJECT_ROOT),
-            timeout=timeout,
-            stdout=sys.stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
+        with log_path.open("w") as log:
+            completed = subprocess.run(
+                command,
+                env=_child_env(threads),
+                cwd=str(PROJECT_ROOT),
+                timeout=timeout,
+                stdout=sys.stdout,
+                stderr=log,
+                text=True,
+                check=False,
+            )
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout:.0f} s"
     if completed.returncode != 0:
-        tail = "\n".join(completed.stderr.strip().splitlines()[-5:])
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+        tail = "\n".join(lines[-5:])
         return f"worker exited with code {completed.returncode}: {tail}"
     return None
 
@@ -534,7 +543,11 @@ def run_suite(config: RunConfig) -> Path:
                 "rows_path": str(rows_path),
             }
             error = _run_child(
-                job, out / "jobs" / f"{dataset_name}-{model_name}.json", config.threads, timeout
+                job,
+                out / "jobs" / f"{dataset_name}-{model_name}.json",
+                config.threads,
+                timeout,
+                out / "logs" / f"{dataset_name}-{model_name}.log",
             )
             rows = _read_rows(rows_path)
             for row in rows:

@@ -63,6 +63,23 @@ def test_tiny_suite_runs_end_to_end(tiny_run):
     ):
         assert (out / name).is_file(), name
         assert (out / name).stat().st_size > 0, name
+    # Each job's stderr is kept, with the cascade's per-layer progress.
+    assert "layer 0" in (out / "logs" / "digits-cascade.log").read_text()
+
+
+def test_gcforest_on_mnist_uses_the_scanning_script_settings():
+    import runpy
+
+    from benchmarks._datasets import Dataset
+    from benchmarks._models import MODELS
+
+    script = runpy.run_path(str(PROJECT_ROOT / "benchmarks" / "mnist_scanning.py"), run_name="x")
+    image = np.zeros((2, 784), dtype=np.float32)
+    for dataset_name, config in (("mnist10k", "fast"), ("mnist", "full")):
+        dataset = Dataset(dataset_name, image, np.arange(2), image, np.arange(2), (28, 28), "t")
+        model = MODELS["gcforest"].build(dataset, 0, 2, {})
+        expected = script["CONFIGS"][config]["gcforest"]
+        assert {key: model.get_params()[key] for key in expected} == expected
 
 
 def test_every_model_has_a_sane_accuracy_and_measurements(tiny_run):
