@@ -283,6 +283,8 @@ def test_seeds_per_suite_model_and_dataset():
     assert _runner.seeds_for(quick, "gcforest", "digits", None) == 1
     assert _runner.seeds_for(quick, "cascade", "letter", 5) == 5
     assert _runner.seeds_for(_runner.SUITES["full"], "mlp", "mnist", None) == 3
+    assert _runner.seeds_for(_runner.SUITES["full"], "gcforest", "mnist", None) == 1
+    assert _runner.seeds_for(_runner.SUITES["full"], "gcforest", "mnist10k", None) == 3
     assert "cnn" not in quick.models  # CI has no torch; the full suite runs it when installed
 
 
