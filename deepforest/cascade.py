@@ -212,7 +212,7 @@ class _BaseCascadeForest(BaseEstimator):
     def _out_of_sample_scheme(self, sample_weight) -> str:
         """The scheme that makes honest class vectors for this fit.
 
-        scikit-learn (1.7 and later) draws bootstrap samples in proportion to sample and class
+        scikit-learn (1.9 and later) draws bootstrap samples in proportion to sample and class
         weights, so a heavily weighted row is hardly ever out of bag: its "out-of-bag" vector
         would come from trees that trained on it. Weighted fits therefore use folds under
         ``"auto"``, and warn under ``"oob"``.
