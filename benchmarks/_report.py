@@ -420,6 +420,27 @@ def merge(out: str | Path, sources: list[str | Path]) -> Path:
         m.get("machine", {}).get("load_average_at_start") for m in metas
     ]
     meta["sources"] = [str(s) for s in sources]
+    # Each source ran at its own commit, load and cascade defaults: keep them run by run, with
+    # the pairs whose rows survived the merge.
+    kept_from: dict[tuple[str, str], int] = {}
+    for index, source in enumerate(sources):
+        for row in read_rows(Path(source)):
+            if row.get("status") != "skipped":
+                kept_from[(row["dataset"], row["model"])] = index
+    meta["runs"] = [
+        {
+            "source": str(source),
+            "command": m.get("command"),
+            "git_commit": m.get("git_commit"),
+            "started": m.get("started"),
+            "finished": m.get("finished"),
+            "load_average_at_start": m.get("machine", {}).get("load_average_at_start"),
+            "load_average_at_end": m.get("load_average_at_end"),
+            "cascade_defaults": m.get("cascade_defaults", {}),
+            "pairs": [f"{d}/{n}" for (d, n), i in kept_from.items() if i == index],
+        }
+        for index, (source, m) in enumerate(zip(sources, metas, strict=True))
+    ]
     (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     with open(out / "results.jsonl", "w", encoding="utf-8") as handle:
         for pair_rows in rows.values():
@@ -455,6 +476,23 @@ def _meta_markdown(meta: dict) -> str:
     ]
     if meta.get("params_overrides"):
         lines.append(f"- parameter overrides: {meta['params_overrides']}")
+    if meta.get("runs"):
+        # A merged report: the lines above describe its first run; say what differs per run.
+        first = meta["runs"][0].get("cascade_defaults", {})
+        lines.append("- runs merged (later ones win per dataset and model):")
+        for run in meta["runs"]:
+            changed = {
+                k: v
+                for k, v in run.get("cascade_defaults", {}).items()
+                if first.get(k) != v and k not in ("verbose", "random_state", "n_jobs")
+            }
+            lines.append(
+                f"  - `{run.get('command')}`: commit {run.get('git_commit')}, "
+                f"{run.get('started')} to {run.get('finished')}, load average at start "
+                f"{run.get('load_average_at_start')}, at end {run.get('load_average_at_end')}"
+                + (f"; cascade defaults differing from the first run: {changed}" if changed else "")
+                + f"; rows kept: {', '.join(run.get('pairs', [])) or 'none'}"
+            )
     return "\n".join(lines)
 
 

@@ -316,3 +316,7 @@ def test_merge_combines_runs_later_sources_win(tmp_path):
     assert "run A" in json.loads((out / "meta.json").read_text())["command"]
     report = _report.render(out, plots=False).read_text()
     assert "| digits | MLP | 95.00 |" in report
+    # Each run is described with the rows it contributed, since commits and loads differ.
+    runs = json.loads((out / "meta.json").read_text())["runs"]
+    assert [run["pairs"] for run in runs] == [["digits/xgboost"], ["digits/mlp"]]
+    assert "`python -m benchmarks run B`" in report and "rows kept: digits/mlp" in report
