@@ -332,7 +332,8 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     Each layer fits pairs of random and completely-random forests; every training sample's
     class vector comes from trees that never trained on it. The next layer sees the original
     features plus those class vectors. Layers are added until the out-of-sample score stops
-    improving, and only the layers up to the best are kept.
+    improving; the layers up to the best one are kept, or a little past it within
+    ``depth_tolerance``.
 
     Parameters
     ----------
