@@ -12,6 +12,8 @@ Other image datasets (digits) use ``GCForestClassifier``'s defaults.
 
 from __future__ import annotations
 
+import copy
+
 MNIST_SCANNING = {"window_sizes": [7, 10, 13], "stride": 1, "pooling": 2}
 
 GCFOREST_SETTINGS: dict[str, dict] = {
@@ -39,7 +41,4 @@ GCFOREST_SETTINGS: dict[str, dict] = {
 
 def gcforest_settings(dataset: str) -> dict:
     """gcForest's parameters on ``dataset`` (a copy; empty means the estimator's defaults)."""
-    settings = GCFOREST_SETTINGS.get(dataset, {})
-    return {
-        key: dict(value) if isinstance(value, dict) else value for key, value in settings.items()
-    }
+    return copy.deepcopy(GCFOREST_SETTINGS.get(dataset, {}))

@@ -379,6 +379,10 @@ def _fewer_seeds(meta: dict) -> str:
     return "; fewer seeds for " + ", ".join(f"{k}: {v}" for k, v in fewer.items())
 
 
+# Cascade parameters the harness sets per run, not defaults worth reporting.
+PER_RUN_PARAMS = ("verbose", "random_state", "n_jobs")
+
+
 def merge(out: str | Path, sources: list[str | Path]) -> Path:
     """Combine the rows of several results directories into ``out`` (then render it).
 
@@ -399,13 +403,17 @@ def merge(out: str | Path, sources: list[str | Path]) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[tuple[str, str], list[dict]] = {}
+    # Which source's rows each (dataset, model) pair keeps, skipped pairs aside.
+    kept_from: dict[tuple[str, str], int] = {}
     metas = []
-    for source in sources:
+    for index, source in enumerate(sources):
         source = Path(source)
         metas.append(json.loads((source / "meta.json").read_text()))
         by_pair: dict[tuple[str, str], list[dict]] = {}
         for row in read_rows(source):
             by_pair.setdefault((row["dataset"], row["model"]), []).append(row)
+            if row.get("status") != "skipped":
+                kept_from[(row["dataset"], row["model"])] = index
         rows.update(by_pair)
     meta = dict(metas[0])
     meta["command"] = " ; ".join(m.get("command", "?") for m in metas)
@@ -422,11 +430,6 @@ def merge(out: str | Path, sources: list[str | Path]) -> Path:
     meta["sources"] = [str(s) for s in sources]
     # Each source ran at its own commit, load and cascade defaults: keep them run by run, with
     # the pairs whose rows survived the merge.
-    kept_from: dict[tuple[str, str], int] = {}
-    for index, source in enumerate(sources):
-        for row in read_rows(Path(source)):
-            if row.get("status") != "skipped":
-                kept_from[(row["dataset"], row["model"])] = index
     meta["runs"] = [
         {
             "source": str(source),
@@ -453,9 +456,7 @@ def _meta_markdown(meta: dict) -> str:
     machine = meta.get("machine", {})
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
     defaults = ", ".join(
-        f"{k}={v}"
-        for k, v in meta.get("cascade_defaults", {}).items()
-        if k not in ("verbose", "random_state", "n_jobs")
+        f"{k}={v}" for k, v in meta.get("cascade_defaults", {}).items() if k not in PER_RUN_PARAMS
     )
     lines = [
         f"- command: `{meta.get('command', '?')}`",
@@ -484,7 +485,7 @@ def _meta_markdown(meta: dict) -> str:
             changed = {
                 k: v
                 for k, v in run.get("cascade_defaults", {}).items()
-                if first.get(k) != v and k not in ("verbose", "random_state", "n_jobs")
+                if first.get(k) != v and k not in PER_RUN_PARAMS
             }
             lines.append(
                 f"  - `{run.get('command')}`: commit {run.get('git_commit')}, "
