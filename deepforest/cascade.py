@@ -157,7 +157,9 @@ class _BaseCascadeForest(BaseEstimator):
             )
             if index - best_index >= self.n_tolerant_rounds or index + 1 == self.max_layers:
                 break
-            # The previous layer's training features are released once the next one's exist.
+            # The layer's outputs are computed, so its training features can go before the
+            # next layer's are built: two copies at once would double the peak on wide data.
+            del features
             features = _augment(X_binned, outputs)
         del features
 
@@ -323,7 +325,15 @@ class _BaseCascadeForest(BaseEstimator):
 def _augment(X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
     """The next layer's input: the binned features followed by every forest's output."""
     columns = [X_binned] + [out.reshape(out.shape[0], -1) for out in outputs]
-    return np.hstack(columns).astype(np.float32, copy=False)
+    # Written column block by column block into one float32 array: np.hstack would promote
+    # to the outputs' float64 first, a transient twice the size of the result.
+    widths = [column.shape[1] for column in columns]
+    augmented = np.empty((X_binned.shape[0], sum(widths)), dtype=np.float32)
+    start = 0
+    for column, width in zip(columns, widths, strict=True):
+        augmented[:, start : start + width] = column
+        start += width
+    return augmented
 
 
 class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
