@@ -320,3 +320,59 @@ def test_merge_combines_runs_later_sources_win(tmp_path):
     runs = json.loads((out / "meta.json").read_text())["runs"]
     assert [run["pairs"] for run in runs] == [["digits/xgboost"], ["digits/mlp"]]
     assert "`python -m benchmarks run B`" in report and "rows kept: digits/mlp" in report
+
+
+def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
+    """scan then cascade (cached class vectors) predicts exactly as GCForestClassifier does."""
+    import os
+
+    from benchmarks.scanning_parts import cascade_params, scanner_params
+    from deepforest import GCForestClassifier
+
+    X_train, y_train, X_test, y_test = load_npz("mnist")
+    n_train, n_test = 300, 200
+    scan_overrides = {"n_trees": 6, "max_windows": 3000}
+    cascade_overrides = {"n_trees": 4, "max_layers": 2}
+    env = {**os.environ, "DEEPFOREST_DATA_DIR": str(data_dir)}
+    script = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "scanning_parts.py")]
+    common = ["--n-jobs", "1", "--verbose", "0"]
+    scan = subprocess.run(
+        [*script, "scan", "--cache", str(tmp_path), "--n-train", str(n_train)]
+        + ["--n-test", str(n_test), *common]
+        + [f"--param={key}={value}" for key, value in scan_overrides.items()],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert "grain 7x7 random: 6 trees" in scan.stdout
+    cascade = subprocess.run(
+        [*script, "cascade", str(tmp_path), *common]
+        + [f"--param={key}={value}" for key, value in cascade_overrides.items()],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    reported = float(cascade.stdout.split("test accuracy ")[1].split()[0])
+    assert "layer 0: out-of-bag" in cascade.stdout
+
+    scanner = scanner_params(scan_overrides)
+    cascade_settings = cascade_params(cascade_overrides)
+    model = GCForestClassifier(
+        window_sizes=scanner["window_sizes"],
+        stride=scanner["stride"],
+        pooling=scanner["pooling"],
+        image_shape=scanner["image_shape"],
+        scan_n_trees=scanner["n_trees"],
+        max_windows=scanner["max_windows"],
+        n_trees=cascade_settings.pop("n_trees"),
+        max_samples=cascade_settings.pop("max_samples"),
+        max_layers=cascade_settings.pop("max_layers"),
+        cascade_params=cascade_settings,
+        n_jobs=1,
+        random_state=0,
+    ).fit(X_train[:n_train], y_train[:n_train])
+    expected = np.mean(model.predict(X_test[:n_test]) == y_test[:n_test])
+    assert reported == pytest.approx(round(expected, 4), abs=1e-9)
+    assert reported > 0.5

@@ -1,0 +1,180 @@
+"""gcForest on MNIST in two parts: scan once, then try cascades on the cached class vectors.
+
+A full-MNIST gcForest run takes 40 minutes, most of it scanning. This script splits it so that
+the parts can be studied on their own (issue 3)::
+
+    python benchmarks/scanning_parts.py scan --param n_trees=96 --param max_windows=1200000
+    python benchmarks/scanning_parts.py cascade CACHE --param n_trees=50 --param max_layers=1
+
+``scan`` fits the ``MultiGrainScanner`` of the full configuration (``--param`` overrides its
+parameters), saves the training samples' out-of-fold vectors and the test samples' vectors to
+``CACHE/features.npz`` and reports, per grain and forest kind, the nodes and bytes of the fitted
+trees: where the scanner's memory goes. ``cascade`` fits the full configuration's cascade on a
+cache and reports, layer by layer, the out-of-bag and the test accuracy and the bytes of the
+trees. With the same seed, ``scan`` then ``cascade`` gives the same model as
+``mnist_scanning.py --config full`` with the same settings, which makes cascade settings cheap
+to compare.
+
+Bytes are counted as scikit-learn stores a tree: per node 64 bytes of structure plus one
+float64 per class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._gcforest_settings import GCFOREST_SETTINGS
+from benchmarks.mnist_scanning import (
+    load_mnist,
+    parse_overrides,
+    peak_memory_gib,
+)
+
+NODE_STRUCT_BYTES = 64
+SCANNER_KEYS = ("window_sizes", "stride", "pooling")
+
+
+def scanner_params(overrides: dict) -> dict:
+    """The full configuration's scanner, as ``GCForestClassifier`` builds it, plus overrides."""
+    settings = GCFOREST_SETTINGS["mnist"]
+    params = {key: settings[key] for key in SCANNER_KEYS}
+    params["n_trees"] = settings["scan_n_trees"]
+    params["max_windows"] = settings["max_windows"]
+    return {**params, "image_shape": (28, 28), **overrides}
+
+
+def cascade_params(overrides: dict) -> dict:
+    """The full configuration's cascade, as ``GCForestClassifier`` builds it, plus overrides."""
+    settings = GCFOREST_SETTINGS["mnist"]
+    params = {key: settings[key] for key in ("n_trees", "max_samples", "max_layers")}
+    return {**params, **settings["cascade_params"], **overrides}
+
+
+def forest_bytes(forests, n_classes: int) -> tuple[int, int]:
+    """Nodes and bytes of every tree of the given fitted forests."""
+    nodes = sum(tree.tree_.node_count for forest in forests for tree in forest.estimators_)
+    return nodes, nodes * (NODE_STRUCT_BYTES + 8 * n_classes)
+
+
+def run_scan(args) -> None:
+    from deepforest import MultiGrainScanner
+
+    X_train, y_train, X_test, y_test = load_mnist()
+    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
+    X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
+    params = scanner_params(parse_overrides(args.param))
+    scanner = MultiGrainScanner(
+        **params, n_jobs=args.n_jobs, random_state=args.seed, verbose=args.verbose
+    )
+    start = time.perf_counter()
+    train_features = scanner.fit_transform(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    test_features = scanner.transform(X_test)
+    transform_seconds = time.perf_counter() - start
+    peak = peak_memory_gib()
+
+    n_classes = len(scanner.classes_)
+    print(f"scan: fit_transform {fit_seconds:.1f} s, test transform {transform_seconds:.1f} s")
+    print(f"features: {train_features.shape[1]} per sample, {train_features.dtype}")
+    total = 0
+    for grain in scanner.grains_:
+        size = "x".join(map(str, grain.window))
+        for kind, models in grain.models.items():
+            n_trees = sum(len(model.estimators_) for model in models)
+            nodes, n_bytes = forest_bytes(models, n_classes)
+            total += n_bytes
+            print(f"grain {size} {kind}: {n_trees} trees, {nodes} nodes, {n_bytes / 2**30:.2f} GiB")
+    print(f"scanner trees: {total / 2**30:.2f} GiB; peak memory {peak:.2f} GiB")
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        args.cache / "features.npz",
+        X_train=train_features,
+        y_train=y_train,
+        X_test=test_features,
+        y_test=y_test,
+    )
+    record = {"scanner": params, "seed": args.seed, "n_train": len(y_train)}
+    (args.cache / "scanner.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"cached in {args.cache}")
+
+
+def run_cascade(args) -> None:
+    from deepforest import CascadeForestClassifier
+    from deepforest.cascade import _augment
+
+    with np.load(args.cache / "features.npz") as data:
+        X_train, y_train = data["X_train"], data["y_train"]
+        X_test, y_test = data["X_test"], data["y_test"]
+    params = cascade_params(parse_overrides(args.param))
+    print(f"cascade {params}")
+    model = CascadeForestClassifier(
+        **params, n_jobs=args.n_jobs, random_state=args.seed, verbose=args.verbose
+    )
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = float(np.mean(model.predict(X_test) == y_test))
+    predict_seconds = time.perf_counter() - start
+    peak = peak_memory_gib()
+
+    # Each kept layer's test accuracy: what the cascade would predict if it stopped there.
+    X_binned = model._binner.transform(X_test)
+    features = X_binned.astype(np.float32)
+    n_classes = len(model.classes_)
+    for index, layer in enumerate(model.layers_):
+        outputs = layer.outputs(features)
+        predicted = model.classes_[np.mean(outputs, axis=0).argmax(axis=1)]
+        nodes, n_bytes = forest_bytes(layer.forests, n_classes)
+        print(
+            f"layer {index}: out-of-bag {model.history_['score'][index]:.4f}, "
+            f"test {np.mean(predicted == y_test):.4f}, "
+            f"fit {model.history_['fit_time'][index]:.1f} s, "
+            f"trees {nodes} nodes, {n_bytes / 2**30:.2f} GiB"
+        )
+        features = _augment(X_binned, outputs)
+    print(
+        f"test accuracy {accuracy:.4f} with {model.n_layers_} layers; fit {fit_seconds:.1f} s, "
+        f"predict {predict_seconds:.1f} s, peak memory {peak:.2f} GiB"
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan = commands.add_parser("scan", help="fit the scanner, cache its class vectors")
+    scan.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(__file__).resolve().parent / "results" / "scanning-parts",
+        help="directory for features.npz (default: benchmarks/results/scanning-parts)",
+    )
+    scan.add_argument("--n-train", type=int, default=60_000)
+    scan.add_argument("--n-test", type=int, default=10_000)
+    cascade = commands.add_parser("cascade", help="fit a cascade on cached class vectors")
+    cascade.add_argument("cache", type=Path, help="a directory written by scan")
+    for sub in (scan, cascade):
+        sub.add_argument("--param", action="append", default=[], help="key=value override")
+        sub.add_argument("--n-jobs", type=int, default=-1)
+        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--verbose", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.command == "scan":
+        run_scan(args)
+    else:
+        if not (args.cache / "features.npz").is_file():
+            parser.error(f"{args.cache} has no features.npz: run the scan command first")
+        run_cascade(args)
+
+
+if __name__ == "__main__":
+    main()
