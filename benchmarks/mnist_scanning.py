@@ -81,6 +81,16 @@ def cascade_params(gc_params: dict) -> dict:
     return {**params, **gc_params.get("cascade_params", {})}
 
 
+def fit_and_score(model, X_train, y_train, X_test, y_test) -> tuple[float, float, float]:
+    """Fit, then predict the test samples: (test accuracy, fit seconds, predict seconds)."""
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    accuracy = float(np.mean(model.predict(X_test) == y_test))
+    return accuracy, fit_seconds, time.perf_counter() - start
+
+
 def run_one(config: str, model_name: str, overrides: dict, n_jobs: int, seed: int) -> dict:
     """Fit and score one model on MNIST in this process; return the measurements."""
     from deepforest import CascadeForestClassifier, GCForestClassifier
@@ -95,12 +105,7 @@ def run_one(config: str, model_name: str, overrides: dict, n_jobs: int, seed: in
         model = CascadeForestClassifier(
             **cascade_params(params), n_jobs=n_jobs, random_state=seed, verbose=1
         )
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    accuracy = float(np.mean(model.predict(X_test) == y_test))
-    predict_seconds = time.perf_counter() - start
+    accuracy, fit_seconds, predict_seconds = fit_and_score(model, X_train, y_train, X_test, y_test)
     return {
         "config": config,
         "model": model_name,

@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._gcforest_settings import GCFOREST_SETTINGS
 from benchmarks.mnist_scanning import (
+    fit_and_score,
     load_mnist,
     parse_overrides,
     peak_memory_gib,
@@ -119,12 +120,7 @@ def run_cascade(args) -> None:
     model = CascadeForestClassifier(
         **params, n_jobs=args.n_jobs, random_state=args.seed, verbose=args.verbose
     )
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    accuracy = float(np.mean(model.predict(X_test) == y_test))
-    predict_seconds = time.perf_counter() - start
+    accuracy, fit_seconds, predict_seconds = fit_and_score(model, X_train, y_train, X_test, y_test)
     peak = peak_memory_gib()
 
     # Each kept layer's test accuracy: what the cascade would predict if it stopped there.
