@@ -39,23 +39,24 @@ from benchmarks.mnist_scanning import (
 )
 
 NODE_STRUCT_BYTES = 64
-SCANNER_KEYS = ("window_sizes", "stride", "pooling")
 
 
-def scanner_params(overrides: dict) -> dict:
-    """The full configuration's scanner, as ``GCForestClassifier`` builds it, plus overrides."""
-    settings = GCFOREST_SETTINGS["mnist"]
-    params = {key: settings[key] for key in SCANNER_KEYS}
-    params["n_trees"] = settings["scan_n_trees"]
-    params["max_windows"] = settings["max_windows"]
-    return {**params, "image_shape": (28, 28), **overrides}
+def build_parts(
+    scan_overrides: dict, cascade_overrides: dict, n_jobs: int, seed: int, verbose: int
+):
+    """The full configuration's scanner and cascade, as ``GCForestClassifier`` builds them."""
+    from deepforest import GCForestClassifier
 
-
-def cascade_params(overrides: dict) -> dict:
-    """The full configuration's cascade, as ``GCForestClassifier`` builds it, plus overrides."""
-    settings = GCFOREST_SETTINGS["mnist"]
-    params = {key: settings[key] for key in ("n_trees", "max_samples", "max_layers")}
-    return {**params, **settings["cascade_params"], **overrides}
+    model = GCForestClassifier(
+        **GCFOREST_SETTINGS["mnist"],
+        image_shape=(28, 28),
+        n_jobs=n_jobs,
+        random_state=seed,
+        verbose=verbose,
+    )
+    pipeline = model.make_pipeline()
+    scanner, cascade = pipeline[0], pipeline[-1]
+    return scanner.set_params(**scan_overrides), cascade.set_params(**cascade_overrides)
 
 
 def forest_bytes(forests, n_classes: int) -> tuple[int, int]:
@@ -65,15 +66,10 @@ def forest_bytes(forests, n_classes: int) -> tuple[int, int]:
 
 
 def run_scan(args) -> None:
-    from deepforest import MultiGrainScanner
-
     X_train, y_train, X_test, y_test = load_mnist()
     X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
     X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
-    params = scanner_params(parse_overrides(args.param))
-    scanner = MultiGrainScanner(
-        **params, n_jobs=args.n_jobs, random_state=args.seed, verbose=args.verbose
-    )
+    scanner, _ = build_parts(parse_overrides(args.param), {}, args.n_jobs, args.seed, args.verbose)
     start = time.perf_counter()
     train_features = scanner.fit_transform(X_train, y_train)
     fit_seconds = time.perf_counter() - start
@@ -103,32 +99,24 @@ def run_scan(args) -> None:
         X_test=test_features,
         y_test=y_test,
     )
-    record = {"scanner": params, "seed": args.seed, "n_train": len(y_train)}
+    record = {"scanner": scanner.get_params(), "n_train": len(y_train)}
     (args.cache / "scanner.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"cached in {args.cache}")
 
 
 def run_cascade(args) -> None:
-    from deepforest import CascadeForestClassifier
-    from deepforest.cascade import _augment
-
     with np.load(args.cache / "features.npz") as data:
         X_train, y_train = data["X_train"], data["y_train"]
         X_test, y_test = data["X_test"], data["y_test"]
-    params = cascade_params(parse_overrides(args.param))
-    print(f"cascade {params}")
-    model = CascadeForestClassifier(
-        **params, n_jobs=args.n_jobs, random_state=args.seed, verbose=args.verbose
-    )
+    _, model = build_parts({}, parse_overrides(args.param), args.n_jobs, args.seed, args.verbose)
+    print(f"cascade {model.get_params()}")
     accuracy, fit_seconds, predict_seconds = fit_and_score(model, X_train, y_train, X_test, y_test)
     peak = peak_memory_gib()
 
     # Each kept layer's test accuracy: what the cascade would predict if it stopped there.
-    X_binned = model._binner.transform(X_test)
-    features = X_binned.astype(np.float32)
     n_classes = len(model.classes_)
-    for index, layer in enumerate(model.layers_):
-        outputs = layer.outputs(features)
+    layer_outputs = model._layer_outputs(model._binner.transform(X_test))
+    for index, (layer, outputs) in enumerate(zip(model.layers_, layer_outputs, strict=True)):
         predicted = model.classes_[np.mean(outputs, axis=0).argmax(axis=1)]
         nodes, n_bytes = forest_bytes(layer.forests, n_classes)
         print(
@@ -137,7 +125,6 @@ def run_cascade(args) -> None:
             f"fit {model.history_['fit_time'][index]:.1f} s, "
             f"trees {nodes} nodes, {n_bytes / 2**30:.2f} GiB"
         )
-        features = _augment(X_binned, outputs)
     print(
         f"test accuracy {accuracy:.4f} with {model.n_layers_} layers; fit {fit_seconds:.1f} s, "
         f"predict {predict_seconds:.1f} s, peak memory {peak:.2f} GiB"

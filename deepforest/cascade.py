@@ -12,6 +12,8 @@ import os
 import sys
 import time
 import warnings
+from collections import deque
+from collections.abc import Iterator
 from numbers import Integral, Real
 
 import numpy as np
@@ -270,17 +272,23 @@ class _BaseCascadeForest(BaseEstimator):
 
     def _final_outputs_batch(self, X) -> np.ndarray:
         X_binned = self._binner.transform(X)
-        features = X_binned.astype(np.float32)
-        for index, layer in enumerate(self.layers_):
-            outputs = layer.outputs(features)
-            if index + 1 < len(self.layers_):
-                features = _augment(X_binned, outputs)
+        # Only the last layer's outputs are used; the deque keeps no earlier one alive.
+        outputs = deque(self._layer_outputs(X_binned), maxlen=1)[0]
         if self.predictor_ is None:
             return np.mean(outputs, axis=0)
         final_features = _augment(X_binned, outputs)
         if self._is_classifier:
             return self.predictor_.predict_proba(final_features)
         return self.predictor_.predict(final_features)
+
+    def _layer_outputs(self, X_binned: np.ndarray) -> Iterator[list[np.ndarray]]:
+        """Each kept layer's forest outputs on binned rows, layer by layer."""
+        features = X_binned.astype(np.float32)
+        for index, layer in enumerate(self.layers_):
+            outputs = layer.outputs(features)
+            yield outputs
+            if index + 1 < len(self.layers_):
+                features = _augment(X_binned, outputs)
 
     # ------------------------------------------------------------- helpers
     def _forest_settings(self) -> ForestSettings:
@@ -325,15 +333,9 @@ class _BaseCascadeForest(BaseEstimator):
 def _augment(X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
     """The next layer's input: the binned features followed by every forest's output."""
     columns = [X_binned] + [out.reshape(out.shape[0], -1) for out in outputs]
-    # Written column block by column block into one float32 array: np.hstack would promote
-    # to the outputs' float64 first, a transient twice the size of the result.
-    widths = [column.shape[1] for column in columns]
-    augmented = np.empty((X_binned.shape[0], sum(widths)), dtype=np.float32)
-    start = 0
-    for column, width in zip(columns, widths, strict=True):
-        augmented[:, start : start + width] = column
-        start += width
-    return augmented
+    # Cast straight into float32: without dtype, the float64 class vectors would promote the
+    # whole result to float64 first, a transient twice its size.
+    return np.concatenate(columns, axis=1, dtype=np.float32)
 
 
 class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):

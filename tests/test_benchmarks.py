@@ -326,7 +326,7 @@ def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
     """scan then cascade (cached class vectors) predicts exactly as GCForestClassifier does."""
     import os
 
-    from benchmarks.scanning_parts import cascade_params, scanner_params
+    from benchmarks._gcforest_settings import GCFOREST_SETTINGS
     from deepforest import GCForestClassifier
 
     X_train, y_train, X_test, y_test = load_npz("mnist")
@@ -357,19 +357,14 @@ def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
     reported = float(cascade.stdout.split("test accuracy ")[1].split()[0])
     assert "layer 0: out-of-bag" in cascade.stdout
 
-    scanner = scanner_params(scan_overrides)
-    cascade_settings = cascade_params(cascade_overrides)
     model = GCForestClassifier(
-        window_sizes=scanner["window_sizes"],
-        stride=scanner["stride"],
-        pooling=scanner["pooling"],
-        image_shape=scanner["image_shape"],
-        scan_n_trees=scanner["n_trees"],
-        max_windows=scanner["max_windows"],
-        n_trees=cascade_settings.pop("n_trees"),
-        max_samples=cascade_settings.pop("max_samples"),
-        max_layers=cascade_settings.pop("max_layers"),
-        cascade_params=cascade_settings,
+        **{
+            **GCFOREST_SETTINGS["mnist"],
+            "scan_n_trees": scan_overrides["n_trees"],
+            "max_windows": scan_overrides["max_windows"],
+            **cascade_overrides,
+        },
+        image_shape=(28, 28),
         n_jobs=1,
         random_state=0,
     ).fit(X_train[:n_train], y_train[:n_train])
