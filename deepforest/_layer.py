@@ -36,13 +36,17 @@ class ForestSettings:
     max_samples: float | int | None
     class_weight: object
     n_jobs: int | None
+    # Candidate features per split of the extremely randomized forest; 1 makes it the
+    # completely-random forest of gcForest's cascade.
+    extra_max_features: object = 1
 
 
 def make_forest(kind: str, settings: ForestSettings, n_trees: int, seed: int):
     """Build an unfitted scikit-learn forest of the given kind.
 
     The completely-random forest is ExtraTrees with one candidate feature per split: a random
-    feature and a random threshold, as in gcForest.
+    feature and a random threshold, as in gcForest. ``settings.extra_max_features`` can give it
+    more candidates (the scanner's option).
     """
     if settings.is_classifier:
         random_cls, extra_cls = RandomForestClassifier, ExtraTreesClassifier
@@ -51,7 +55,7 @@ def make_forest(kind: str, settings: ForestSettings, n_trees: int, seed: int):
         random_cls, extra_cls = RandomForestRegressor, ExtraTreesRegressor
         extra = {}
     forest_cls = random_cls if kind == "random" else extra_cls
-    max_features = settings.max_features if kind == "random" else 1
+    max_features = settings.max_features if kind == "random" else settings.extra_max_features
     return forest_cls(
         n_estimators=n_trees,
         criterion=settings.criterion,

@@ -100,8 +100,13 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
     n_folds : int, default=3
         Folds of training samples for the out-of-fold class vectors.
     max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
-        Candidate features per split of the random forests; the completely-random forests draw
-        one feature and one threshold per split.
+        Candidate features per split of the random forests.
+    extra_max_features : int, float, {"sqrt", "log2"} or None, default=1
+        Candidate features per split of the second forest of every grain, an extremely
+        randomized forest (random thresholds). 1 makes it the completely-random forest of the
+        gcForest paper: one random feature and one random threshold per split. ``"sqrt"`` is the
+        ExtraTrees forest of gcForest's published MNIST configuration, which separates classes
+        better and grows larger trees.
     max_depth : int or None, default=None
         Maximum depth of the trees.
     min_samples_leaf : int or float, default=10
@@ -154,6 +159,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         "n_folds": [Interval(Integral, 2, None, closed="left")],
         # The scanner's forests take the cascade's tree settings (without "auto" leaf size).
         "max_features": _CASCADE_CONSTRAINTS["max_features"],
+        "extra_max_features": _CASCADE_CONSTRAINTS["max_features"],
         "max_depth": _CASCADE_CONSTRAINTS["max_depth"],
         "min_samples_leaf": _CASCADE_CONSTRAINTS["min_samples_leaf"][1:],
         "n_jobs": [None, Integral],
@@ -172,6 +178,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         max_windows: int | None = 200_000,
         n_folds: int = 3,
         max_features="sqrt",
+        extra_max_features=1,
         max_depth: int | None = None,
         min_samples_leaf: int | float = 10,
         n_jobs: int | None = None,
@@ -187,6 +194,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         self.max_windows = max_windows
         self.n_folds = n_folds
         self.max_features = max_features
+        self.extra_max_features = extra_max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.n_jobs = n_jobs
@@ -277,6 +285,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
             max_samples=None,
             class_weight=None,
             n_jobs=self.n_jobs,
+            extra_max_features=self.extra_max_features,
         )
         output = np.empty((n_samples, self.n_features_out_), np.float32) if with_output else None
         self.grains_ = []
@@ -462,7 +471,7 @@ class GCForestClassifier(ClassifierMixin, BaseEstimator):
         Window instances the scanning forests of one grain train on.
     scan_params : dict or None, default=None
         Further ``MultiGrainScanner`` parameters (``n_folds``, ``max_features``,
-        ``max_depth``, ``min_samples_leaf``).
+        ``extra_max_features``, ``max_depth``, ``min_samples_leaf``).
     n_estimators : int, default=the cascade's
         Forest pairs per cascade layer.
     n_trees : int, default=the cascade's
