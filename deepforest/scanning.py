@@ -13,6 +13,7 @@ the same as ``make_pipeline(MultiGrainScanner(...), CascadeForestClassifier(...)
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from numbers import Integral, Real
@@ -30,6 +31,7 @@ from ._labels import encode_class_labels
 from ._layer import FOREST_KINDS, ForestSettings
 from ._out_of_sample import assign_folds, duplicate_groups
 from ._progress import Progress
+from ._spill import SpilledGrain, spill_grain
 from ._windows import (
     batch_windows,
     format_shape,
@@ -112,6 +114,11 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
     min_samples_leaf : int or float, default=10
         Minimum number of windows per leaf. Leaves of several windows give graded class
         vectors and keep trees grown on hundreds of thousands of windows small.
+    spill_dir : str, path or None, default=None
+        Directory to write each grain's fitted forests to as soon as its class vectors are
+        computed ("partial mode", for scanners larger than memory): only one grain's forests
+        are in memory at a time, during fit and transform. The files must stay there as long
+        as the scanner is used (a pickle refers to them). None keeps every grain in memory.
     n_jobs : int or None, default=None
         Parallel jobs for growing and applying trees (-1: all cores). Results do not depend on
         it.
@@ -124,8 +131,8 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels.
-    grains_ : list of GrainForests
-        The fitted forests of every grain.
+    grains_ : list of GrainForests or SpilledGrain
+        The fitted forests of every grain (on disk with ``spill_dir``).
     windows_ : list of tuple of int
         The window shape of every grain.
     input_kind_ : {"image", "sequence"}
@@ -162,6 +169,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         "extra_max_features": _CASCADE_CONSTRAINTS["max_features"],
         "max_depth": _CASCADE_CONSTRAINTS["max_depth"],
         "min_samples_leaf": _CASCADE_CONSTRAINTS["min_samples_leaf"][1:],
+        "spill_dir": _CASCADE_CONSTRAINTS["spill_dir"],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -181,6 +189,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         extra_max_features=1,
         max_depth: int | None = None,
         min_samples_leaf: int | float = 10,
+        spill_dir: str | os.PathLike | None = None,
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -197,6 +206,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         self.extra_max_features = extra_max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.spill_dir = spill_dir
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -295,7 +305,6 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
             grain = fit_grain(
                 view, window, y_codes, folds, len(self.classes_), settings, self.max_windows, rng
             )
-            self.grains_.append(grain)
             self._log(
                 f"grain {format_shape(window)}: {math.prod(self._grids[index])} positions, "
                 f"forests trained on {grain.n_training_windows} windows in "
@@ -303,11 +312,14 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
             )
             if with_output:
                 start = time.perf_counter()
-                self._write_grain(view, index, output, folds, "out-of-fold vectors")
+                self._write_grain(view, grain, index, output, folds, "out-of-fold vectors")
                 self._log(
                     f"grain {format_shape(window)}: out-of-fold vectors in "
                     f"{time.perf_counter() - start:.1f}s"
                 )
+            if self.spill_dir is not None:
+                grain = spill_grain(grain, self.spill_dir, index)
+            self.grains_.append(grain)
         return output
 
     def _encode_target(self, y) -> np.ndarray:
@@ -356,17 +368,27 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         output = np.empty((X.shape[0], self.n_features_out_), dtype=np.float32)
         for index, window in enumerate(self.windows_):
             view = window_view(X_layout, window, self.stride)
-            self._write_grain(view, index, output, None, "transform")
+            grain = self.grains_[index]
+            # A spilled grain is loaded once for all its batches, and freed before the next.
+            if isinstance(grain, SpilledGrain):
+                grain = grain.materialize()
+            self._write_grain(view, grain, index, output, None, "transform")
+            del grain
         return output
 
     def _write_grain(
-        self, view: np.ndarray, index: int, output: np.ndarray, folds: np.ndarray | None, what: str
+        self,
+        view: np.ndarray,
+        grain: GrainForests,
+        index: int,
+        output: np.ndarray,
+        folds: np.ndarray | None,
+        what: str,
     ) -> None:
-        """Score the windows of one grain batch by batch and write its columns of ``output``.
+        """Score the windows of grain ``index`` batch by batch and write its columns of ``output``.
 
         With ``folds``, the samples of each fold are scored by the model that skipped it.
         """
-        grain: GrainForests = self.grains_[index]
         grid = self._grids[index]
         n_samples = view.shape[0]
         batch = max(1, BATCH_WINDOWS // math.prod(grid))
@@ -471,7 +493,7 @@ class GCForestClassifier(ClassifierMixin, BaseEstimator):
         Window instances the scanning forests of one grain train on.
     scan_params : dict or None, default=None
         Further ``MultiGrainScanner`` parameters (``n_folds``, ``max_features``,
-        ``extra_max_features``, ``max_depth``, ``min_samples_leaf``).
+        ``extra_max_features``, ``max_depth``, ``min_samples_leaf``, ``spill_dir``).
     n_estimators : int, default=the cascade's
         Forest pairs per cascade layer.
     n_trees : int, default=the cascade's

@@ -1,4 +1,5 @@
-"""Spilled cascade layers: same outputs as in-memory layers, lazy loading, clear failures."""
+"""Spilled cascade layers and scanning grains: same outputs as in memory, lazy loading, clear
+failures."""
 
 from __future__ import annotations
 
@@ -8,11 +9,19 @@ import weakref
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
-from deepforest import CascadeForestClassifier, CascadeForestRegressor, _spill, cascade
+from deepforest import (
+    CascadeForestClassifier,
+    CascadeForestRegressor,
+    GCForestClassifier,
+    MultiGrainScanner,
+    _spill,
+    cascade,
+)
+from deepforest._grain import GrainForests
 from deepforest._layer import Layer
-from deepforest._spill import SpilledLayer, SpilledLayerError, spill_layer
+from deepforest._spill import SpilledGrain, SpilledLayer, SpillFileError, spill_layer
 
 SMALL = {"n_trees": 8, "max_layers": 2, "min_samples_leaf": 1, "random_state": 0}
 
@@ -109,7 +118,7 @@ def test_missing_file_fails_clearly(classifier, tmp_path):
     restored = pickle.loads(pickle.dumps(spilled))
     spilled.remove()
     assert not spilled.path.exists()
-    with pytest.raises(SpilledLayerError, match="missing") as info:
+    with pytest.raises(SpillFileError, match="missing") as info:
         restored.outputs(_features(model, X))
     assert str(spilled.path) in str(info.value)
     # It is a FileNotFoundError, so callers handling missing files catch it too.
@@ -124,7 +133,7 @@ def test_replaced_file_is_refused(classifier, tmp_path):
     second = spill_layer(model.layers_[1], tmp_path, 0)
     assert first.path != second.path, "two spills of the same index must not share a file"
     second.path.replace(first.path)
-    with pytest.raises(SpilledLayerError, match="does not hold this spilled"):
+    with pytest.raises(SpillFileError, match="does not hold this spilled"):
         _ = first.forests
 
 
@@ -164,4 +173,101 @@ def test_spilling_during_fit_gives_the_same_model(tmp_path, monkeypatch):
     monkeypatch.setattr(cascade, "fit_layer", spilling_fit_layer)
     model = CascadeForestClassifier(**SMALL).fit(X, y)
     assert all(isinstance(layer, SpilledLayer) for layer in model.layers_)
+    np.testing.assert_array_equal(model.predict_proba(X), expected)
+
+
+# ------------------------------------------------------------------ scanning grains
+SCAN = {"window_sizes": [3, 5], "image_shape": (8, 8), "n_trees": 6, "max_windows": 4000}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300], y[:300]
+
+
+def test_spilled_scanner_gives_the_same_vectors(digits, tmp_path):
+    X, y = digits
+    in_memory = MultiGrainScanner(**SCAN, random_state=0)
+    spilled = MultiGrainScanner(**SCAN, spill_dir=tmp_path / "grains", random_state=0)
+    np.testing.assert_array_equal(spilled.fit_transform(X, y), in_memory.fit_transform(X, y))
+    np.testing.assert_array_equal(spilled.transform(X[:40]), in_memory.transform(X[:40]))
+    assert all(isinstance(grain, SpilledGrain) for grain in spilled.grains_)
+    files = sorted(p.name for p in (tmp_path / "grains").iterdir())
+    assert [name[:8] for name in files] == ["grain-00", "grain-01"]
+    for grain, reference in zip(spilled.grains_, in_memory.grains_, strict=True):
+        assert (grain.window, grain.n_training_windows) == (
+            reference.window,
+            reference.n_training_windows,
+        )
+        loaded = grain.materialize()
+        assert isinstance(loaded, GrainForests)
+        windows = np.random.RandomState(0).rand(25, int(np.prod(grain.window)))
+        for a, b in zip(grain.outputs(windows), reference.outputs(windows), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert "SpilledGrain(" in repr(spilled.grains_[0])
+
+
+def test_spilled_scanner_holds_one_grain_at_a_time(digits, tmp_path, monkeypatch):
+    """Each grain's forests are freed before the next grain is fitted or loaded."""
+    X, y = digits
+    dumped, loaded = [], []
+    real_dump, real_load = _spill.joblib.dump, _spill.joblib.load
+
+    def forests_of(models):
+        return [weakref.ref(model) for kind_models in models.values() for model in kind_models]
+
+    def recording_dump(payload, *args, **kwargs):
+        gc.collect()
+        assert all(ref() is None for ref in dumped), "a spilled grain stayed in memory during fit"
+        dumped.extend(forests_of(payload["models"]))
+        return real_dump(payload, *args, **kwargs)
+
+    def recording_load(path):
+        gc.collect()
+        assert all(ref() is None for ref in loaded), "two grains were in memory in transform"
+        payload = real_load(path)
+        loaded.extend(forests_of(payload["models"]))
+        return payload
+
+    monkeypatch.setattr(_spill.joblib, "dump", recording_dump)
+    monkeypatch.setattr(_spill.joblib, "load", recording_load)
+    scanner = MultiGrainScanner(**SCAN, spill_dir=tmp_path, random_state=0).fit(X, y)
+    scanner.transform(X[:30])
+    gc.collect()
+    assert len(dumped) == len(loaded) == 2 * 2 * 3  # grains × forest kinds × folds
+    assert all(ref() is None for ref in dumped + loaded)
+
+
+def test_spilled_scanner_pickles_references_and_fails_clearly_without_its_files(digits, tmp_path):
+    X, y = digits
+    scanner = MultiGrainScanner(**SCAN, spill_dir=tmp_path, random_state=0).fit(X, y)
+    expected = scanner.transform(X[:20])
+    data = pickle.dumps(scanner)
+    assert len(data) < 20_000 < sum(p.stat().st_size for p in tmp_path.iterdir())
+    np.testing.assert_array_equal(pickle.loads(data).transform(X[:20]), expected)
+    scanner.grains_[1].remove()
+    with pytest.raises(SpillFileError, match=r"spilled scanning grain .* is missing") as info:
+        pickle.loads(data).transform(X[:20])
+    assert str(scanner.grains_[1].path) in str(info.value)
+
+
+def test_gcforest_spills_its_grains_and_its_layers(digits, tmp_path):
+    X, y = digits
+    params = {
+        "window_sizes": [4],
+        "image_shape": (8, 8),
+        "scan_n_trees": 6,
+        "n_trees": 8,
+        "max_layers": 2,
+        "random_state": 0,
+    }
+    expected = GCForestClassifier(**params).fit(X, y).predict_proba(X)
+    model = GCForestClassifier(
+        **params,
+        scan_params={"spill_dir": tmp_path / "scan"},
+        cascade_params={"spill_dir": tmp_path / "cascade"},
+    ).fit(X, y)
+    assert isinstance(model.scanner_.grains_[0], SpilledGrain)
+    assert all(isinstance(layer, SpilledLayer) for layer in model.cascade_.layers_)
     np.testing.assert_array_equal(model.predict_proba(X), expected)
