@@ -40,9 +40,8 @@ class SpillFileError(FileNotFoundError):
 class _SpilledFile:
     """The file of one spilled part: its path, its token and a checked load."""
 
-    # What the file holds, for error messages, and the option that made it.
+    # What the file holds, for error messages.
     _what = "part"
-    _option = "spill_dir"
 
     def __init__(self, path: str | os.PathLike, token: str):
         self.path = Path(path).absolute()
@@ -54,9 +53,9 @@ class _SpilledFile:
         except FileNotFoundError as error:
             raise SpillFileError(
                 f"The spilled {self._what} {self.path} is missing. A model fitted with "
-                f"{self._option} keeps its forests in that directory: keep the files at the same "
-                "path as long as the model (or its pickle) is used, or call materialize() on "
-                "the spilled parts before deleting them."
+                "spill_dir keeps its forests in that directory: keep the files at the same path "
+                "as long as the model (or its pickle) is used, or call materialize() on the "
+                "spilled parts before deleting them."
             ) from error
         if not isinstance(payload, dict) or payload.get("token") != self.token:
             raise SpillFileError(
