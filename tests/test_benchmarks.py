@@ -82,6 +82,31 @@ def test_gcforest_on_mnist_uses_the_scanning_script_settings():
         assert {key: model.get_params()[key] for key in expected} == expected
 
 
+def test_target_config_spills_both_stages_with_the_measured_settings(tmp_path):
+    import copy
+    import runpy
+
+    from deepforest import GCForestClassifier
+
+    script = runpy.run_path(str(PROJECT_ROOT / "benchmarks" / "mnist_scanning.py"), run_name="x")
+    params = script["gcforest_params"]("target", {})
+    before = copy.deepcopy(params)
+    spilled = script["with_spill_dirs"](params, tmp_path)
+    assert params == before  # the configuration itself is not modified
+    scanner, cascade = (step for _, step in GCForestClassifier(**spilled).make_pipeline().steps)
+    # The settings of the run reported for issue 3 (docs/scanning.md).
+    assert (scanner.n_trees, scanner.max_windows, scanner.extra_max_features) == (
+        216,
+        1_200_000,
+        "sqrt",
+    )
+    assert (scanner.window_sizes, scanner.stride, scanner.pooling) == ([7, 10, 13], 1, 2)
+    assert (cascade.n_trees, cascade.max_samples, cascade.max_layers) == (100, 0.4, 12)
+    assert cascade.min_samples_leaf == 1
+    assert scanner.spill_dir == str(tmp_path / "scan")
+    assert cascade.spill_dir == str(tmp_path / "cascade")
+
+
 def test_every_model_has_a_sane_accuracy_and_measurements(tiny_run):
     out, _ = tiny_run
     with open(out / "summary.csv", newline="") as handle:
