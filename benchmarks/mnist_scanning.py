@@ -7,14 +7,14 @@ Usage (from the project root)::
     python benchmarks/mnist_scanning.py --config full     # all 60,000 MNIST training images
     python benchmarks/mnist_scanning.py --config target   # issue 3's target run (about 95 min)
 
-``fast`` and ``full`` fit each model in a child process of its own, so that each one's peak
-memory (``ru_maxrss``, the resident set size high-water mark) is its own; they report test
-accuracy on the 10,000 MNIST test images, fit seconds, predict seconds and peak memory.
+``fast``, ``full`` and ``target`` fit each model in a child process of its own, so that each
+one's peak memory (``ru_maxrss``, the resident set size high-water mark) is its own; they report
+test accuracy on the 10,000 MNIST test images, fit seconds, predict seconds and peak memory.
+``fast`` also fits the cascade alone on the same images with the same cascade settings.
 ``target`` is ``full`` with the settings that met issue 3's target (test accuracy 0.990, fit
 90 minutes, 12 GiB): 216 scanning trees per forest with ``extra_max_features="sqrt"``, up to 12
 cascade layers of trees on 40 % of the rows; both stages spill their forests to a temporary
-directory, removed after the run.
-``fast`` also fits the cascade alone on the same images with the same cascade settings.
+directory, removed after the run, unless a ``spill_dir`` is given.
 ``--param key=value`` overrides a GCForestClassifier parameter, ``--models`` picks the models.
 Data: $DEEPFOREST_DATA_DIR or ../shared/data (mnist.npz), else OpenML (needs a network).
 """
@@ -112,13 +112,16 @@ def fit_and_score(model, X_train, y_train, X_test, y_test) -> tuple[float, float
 
 
 def with_spill_dirs(params: dict, root: Path) -> dict:
-    """``params`` with the scanner's and the cascade's forests spilled under ``root``."""
+    """``params`` with the scanner's and the cascade's forests spilled under ``root``.
+
+    A ``spill_dir`` already in ``scan_params`` or ``cascade_params`` is kept.
+    """
     return {
         **params,
-        "scan_params": {**(params.get("scan_params") or {}), "spill_dir": str(root / "scan")},
+        "scan_params": {"spill_dir": str(root / "scan"), **(params.get("scan_params") or {})},
         "cascade_params": {
-            **(params.get("cascade_params") or {}),
             "spill_dir": str(root / "cascade"),
+            **(params.get("cascade_params") or {}),
         },
     }
 

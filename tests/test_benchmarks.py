@@ -105,6 +105,9 @@ def test_target_config_spills_both_stages_with_the_measured_settings(tmp_path):
     assert cascade.min_samples_leaf == 1
     assert scanner.spill_dir == str(tmp_path / "scan")
     assert cascade.spill_dir == str(tmp_path / "cascade")
+    # A spill_dir the user gave is not replaced.
+    mine = {**params, "scan_params": {"spill_dir": "/data/grains"}}
+    assert script["with_spill_dirs"](mine, tmp_path)["scan_params"] == {"spill_dir": "/data/grains"}
 
 
 def test_every_model_has_a_sane_accuracy_and_measurements(tiny_run):
