@@ -42,8 +42,18 @@ def test_pickles_of_0_1_0_predict_as_when_saved(name):
 def test_model_file_of_0_1_0_predicts_as_when_saved(tmp_path):
     out = tmp_path / "predictions.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "deepforest", "predict", str(FIXTURES / "cli-iris-0.1.0.skops"),
-         str(FIXTURES / "iris.csv"), "-o", str(out), "--proba", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "deepforest",
+            "predict",
+            str(FIXTURES / "cli-iris-0.1.0.skops"),
+            str(FIXTURES / "iris.csv"),
+            "-o",
+            str(out),
+            "--proba",
+            "-q",
+        ],
         capture_output=True,
         text=True,
     )
