@@ -1,0 +1,176 @@
+"""A fitted forest of the compiled engine: plain numpy arrays, and its prediction.
+
+All trees of a forest are concatenated into one set of arrays (the layout is described in
+``grower``), so a fitted forest pickles small, saves in a skops file as arrays only, and one
+compiled kernel predicts with every tree. Trees are stored fold by fold when the forest was
+grown fold-wise, so the model that skipped a fold is a contiguous range of trees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+
+from .traversal import sum_trees
+
+# Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
+ROWS_PER_TASK = 8192
+
+
+class BinnedForest:
+    """The fitted trees of one forest as flat arrays.
+
+    Parameters
+    ----------
+    roots : int32 ndarray of shape (n_trees,)
+        Each tree's root: an internal node index, or ``-1 - ref`` for a tree that is one leaf.
+    feature, threshold, left, right : ndarrays of shape (n_internal_nodes,)
+        Split feature (int32), bin threshold (uint8) and children (int32) of every internal node.
+    values : float32 ndarray of shape (n_value_leaves, n_outputs)
+        Outputs of the leaves that store one (all leaves but pure classification leaves).
+    n_pure : int
+        Leaf references below ``n_pure`` are pure leaves of that class (0 for regression).
+    fold_bounds : int64 ndarray of shape (n_folds + 1,)
+        Trees ``fold_bounds[k]:fold_bounds[k + 1]`` never trained on fold ``k`` (one fold, all
+        trees, for a forest grown out of bag).
+    feature_importances : float64 ndarray of shape (n_features,)
+        Impurity-based importances, each tree's normalised to sum 1, then averaged.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features the trees were grown on.
+    """
+
+    def __init__(
+        self,
+        *,
+        roots: np.ndarray,
+        feature: np.ndarray,
+        threshold: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+        values: np.ndarray,
+        n_pure: int,
+        fold_bounds: np.ndarray,
+        feature_importances: np.ndarray,
+    ):
+        self.roots = roots
+        self.feature = feature
+        self.threshold = threshold
+        self.left = left
+        self.right = right
+        self.values = values
+        self.n_pure = n_pure
+        self.fold_bounds = fold_bounds
+        self.feature_importances_ = feature_importances
+        self.n_features_in_ = int(feature_importances.shape[0])
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.roots.shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def n_nodes(self) -> int:
+        """Internal nodes over all trees."""
+        return int(self.feature.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (self.roots, self.feature, self.threshold, self.left, self.right, self.values)
+        return sum(array.nbytes for array in arrays)
+
+    def output(
+        self, X_binned: np.ndarray, fold: int | None = None, n_jobs: int | None = None
+    ) -> np.ndarray:
+        """Average output of the trees (``fold``: only those that never trained on that fold).
+
+        Parameters
+        ----------
+        X_binned : uint8 ndarray of shape (n_samples, n_features)
+        fold : int or None
+        n_jobs : int or None
+            Threads sharing the rows; the result does not depend on it.
+
+        Returns
+        -------
+        output : float64 ndarray of shape (n_samples, n_outputs)
+            Class probabilities or predicted targets.
+        """
+        X_binned = np.ascontiguousarray(X_binned, dtype=np.uint8)
+        begin, end = (0, self.n_trees) if fold is None else self.fold_bounds[fold : fold + 2]
+        out = np.zeros((X_binned.shape[0], self.n_outputs), dtype=np.float64)
+        starts = range(0, X_binned.shape[0], ROWS_PER_TASK)
+        arrays = (self.roots, self.feature, self.threshold, self.left, self.right, self.values)
+
+        def run(start: int) -> None:
+            stop = start + ROWS_PER_TASK
+            sum_trees(X_binned[start:stop], *arrays, self.n_pure, begin, end, out[start:stop])
+
+        if len(starts) == 1 or effective_n_jobs(n_jobs) == 1:
+            for start in starts:
+                run(start)
+        else:
+            # Threads write disjoint row blocks of one array; the kernel releases the GIL.
+            Parallel(n_jobs=n_jobs, backend="threading")(delayed(run)(s) for s in starts)
+        out /= end - begin
+        return out
+
+
+def concatenate_trees(
+    trees: list[tuple], n_pure: int, n_features: int, fold_bounds: np.ndarray
+) -> BinnedForest:
+    """Join trees grown one by one (``grower.grow_tree``'s results) into one forest.
+
+    Node indices and leaf-table rows are local to each tree; they are shifted so that they
+    index the joined arrays.
+    """
+    roots = np.empty(len(trees), dtype=np.int32)
+    node_offset = 0
+    value_offset = 0
+    lefts, rights = [], []
+    importances = np.zeros(n_features, dtype=np.float64)
+    n_weighted = 0
+    for index, (_, _, left, right, values, root, tree_importances) in enumerate(trees):
+        lefts.append(_shift(left, node_offset, value_offset, n_pure))
+        rights.append(_shift(right, node_offset, value_offset, n_pure))
+        root_code = np.array([root], dtype=np.int32)
+        roots[index] = _shift(root_code, node_offset, value_offset, n_pure)[0]
+        node_offset += left.shape[0]
+        value_offset += values.shape[0]
+        total = tree_importances.sum()
+        # As scikit-learn: trees that are one leaf do not count in the average.
+        if total > 0:
+            importances += tree_importances / total
+            n_weighted += 1
+    if n_weighted:
+        importances /= n_weighted
+    n_outputs = trees[0][4].shape[1]
+    return BinnedForest(
+        roots=roots,
+        feature=np.concatenate([tree[0] for tree in trees]),
+        threshold=np.concatenate([tree[1] for tree in trees]),
+        left=np.concatenate(lefts),
+        right=np.concatenate(rights),
+        values=np.concatenate([tree[4] for tree in trees]).reshape(-1, n_outputs),
+        n_pure=n_pure,
+        fold_bounds=np.asarray(fold_bounds, dtype=np.int64),
+        feature_importances=importances,
+    )
+
+
+def _shift(codes: np.ndarray, node_offset: int, value_offset: int, n_pure: int) -> np.ndarray:
+    """Child codes of one tree, re-indexed into the joined arrays."""
+    codes = codes.astype(np.int64)
+    internal = codes >= 0
+    refs = -1 - codes
+    stored = ~internal & (refs >= n_pure)
+    shifted = np.where(internal, codes + node_offset, codes)
+    shifted = np.where(stored, -1 - (refs + value_offset), shifted)
+    if shifted.size and (shifted.max() > np.iinfo(np.int32).max or shifted.min() < -(2**31)):
+        raise OverflowError("a forest holds more than 2**31 nodes or leaves")
+    return shifted.astype(np.int32)
