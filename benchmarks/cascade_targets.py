@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split
 
 import deepforest
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
-from deepforest._binning import QuantileBinner
+from deepforest._core.binning import QuantileBinner
 
 CORES = os.cpu_count() or 1
 

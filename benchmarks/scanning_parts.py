@@ -38,8 +38,6 @@ from benchmarks.mnist_scanning import (
     peak_memory_gib,
 )
 
-NODE_STRUCT_BYTES = 64
-
 
 def build_parts(
     scan_overrides: dict, cascade_overrides: dict, n_jobs: int, seed: int, verbose: int
@@ -59,12 +57,6 @@ def build_parts(
     return scanner.set_params(**scan_overrides), cascade.set_params(**cascade_overrides)
 
 
-def forest_bytes(forests, n_classes: int) -> tuple[int, int]:
-    """Nodes and bytes of every tree of the given fitted forests."""
-    nodes = sum(tree.tree_.node_count for forest in forests for tree in forest.estimators_)
-    return nodes, nodes * (NODE_STRUCT_BYTES + 8 * n_classes)
-
-
 def run_scan(args) -> None:
     X_train, y_train, X_test, y_test = load_mnist()
     X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
@@ -78,17 +70,17 @@ def run_scan(args) -> None:
     transform_seconds = time.perf_counter() - start
     peak = peak_memory_gib()
 
-    n_classes = len(scanner.classes_)
     print(f"scan: fit_transform {fit_seconds:.1f} s, test transform {transform_seconds:.1f} s")
     print(f"features: {train_features.shape[1]} per sample, {train_features.dtype}")
     total = 0
     for grain in scanner.grains_:
         size = "x".join(map(str, grain.window))
-        for kind, models in grain.models.items():
-            n_trees = sum(len(model.estimators_) for model in models)
-            nodes, n_bytes = forest_bytes(models, n_classes)
-            total += n_bytes
-            print(f"grain {size} {kind}: {n_trees} trees, {nodes} nodes, {n_bytes / 2**30:.2f} GiB")
+        for kind, forest in grain.forests.items():
+            total += forest.nbytes
+            print(
+                f"grain {size} {kind}: {forest.n_trees} trees, {forest.n_nodes} nodes, "
+                f"{forest.nbytes / 2**30:.2f} GiB"
+            )
     print(f"scanner trees: {total / 2**30:.2f} GiB; peak memory {peak:.2f} GiB")
 
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -114,11 +106,11 @@ def run_cascade(args) -> None:
     peak = peak_memory_gib()
 
     # Each kept layer's test accuracy: what the cascade would predict if it stopped there.
-    n_classes = len(model.classes_)
     layer_outputs = model._layer_outputs(model._binner.transform(X_test))
     for index, (layer, outputs) in enumerate(zip(model.layers_, layer_outputs, strict=True)):
         predicted = model.classes_[np.mean(outputs, axis=0).argmax(axis=1)]
-        nodes, n_bytes = forest_bytes(layer.forests, n_classes)
+        nodes = sum(forest.n_nodes for forest in layer.forests)
+        n_bytes = sum(forest.nbytes for forest in layer.forests)
         print(
             f"layer {index}: out-of-bag {model.history_['score'][index]:.4f}, "
             f"test {np.mean(predicted == y_test):.4f}, "

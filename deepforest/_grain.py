@@ -19,48 +19,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._layer import FOREST_KINDS, ForestSettings, make_forest
+from ._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forest
 from ._windows import gather_windows
 
 
 @dataclass
 class GrainForests:
-    """Fitted fold models of one grain, for each forest kind."""
+    """The fitted forests of one grain, one per forest kind, their trees shared out by fold."""
 
     window: tuple[int, ...]
     n_classes: int
-    models: dict[str, list] = field(default_factory=dict)
+    forests: dict[str, object] = field(default_factory=dict)
     n_training_windows: int = 0
 
-    def outputs(self, windows: np.ndarray, fold: int | None = None) -> list[np.ndarray]:
-        """Class vectors of window rows, one ``(n_windows, n_classes)`` array per forest kind.
+    def outputs(
+        self, windows: np.ndarray, fold: int | None = None, n_jobs: int | None = None
+    ) -> list[np.ndarray]:
+        """Class vectors of binned window rows, one ``(n_windows, n_classes)`` array per kind.
 
-        ``fold=None`` averages all fold models, weighted by their number of trees (the whole
-        forest); an int uses only the model that did not train on that fold.
+        ``fold=None`` uses all the trees; an int only those that never trained on that fold.
         """
-        result = []
-        for kind in FOREST_KINDS:
-            models = self.models[kind]
-            if fold is not None:
-                result.append(_proba(models[fold], windows, self.n_classes))
-                continue
-            weights = np.array([len(m.estimators_) for m in models], dtype=np.float32)
-            weights /= weights.sum()
-            total = weights[0] * _proba(models[0], windows, self.n_classes)
-            for weight, model in zip(weights[1:], models[1:], strict=True):
-                total += weight * _proba(model, windows, self.n_classes)
-            result.append(total)
-        return result
-
-
-def _proba(model, windows: np.ndarray, n_classes: int) -> np.ndarray:
-    proba = model.predict_proba(windows).astype(np.float32, copy=False)
-    if proba.shape[1] == n_classes:
-        return proba
-    # A fold model that missed a rare class gives it zero probability.
-    full = np.zeros((proba.shape[0], n_classes), dtype=np.float32)
-    full[:, model.classes_.astype(np.intp)] = proba
-    return full
+        return [self.forests[kind].output(windows, fold, n_jobs) for kind in FOREST_KINDS]
 
 
 def sample_windows(
@@ -93,25 +72,20 @@ def fit_grain(
     max_windows: int | None,
     rng: np.random.RandomState,
 ) -> GrainForests:
-    """Train the fold models of both forest kinds of one grain on subsampled windows."""
+    """Grow both forests of one grain on subsampled windows of binned samples, fold-wise."""
     n_samples = view.shape[0]
     n_positions = math.prod(view.shape[1 : 1 + len(window)])
-    n_folds = int(folds.max()) + 1
     samples, positions = sample_windows(n_samples, n_positions, max_windows, rng)
     X_win = gather_windows(view, samples, positions)
-    y_win = y_codes[samples]
+    target = Target.classes(y_codes[samples], n_classes)
     win_folds = folds[samples]
     # Seeds are drawn before any fitting so that results do not depend on n_jobs or order.
-    seeds = rng.randint(np.iinfo(np.int32).max, size=(len(FOREST_KINDS), n_folds))
-    trees_per_fold = max(1, math.ceil(settings.n_trees / n_folds))
-
+    seeds = rng.randint(np.iinfo(np.int32).max, size=len(FOREST_KINDS))
+    if settings.engine == "sklearn":
+        X_win = X_win.astype(np.float32)
     grain = GrainForests(window, n_classes, n_training_windows=len(samples))
-    for k, kind in enumerate(FOREST_KINDS):
-        models = []
-        for fold in range(n_folds):
-            train = win_folds != fold
-            model = make_forest(kind, settings, trees_per_fold, int(seeds[k, fold]))
-            model.fit(X_win[train], y_win[train])
-            models.append(model)
-        grain.models[kind] = models
+    for kind, seed in zip(FOREST_KINDS, seeds, strict=True):
+        grain.forests[kind], _ = fit_forest(
+            kind, settings, X_win, target, None, win_folds, int(seed), score_training=False
+        )
     return grain

@@ -14,8 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from ._layer import ForestSettings, make_forest
-from ._out_of_sample import oob_predictions
+from ._core.forests import ForestSettings, Target, fit_forest
 from ._scoring import layer_score
 
 LEAF_SIZE_CANDIDATES = (1, 2, 4, 8, 16)
@@ -27,7 +26,7 @@ SMALLER_LEAF_MARGIN = 0.005
 def choose_min_samples_leaf(
     settings: ForestSettings,
     X: np.ndarray,
-    y: np.ndarray,
+    target: Target,
     y_scored: np.ndarray,
     scoring,
     classes: np.ndarray | None,
@@ -38,23 +37,22 @@ def choose_min_samples_leaf(
     Candidates are tried from the smallest up; the search stops once a size scores clearly
     worse than the best so far, since larger leaves only smooth further. The probes ignore
     sample and class weights: scikit-learn draws weighted bootstrap samples, so heavily weighted
-    rows would hardly ever be out of bag and their scores would not be out-of-sample.
+    rows would hardly ever be out of bag and their scores would not be out-of-sample (the
+    engines agree on this, so that they choose alike).
     """
     n_samples = X.shape[0]
     if n_samples > PROBE_MAX_ROWS:
         rows = np.sort(rng.choice(n_samples, PROBE_MAX_ROWS, replace=False))
-        X, y, y_scored = X[rows], y[rows], y_scored[rows]
+        X, target, y_scored = X[rows], target.take(rows), y_scored[rows]
     seed = int(rng.randint(np.iinfo(np.int32).max))
     scores: dict[int, float] = {}
     for leaf_size in LEAF_SIZE_CANDIDATES:
         if leaf_size * 4 > X.shape[0]:
             break
         probe_settings = dataclasses.replace(
-            settings, min_samples_leaf=leaf_size, class_weight=None
+            settings, n_trees=PROBE_TREES, min_samples_leaf=leaf_size, class_weight=None
         )
-        forest = make_forest("random", probe_settings, PROBE_TREES, seed)
-        forest.fit(X, y)
-        output = oob_predictions(forest, X, settings.n_jobs)
+        _, output = fit_forest("random", probe_settings, X, target, None, None, seed)
         scores[leaf_size] = layer_score(
             scoring, settings.is_classifier, y_scored, output, None, classes
         )

@@ -27,7 +27,7 @@ from ._atomic import atomic_write, is_special_file
 from ._errors import UserError
 
 FORMAT_NAME = "deepforest-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 METADATA_MEMBER = "deepforest-model.json"
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -36,9 +36,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 # attributes. A new class inside the estimators must be added here (a test in
 # tests/test_cli_internals.py saves and loads every estimator variant and fails until it is).
 TRUSTED_TYPES = (
-    "deepforest._binning.QuantileBinner",
-    "deepforest._layer.FoldForest",
-    "deepforest._layer.Layer",
+    "deepforest._core.binning.QuantileBinner",
+    "deepforest._core.forests.SklearnForest",
+    "deepforest._core.layer.Layer",
+    "deepforest._core.trees.BinnedForest",
+    "deepforest._predictor.ForestPredictor",
     "deepforest.cascade.CascadeForestClassifier",
     "deepforest.cascade.CascadeForestRegressor",
     "sklearn.tree._tree.Tree",

@@ -52,11 +52,13 @@ def layer_score(
     y : ndarray
         True targets, in the user's labels for classification.
     mean_output : ndarray
-        Class probabilities (classification) or predictions (regression).
+        Class probabilities (classification) or predictions (regression, raveled if y is 1-d).
     sample_weight : ndarray or None
     classes : ndarray
         The labels that the probability columns stand for (classification).
     """
+    if not is_classifier and y.ndim == 1:
+        mean_output = mean_output.reshape(-1)
     if scoring is None:
         if is_classifier:
             predicted = classes[np.argmax(mean_output, axis=1)]

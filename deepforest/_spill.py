@@ -6,9 +6,10 @@ when the training data fits. A spilled cascade layer or scanning grain writes it
 joblib file as soon as it is fitted and loads them again only while it computes outputs, so at
 most one layer's (or grain's) forests are in memory at a time, during fit and during predict.
 
-A :class:`SpilledLayer` stands in for :class:`deepforest._layer.Layer` (same ``forests`` and
-``outputs(X)``), a :class:`SpilledGrain` for :class:`deepforest._grain.GrainForests` (same
-``window``, ``models`` and ``outputs(windows, fold)``). Pickling a model with spilled parts
+A :class:`SpilledLayer` stands in for :class:`deepforest._core.layer.Layer` (same ``forests``,
+``outputs(X)`` and ``binned_outputs``), a :class:`SpilledGrain` for
+:class:`deepforest._grain.GrainForests` (same ``window``, ``forests`` and
+``outputs(windows, fold)``). Pickling a model with spilled parts
 stores only a reference to each file (its absolute path and a random token written inside it),
 not the forests: the pickle stays small and still works wherever the files are reachable under
 the same path. If a file is missing or has been replaced by another model's, using the part
@@ -26,11 +27,11 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from ._core.layer import Layer
 from ._grain import GrainForests
-from ._layer import Layer, forest_out
 
 # The file's payload format; bumped if the layout of the dumped dict changes.
-_FORMAT = 1
+_FORMAT = 2
 
 
 class SpillFileError(FileNotFoundError):
@@ -98,8 +99,9 @@ class SpilledLayer(_SpilledFile):
     ----------
     path : str or os.PathLike
         The file written by :func:`spill_layer`.
-    n_outputs : int
-        Number of output columns of every forest (classes, or regression targets).
+    layer : Layer
+        The layer whose forests the file holds; its description (outputs, output bins) is kept
+        in memory.
     token : str
         The random token stored in the file; a file whose token differs is refused.
 
@@ -109,13 +111,16 @@ class SpilledLayer(_SpilledFile):
         Absolute path of the file.
     n_outputs : int
         Number of output columns of every forest.
+    output_binner : QuantileBinner or None
+        Bins of the layer's regression outputs.
     """
 
     _what = "cascade layer"
 
-    def __init__(self, path: str | os.PathLike, n_outputs: int, token: str):
+    def __init__(self, path: str | os.PathLike, layer: Layer, token: str):
         super().__init__(path, token)
-        self.n_outputs = n_outputs
+        self.n_outputs = layer.n_outputs
+        self.output_binner = layer.output_binner
 
     def __repr__(self) -> str:
         return f"SpilledLayer(path={str(self.path)!r}, n_outputs={self.n_outputs})"
@@ -128,8 +133,8 @@ class SpilledLayer(_SpilledFile):
         """The layer's fitted forests, loaded from disk at each access."""
         return self._load()
 
-    def outputs(self, X: np.ndarray) -> list[np.ndarray]:
-        """Every forest's output on X, as :meth:`deepforest._layer.Layer.outputs`.
+    def outputs(self, X: np.ndarray, n_jobs: int | None = None) -> list[np.ndarray]:
+        """Every forest's output on X, as :meth:`deepforest._core.layer.Layer.outputs`.
 
         The forests are loaded, used and released within the call, so they occupy memory only
         while it runs.
@@ -138,22 +143,23 @@ class SpilledLayer(_SpilledFile):
         ----------
         X : ndarray of shape (n_samples, n_features)
             The layer's input features.
+        n_jobs : int or None
+            Threads sharing the rows.
 
         Returns
         -------
         outputs : list of ndarray
-            One array per forest, of shape (n_samples, n_outputs) for classifiers.
+            One array per forest, of shape (n_samples, n_outputs).
         """
-        forests = self._load()
-        try:
-            return [forest_out(forest, X, self.n_outputs) for forest in forests]
-        finally:
-            # Drop the only reference now, not when the caller's frame ends.
-            del forests
+        return self.materialize().outputs(X, n_jobs)
+
+    def binned_outputs(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """The outputs as uint8 bins, as :meth:`deepforest._core.layer.Layer.binned_outputs`."""
+        return Layer([], self.n_outputs, self.output_binner).binned_outputs(outputs)
 
     def materialize(self) -> Layer:
-        """Load the forests into an ordinary in-memory :class:`~deepforest._layer.Layer`."""
-        return Layer(self._load(), self.n_outputs)
+        """Load the forests into an ordinary in-memory :class:`~deepforest._core.layer.Layer`."""
+        return Layer(self._load(), self.n_outputs, self.output_binner)
 
 
 def spill_layer(
@@ -184,7 +190,7 @@ def spill_layer(
         A layer with the same outputs whose forests load from the file on use.
     """
     path, token = _write({"forests": layer.forests}, directory, f"layer-{index:03d}", compress)
-    return SpilledLayer(path, layer.n_outputs, token)
+    return SpilledLayer(path, layer, token)
 
 
 class SpilledGrain(_SpilledFile):
@@ -224,20 +230,22 @@ class SpilledGrain(_SpilledFile):
         return f"SpilledGrain(path={str(self.path)!r}, window={self.window})"
 
     @property
-    def models(self) -> dict[str, list]:
-        """The grain's fold models per forest kind, loaded from disk at each access."""
-        return self._load_payload()["models"]
+    def forests(self) -> dict[str, object]:
+        """The grain's forests per kind, loaded from disk at each access."""
+        return self._load_payload()["forests"]
 
     def materialize(self) -> GrainForests:
         """Load the forests into an ordinary in-memory :class:`~deepforest._grain.GrainForests`.
 
         Scoring many batches of windows should use the result, which loads the file once.
         """
-        return GrainForests(self.window, self.n_classes, self.models, self.n_training_windows)
+        return GrainForests(self.window, self.n_classes, self.forests, self.n_training_windows)
 
-    def outputs(self, windows: np.ndarray, fold: int | None = None) -> list[np.ndarray]:
+    def outputs(
+        self, windows: np.ndarray, fold: int | None = None, n_jobs: int | None = None
+    ) -> list[np.ndarray]:
         """Class vectors of window rows, as :meth:`GrainForests.outputs`; loads the file."""
-        return self.materialize().outputs(windows, fold)
+        return self.materialize().outputs(windows, fold, n_jobs)
 
 
 def spill_grain(
@@ -264,5 +272,5 @@ def spill_grain(
     SpilledGrain
         A grain with the same outputs whose forests load from the file on use.
     """
-    path, token = _write({"models": grain.models}, directory, f"grain-{index:02d}", compress)
+    path, token = _write({"forests": grain.forests}, directory, f"grain-{index:02d}", compress)
     return SpilledGrain(path, grain, token)

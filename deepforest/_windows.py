@@ -129,20 +129,19 @@ def window_view(X: np.ndarray, window: tuple[int, ...], stride: int) -> np.ndarr
 
 
 def batch_windows(view: np.ndarray, samples) -> np.ndarray:
-    """Copy the windows of ``samples`` (a slice or indices) as float32 rows, one per window."""
+    """Copy the windows of ``samples`` (a slice or indices) as rows, one per window."""
     block = view[samples]
     n_dims = (block.ndim - 2) // 2
     n_windows = math.prod(block.shape[: 1 + n_dims])
-    # Trees work in float32: converting here spares scikit-learn a second copy.
-    return np.asarray(block, dtype=np.float32).reshape(n_windows, -1)
+    return np.ascontiguousarray(block).reshape(n_windows, -1)
 
 
 def gather_windows(view: np.ndarray, samples: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Copy the windows at flat ``positions`` of ``samples`` as float32 rows."""
+    """Copy the windows at flat ``positions`` of ``samples`` as rows, one per window."""
     n_dims = (view.ndim - 2) // 2
     grid = view.shape[1 : 1 + n_dims]
     index = (samples, *np.unravel_index(positions, grid))
-    return np.asarray(view[index], dtype=np.float32).reshape(len(samples), -1)
+    return np.ascontiguousarray(view[index]).reshape(len(samples), -1)
 
 
 def pool(vectors: np.ndarray, size: int | None) -> np.ndarray:

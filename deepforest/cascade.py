@@ -1,8 +1,8 @@
 """Cascade forest estimators: the growth loop, early stopping and prediction.
 
 The public estimators are thin: they validate input, bin it once, grow layers until the
-out-of-sample score stops improving (see ``_layer`` and ``_out_of_sample``), keep the layers up
-to the best one, and predict by passing samples through them.
+out-of-sample score stops improving (see ``_core.layer`` and ``_core.forests``), keep the layers
+up to the best one, and predict by passing samples through them.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._binning import MAX_BINS, QuantileBinner
+from ._core.binning import MAX_BINS, QuantileBinner
+from ._core.folds import assign_folds, duplicate_groups
+from ._core.forests import ForestSettings, Target, resolve_engine
+from ._core.layer import fit_layer
 from ._labels import encode_class_labels
-from ._layer import ForestSettings, fit_layer
 from ._leaf_size import choose_min_samples_leaf
-from ._out_of_sample import assign_folds, duplicate_groups
+from ._legacy import ModelFormatMixin
 from ._predictor import make_predictor
 from ._scoring import layer_score
 from ._spill import SpilledLayer, spill_layer
@@ -41,7 +43,7 @@ from ._spill import SpilledLayer, spill_layer
 PREDICT_BATCH_ROWS = 65_536
 
 
-class _BaseCascadeForest(BaseEstimator):
+class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
     """Shared fit and predict logic of the cascade classifier and regressor."""
 
     _parameter_constraints: dict = {
@@ -76,6 +78,7 @@ class _BaseCascadeForest(BaseEstimator):
         "predictor": [None, StrOptions({"forest", "xgboost"})],
         "predictor_params": [None, dict],
         "spill_dir": [None, str, os.PathLike],
+        "engine": [StrOptions({"auto", "numba", "sklearn"})],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -96,27 +99,27 @@ class _BaseCascadeForest(BaseEstimator):
             multi_output=not self._is_classifier,
             y_numeric=not self._is_classifier,
         )
-        y_fit = self._encode_target(y)
-        # Scores compare the user's labels (classification) or the raveled targets (regression).
-        y_scored = y if self._is_classifier else y_fit
+        target = self._encode_target(y)
+        # Scores compare the user's labels (classification) or the targets (regression).
+        y_scored = y if self._is_classifier else _raveled(target.values)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
 
         rng = check_random_state(self.random_state)
+        self.engine_ = resolve_engine(self.engine, self.criterion)
         self._binner = QuantileBinner(
             self.n_bins, self.bin_subsample, random_state=rng.randint(np.iinfo(np.int32).max)
         ).fit(X)
         X_binned = self._binner.transform(X)
         self.out_of_sample_ = self._out_of_sample_scheme(sample_weight)
-        folds = self._make_folds(X_binned, y_fit, rng)
-        features = X_binned.astype(np.float32)
+        folds = self._make_folds(X_binned, target, rng)
         settings = self._forest_settings()
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
             self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
                 settings,
-                features,
-                y_fit,
+                X_binned,
+                target,
                 y_scored,
                 self.scoring,
                 getattr(self, "classes_", None),
@@ -130,17 +133,18 @@ class _BaseCascadeForest(BaseEstimator):
         best_index, best_score = -1, -np.inf
         # Out-of-sample outputs of the layers that may still end up last: the best and later.
         candidate_outputs: dict[int, list[np.ndarray]] = {}
+        # Trees read a column at a time while they grow: the layers' input in Fortran order.
+        features = np.asfortranarray(X_binned)
         for index in range(self.max_layers):
             start = time.perf_counter()
             layer, outputs = fit_layer(
                 settings,
-                self.n_estimators,
-                features,
-                y_fit,
-                sample_weight,
-                folds,
-                self._n_layer_outputs,
-                rng,
+                n_estimators=self.n_estimators,
+                X=features,
+                target=target,
+                sample_weight=sample_weight,
+                folds=folds,
+                rng=rng,
             )
             if self.spill_dir is not None:
                 layer = spill_layer(layer, self.spill_dir, index)
@@ -162,7 +166,7 @@ class _BaseCascadeForest(BaseEstimator):
             # The layer's outputs are computed, so its training features can go before the
             # next layer's are built: two copies at once would double the peak on wide data.
             del features
-            features = _augment(X_binned, outputs)
+            features = _augment(X_binned, layer, outputs, order="F")
         del features
 
         last_index = self._last_kept_layer(scores, best_index, best_score)
@@ -185,16 +189,13 @@ class _BaseCascadeForest(BaseEstimator):
             start = time.perf_counter()
             self.predictor_ = make_predictor(
                 self.predictor,
-                self._is_classifier,
-                self.n_trees,
-                self.n_jobs,
-                int(rng.randint(np.iinfo(np.int32).max)),
-                self.predictor_params,
-                self.min_samples_leaf_,
+                settings=settings,
+                seed=int(rng.randint(np.iinfo(np.int32).max)),
+                params=self.predictor_params,
             )
-            self.predictor_.fit(
-                _augment(X_binned, last_outputs), y_fit, sample_weight=sample_weight
-            )
+            final_features = _augment(X_binned, self.layers_[-1], last_outputs, order="F")
+            y_fit = target.codes if self._is_classifier else _raveled(target.values)
+            self.predictor_.fit(final_features, y_fit, sample_weight=sample_weight)
             self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
         return self
 
@@ -218,8 +219,10 @@ class _BaseCascadeForest(BaseEstimator):
 
         scikit-learn (1.9 and later) draws bootstrap samples in proportion to sample and class
         weights, so a heavily weighted row is hardly ever out of bag: its "out-of-bag" vector
-        would come from trees that trained on it. Weighted fits therefore use folds under
-        ``"auto"``, and warn under ``"oob"``.
+        would come from trees that trained on it. ``out_of_sample="oob"`` then warns. The
+        compiled engine draws uniformly and weights the rows drawn, which keeps out-of-bag
+        vectors honest; weighted fits still use folds under ``"auto"`` with both engines, so
+        that the scheme (and with it the model) does not change with the engine.
         """
         class_weight = getattr(self, "class_weight", None)
         weighted = class_weight not in (None, "balanced_subsample") or (
@@ -227,18 +230,18 @@ class _BaseCascadeForest(BaseEstimator):
         )
         if self.out_of_sample == "auto":
             return "kfold" if weighted else "oob"
-        if self.out_of_sample == "oob" and weighted:
+        if self.out_of_sample == "oob" and weighted and self.engine_ == "sklearn":
             warnings.warn(
-                "out_of_sample='oob' with sample_weight or class_weight: scikit-learn draws "
-                "bootstrap samples in proportion to the weights, so heavily weighted rows are "
-                "rarely out of bag and their class vectors leak their labels. Use "
-                "out_of_sample='kfold' (or 'auto') for weighted data.",
+                "out_of_sample='oob' with sample_weight or class_weight and engine='sklearn': "
+                "scikit-learn draws bootstrap samples in proportion to the weights, so heavily "
+                "weighted rows are rarely out of bag and their class vectors leak their labels. "
+                "Use out_of_sample='kfold' (or 'auto'), or the default engine.",
                 UserWarning,
                 stacklevel=4,
             )
         return self.out_of_sample
 
-    def _make_folds(self, X_binned, y_fit, rng):
+    def _make_folds(self, X_binned, target: Target, rng):
         if self.out_of_sample_ != "kfold":
             return None
         groups = duplicate_groups(X_binned)
@@ -247,7 +250,7 @@ class _BaseCascadeForest(BaseEstimator):
                 f"out_of_sample='kfold' needs at least n_folds={self.n_folds} distinct samples, "
                 f"got {groups.max() + 1}."
             )
-        return assign_folds(groups, self.n_folds, rng, y_fit if self._is_classifier else None)
+        return assign_folds(groups, self.n_folds, rng, target.codes)
 
     def _log(self, message: str) -> None:
         if self.verbose:
@@ -275,20 +278,29 @@ class _BaseCascadeForest(BaseEstimator):
         # Only the last layer's outputs are used; the deque keeps no earlier one alive.
         outputs = deque(self._layer_outputs(X_binned), maxlen=1)[0]
         if self.predictor_ is None:
-            return np.mean(outputs, axis=0)
-        final_features = _augment(X_binned, outputs)
-        if self._is_classifier:
-            return self.predictor_.predict_proba(final_features)
-        return self.predictor_.predict(final_features)
+            output = np.mean(outputs, axis=0)
+        else:
+            final_features = _augment(X_binned, self.layers_[-1], outputs)
+            if self._is_classifier:
+                output = self.predictor_.predict_proba(final_features)
+            else:
+                output = self.predictor_.predict(final_features)
+        if not self._is_classifier and self._single_output:
+            return output.reshape(-1)
+        return output
 
     def _layer_outputs(self, X_binned: np.ndarray) -> Iterator[list[np.ndarray]]:
         """Each kept layer's forest outputs on binned rows, layer by layer."""
-        features = X_binned.astype(np.float32)
+        features = X_binned
         for index, layer in enumerate(self.layers_):
-            outputs = layer.outputs(features)
+            outputs = layer.outputs(self._layer_input(features), self.n_jobs)
             yield outputs
             if index + 1 < len(self.layers_):
-                features = _augment(X_binned, outputs)
+                features = _augment(X_binned, layer, outputs)
+
+    def _layer_input(self, features: np.ndarray) -> np.ndarray:
+        # scikit-learn's trees read float32; the compiled engine reads the bins as they are.
+        return features.astype(np.float32) if self.engine_ == "sklearn" else features
 
     # ------------------------------------------------------------- helpers
     def _forest_settings(self) -> ForestSettings:
@@ -302,6 +314,7 @@ class _BaseCascadeForest(BaseEstimator):
             max_samples=self.max_samples,
             class_weight=getattr(self, "class_weight", None),
             n_jobs=self.n_jobs,
+            engine=self.engine_,
         )
 
     @property
@@ -330,12 +343,18 @@ class _BaseCascadeForest(BaseEstimator):
         return tags
 
 
-def _augment(X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
-    """The next layer's input: the binned features followed by every forest's output."""
-    columns = [X_binned] + [out.reshape(out.shape[0], -1) for out in outputs]
-    # Cast straight into float32: without dtype, the float64 class vectors would promote the
-    # whole result to float64 first, a transient twice its size.
-    return np.concatenate(columns, axis=1, dtype=np.float32)
+def _augment(X_binned: np.ndarray, layer, outputs: list[np.ndarray], order: str = "C"):
+    """The next layer's input: the binned features followed by the layer's binned outputs."""
+    vectors = layer.binned_outputs(outputs)
+    augmented = np.empty((X_binned.shape[0], X_binned.shape[1] + vectors.shape[1]), np.uint8, order)
+    augmented[:, : X_binned.shape[1]] = X_binned
+    augmented[:, X_binned.shape[1] :] = vectors
+    return augmented
+
+
+def _raveled(values: np.ndarray) -> np.ndarray:
+    """Regression targets as the user gave them: 1-d for one target."""
+    return values[:, 0] if values.shape[1] == 1 else values
 
 
 class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
@@ -403,6 +422,13 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
         must stay there as long as the model is used (a pickle refers to them).
+    engine : {"auto", "numba", "sklearn"}, default="auto"
+        Which trees the forests grow. ``"numba"``: the compiled engine of this package, which
+        grows trees on the binned data as it is, scores out-of-bag rows while it grows them and
+        stores forests as compact arrays. ``"sklearn"``: scikit-learn's forests, the reference
+        the compiled engine is tested against (several times slower, larger models).
+        ``"auto"`` is ``"numba"``, or ``"sklearn"`` for ``criterion="absolute_error"``, which
+        only scikit-learn offers. The choice is in ``engine_``.
     n_jobs : int or None, default=None
         Parallel jobs for growing trees and predicting (-1: all cores). Results do not depend on
         it.
@@ -429,6 +455,8 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Out-of-bag probe score of each leaf size tried (empty unless ``"auto"``).
     out_of_sample_ : str
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
+    engine_ : {"numba", "sklearn"}
+        The engine that grew the forests.
     best_score_ : float
         The highest out-of-sample layer score.
     history_ : dict of list
@@ -479,6 +507,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         predictor: str | None = None,
         predictor_params: dict | None = None,
         spill_dir: str | os.PathLike | None = None,
+        engine: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -503,6 +532,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.spill_dir = spill_dir
+        self.engine = engine
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -529,10 +559,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self._validate_params()
         return self._fit(X, y, sample_weight)
 
-    def _encode_target(self, y):
+    def _encode_target(self, y) -> Target:
         self.classes_, y_codes = encode_class_labels(y, "CascadeForestClassifier")
-        self._n_layer_outputs = len(self.classes_)
-        return y_codes
+        return Target.classes(y_codes, len(self.classes_))
 
     def _score_outputs(self, y, outputs, sample_weight) -> float:
         return layer_score(
@@ -631,6 +660,13 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
         must stay there as long as the model is used (a pickle refers to them).
+    engine : {"auto", "numba", "sklearn"}, default="auto"
+        Which trees the forests grow. ``"numba"``: the compiled engine of this package, which
+        grows trees on the binned data as it is, scores out-of-bag rows while it grows them and
+        stores forests as compact arrays. ``"sklearn"``: scikit-learn's forests, the reference
+        the compiled engine is tested against (several times slower, larger models).
+        ``"auto"`` is ``"numba"``, or ``"sklearn"`` for ``criterion="absolute_error"``, which
+        only scikit-learn offers. The choice is in ``engine_``.
     n_jobs : int or None, default=None
         Parallel jobs for growing trees and predicting (-1: all cores). Results do not depend on
         it.
@@ -654,6 +690,8 @@ default="squared_error"
         Out-of-bag probe score of each leaf size tried (empty unless ``"auto"``).
     out_of_sample_ : str
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
+    engine_ : {"numba", "sklearn"}
+        The engine that grew the forests.
     best_score_ : float
         The highest out-of-sample layer score.
     history_ : dict of list
@@ -702,6 +740,7 @@ default="squared_error"
         predictor: str | None = None,
         predictor_params: dict | None = None,
         spill_dir: str | os.PathLike | None = None,
+        engine: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -725,6 +764,7 @@ default="squared_error"
         self.predictor = predictor
         self.predictor_params = predictor_params
         self.spill_dir = spill_dir
+        self.engine = engine
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -750,7 +790,7 @@ default="squared_error"
         self._validate_params()
         return self._fit(X, y, sample_weight)
 
-    def _encode_target(self, y):
+    def _encode_target(self, y) -> Target:
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -759,8 +799,8 @@ default="squared_error"
                 stacklevel=3,
             )
             y = column_or_1d(y)
-        self._n_layer_outputs = 1 if y.ndim == 1 else y.shape[1]
-        return y
+        self._single_output = y.ndim == 1
+        return Target.regression(y)
 
     def _score_outputs(self, y, outputs, sample_weight) -> float:
         return layer_score(self.scoring, False, y, np.mean(outputs, axis=0), sample_weight)

@@ -26,10 +26,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from ._core.binning import QuantileBinner
+from ._core.folds import assign_folds, duplicate_groups
+from ._core.forests import FOREST_KINDS, ForestSettings, resolve_engine
 from ._grain import GrainForests, fit_grain
 from ._labels import encode_class_labels
-from ._layer import FOREST_KINDS, ForestSettings
-from ._out_of_sample import assign_folds, duplicate_groups
+from ._legacy import ModelFormatMixin
 from ._progress import Progress
 from ._spill import SpilledGrain, spill_grain
 from ._windows import (
@@ -52,7 +54,7 @@ BATCH_WINDOWS = 262_144
 _CASCADE_CONSTRAINTS = CascadeForestClassifier._parameter_constraints
 
 
-class MultiGrainScanner(TransformerMixin, BaseEstimator):
+class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
     """Multi-grained scanning transformer of gcForest for images and sequences.
 
     For every window size (grain) it trains a random forest and a completely-random forest on
@@ -119,6 +121,11 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         computed ("partial mode", for scanners larger than memory): only one grain's forests
         are in memory at a time, during fit and transform. The files must stay there as long
         as the scanner is used (a pickle refers to them). None keeps every grain in memory.
+    engine : {"auto", "numba", "sklearn"}, default="auto"
+        Which trees the scanning forests grow: ``"numba"`` (``"auto"``), the compiled engine of
+        this package, or ``"sklearn"``, scikit-learn's forests, the reference it is tested
+        against. Both read the same binned windows (256 bins per channel, shared by every
+        position). The choice is in ``engine_``.
     n_jobs : int or None, default=None
         Parallel jobs for growing and applying trees (-1: all cores). Results do not depend on
         it.
@@ -137,6 +144,8 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         The window shape of every grain.
     input_kind_ : {"image", "sequence"}
         How X was read.
+    engine_ : {"numba", "sklearn"}
+        The engine that grew the forests.
     n_features_out_ : int
         Number of output features.
     n_features_in_ : int
@@ -170,6 +179,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         "max_depth": _CASCADE_CONSTRAINTS["max_depth"],
         "min_samples_leaf": _CASCADE_CONSTRAINTS["min_samples_leaf"][1:],
         "spill_dir": _CASCADE_CONSTRAINTS["spill_dir"],
+        "engine": _CASCADE_CONSTRAINTS["engine"],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -190,6 +200,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         max_depth: int | None = None,
         min_samples_leaf: int | float = 10,
         spill_dir: str | os.PathLike | None = None,
+        engine: str = "auto",
         n_jobs: int | None = None,
         random_state=None,
         verbose: int = 0,
@@ -207,6 +218,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.spill_dir = spill_dir
+        self.engine = engine
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -277,8 +289,16 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
         self._set_output_layout(spatial)
 
         rng = check_random_state(self.random_state)
+        self.engine_ = resolve_engine(self.engine, "gini")
+        # One set of bins per channel, shared by every position: a window's first pixel is
+        # any pixel of the image.
+        channels = X_layout.shape[-1]
+        self._binner = QuantileBinner(random_state=rng.randint(np.iinfo(np.int32).max)).fit(
+            X_layout.reshape(-1, channels)
+        )
+        X_layout = self._bin(X_layout)
         n_samples = X.shape[0]
-        groups = duplicate_groups(X.reshape(n_samples, -1))
+        groups = duplicate_groups(X_layout.reshape(n_samples, -1))
         if groups.max() + 1 < self.n_folds:
             raise ValueError(
                 f"MultiGrainScanner needs at least n_folds={self.n_folds} distinct samples, "
@@ -296,6 +316,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
             class_weight=None,
             n_jobs=self.n_jobs,
             extra_max_features=self.extra_max_features,
+            engine=self.engine_,
         )
         output = np.empty((n_samples, self.n_features_out_), np.float32) if with_output else None
         self.grains_ = []
@@ -325,6 +346,11 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
     def _encode_target(self, y) -> np.ndarray:
         self.classes_, y_codes = encode_class_labels(y, "MultiGrainScanner")
         return y_codes
+
+    def _bin(self, X_layout: np.ndarray) -> np.ndarray:
+        """The samples' values as uint8 bins, in the same layout."""
+        channels = X_layout.shape[-1]
+        return self._binner.transform(X_layout.reshape(-1, channels)).reshape(X_layout.shape)
 
     def _image_shape(self) -> tuple[int, ...] | None:
         return None if self.image_shape is None else tuple(self.image_shape)
@@ -365,6 +391,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
                 f"samples of shape {self._input_shape}."
             )
         X_layout, _ = to_layout(X, self.input_kind_, self._image_shape())
+        X_layout = self._bin(X_layout)
         output = np.empty((X.shape[0], self.n_features_out_), dtype=np.float32)
         for index, window in enumerate(self.windows_):
             view = window_view(X_layout, window, self.stride)
@@ -408,7 +435,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
                 # Contiguous rows are sliced (a view), others gathered.
                 contiguous = chunk[-1] - chunk[0] + 1 == len(chunk)
                 selector = slice(chunk[0], chunk[-1] + 1) if contiguous else chunk
-                vectors = grain.outputs(batch_windows(view, selector), fold)
+                vectors = grain.outputs(batch_windows(view, selector), fold, self.n_jobs)
                 for k, vector in enumerate(vectors):
                     pooled = pool(vector.reshape(len(chunk), *grid, n_classes), self.pooling)
                     column = start_column + k * kind_width
@@ -457,7 +484,7 @@ class MultiGrainScanner(TransformerMixin, BaseEstimator):
 _CASCADE_DEFAULTS = CascadeForestClassifier().get_params()
 
 
-class GCForestClassifier(ClassifierMixin, BaseEstimator):
+class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
     """gcForest classifier: multi-grained scanning followed by a cascade forest.
 
     ``GCForestClassifier(**params).fit(X, y)`` fits exactly::

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepforest._binning import QuantileBinner
+from deepforest._core.binning import QuantileBinner
 
 
 def test_bins_are_quantiles_and_fit_in_uint8():
@@ -61,3 +61,23 @@ def test_subsample_limits_the_rows_used_and_is_reproducible():
 def test_invalid_number_of_bins(n_bins):
     with pytest.raises(ValueError, match="n_bins"):
         QuantileBinner(n_bins=n_bins).fit(np.zeros((3, 1)))
+
+
+def test_a_value_holding_most_rows_gets_one_bin_and_the_others_share_the_rest():
+    """An image background of zeros must not swallow the bins of the other 255 grey levels."""
+    rng = np.random.default_rng(4)
+    values = np.where(rng.random(200_000) < 0.8, 0, rng.integers(1, 256, 200_000))
+    binner = QuantileBinner(n_bins=255).fit(values.reshape(-1, 1).astype(np.float64))
+    edges = binner.bin_edges_[0]
+    # 256 distinct values in 255 bins: zero alone, and all but one other value alone too.
+    assert len(edges) == 254
+    binned = binner.transform(np.arange(256.0).reshape(-1, 1)).ravel()
+    assert binned[0] == 0 and binned[1] == 1
+    assert len(np.unique(binned)) == 255
+
+
+def test_more_distinct_values_than_bins_fill_bins_about_equally():
+    X = np.random.default_rng(5).exponential(size=(50_000, 1))
+    binned = QuantileBinner(n_bins=50).fit_transform(X)
+    counts = np.bincount(binned[:, 0], minlength=50)
+    assert counts.min() > 0.95 * len(X) / 50 and counts.max() < 1.05 * len(X) / 50

@@ -79,9 +79,16 @@ def adult(tmp_path_factory) -> dict:
     train.to_csv(folder / "train.csv.gz", index=False)
     test.to_csv(folder / "test.csv", index=False)
     result = run(
-        "train", "train.csv.gz", "--target", "income", "-o", "adult.skops", *FAST, "--json",
+        "train",
+        "train.csv.gz",
+        "--target",
+        "income",
+        "-o",
+        "adult.skops",
+        *FAST,
+        "--json",
         cwd=folder,
-    )  # fmt: skip
+    )
     # Reference predictions, which several tests compare with.
     run("predict", "adult.skops", "test.csv", "-o", "out.csv", *PREDICT_OPTIONS, cwd=folder)
     return {
@@ -193,7 +200,7 @@ def test_info_describes_schema_layers_metrics_and_versions(adult, capsys):
     assert "versions      deepforest" in text and "scikit-learn" in text
     assert "native-country" in text and "categorical" in text
     description = json.loads(run("info", "adult.skops", "--json", cwd=folder).stdout)
-    assert description["format_version"] == 1
+    assert description["format_version"] == 2
     assert description["metrics"] == adult["train"]["metrics"]
     columns = {column["name"]: column for column in description["schema"]["columns"]}
     assert len(columns) == 14 and "income" not in columns

@@ -135,7 +135,7 @@ def test_every_estimator_variant_saves_and_loads_with_the_trusted_list(tmp_path,
     save_model(pipeline, {"schema": {}}, path)
     loaded, metadata, warnings = load_model(path)
     assert warnings == []
-    assert metadata["format_version"] == 1 and metadata["schema"] == {}
+    assert metadata["format_version"] == 2 and metadata["schema"] == {}
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
 
 

@@ -2,44 +2,43 @@
 
 The fixtures in tests/fixtures/saved_models were written by ``make_fixtures.py`` there, with the
 release named in each file name, and are never regenerated: they stand for the files users of that
-release have on disk.
+release have on disk. Release 0.1.0's models hold scikit-learn forests and float class vectors,
+which this release's models do not: they must be refused with a message that says to train them
+again, before anything runs.
 """
 
 from __future__ import annotations
 
-import json
 import pickle
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import joblib
 import pytest
-from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.datasets import load_iris
+
+from deepforest import CascadeForestClassifier, IncompatibleModelError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "saved_models"
 
 
-def _inputs(name: str) -> np.ndarray:
-    if name == "cascade-classifier":
-        return load_iris(return_X_y=True)[0]
-    if name == "cascade-regressor":
-        return load_diabetes(return_X_y=True)[0]
-    return load_digits(return_X_y=True)[0][:100]
-
-
 @pytest.mark.parametrize("name", ["cascade-classifier", "cascade-regressor", "gcforest"])
-def test_pickles_of_0_1_0_predict_as_when_saved(name):
-    expected = json.loads((FIXTURES / "expected-0.1.0.json").read_text())[name]
-    with open(FIXTURES / f"{name}-0.1.0.pkl", "rb") as handle:
-        model = pickle.load(handle)
-    X = _inputs(name)
-    output = model.predict(X) if name == "cascade-regressor" else model.predict_proba(X)
-    np.testing.assert_array_equal(output, np.asarray(expected))
+@pytest.mark.parametrize("load", [pickle.load, joblib.load], ids=["pickle", "joblib"])
+def test_pickles_of_0_1_0_are_refused_with_one_line_that_says_to_retrain(name, load):
+    path = FIXTURES / f"{name}-0.1.0.pkl"
+    with pytest.raises(IncompatibleModelError) as error:
+        if load is joblib.load:
+            joblib.load(path)
+        else:
+            with open(path, "rb") as handle:
+                pickle.load(handle)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "an earlier release of deepforest" in message and "train it again" in message
 
 
-def test_model_file_of_0_1_0_predicts_as_when_saved(tmp_path):
+def test_model_file_of_0_1_0_is_refused_with_one_line_and_exit_code_2(tmp_path):
     out = tmp_path / "predictions.csv"
     result = subprocess.run(
         [
@@ -51,12 +50,27 @@ def test_model_file_of_0_1_0_predicts_as_when_saved(tmp_path):
             str(FIXTURES / "iris.csv"),
             "-o",
             str(out),
-            "--proba",
-            "-q",
         ],
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0, result.stderr
-    expected = pd.read_csv(FIXTURES / "cli-iris-0.1.0.predictions.csv")
-    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "model format 1 (saved by deepforest 0.1.0)" in result.stderr
+    assert "train the model again with this version" in result.stderr
+    assert not out.exists()
+
+
+def test_a_fitted_model_of_another_format_is_refused_and_an_unfitted_one_loads():
+    X, y = load_iris(return_X_y=True)
+    model = CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)
+    state = model.__getstate__()
+    assert state["_model_format"] == 2
+    restored = pickle.loads(pickle.dumps(model))
+    assert (restored.predict(X) == model.predict(X)).all()
+    for other in (1, 3, None):
+        stale = CascadeForestClassifier.__new__(CascadeForestClassifier)
+        with pytest.raises(IncompatibleModelError, match="train it again"):
+            stale.__setstate__({**state, "_model_format": other})
+    unfitted = pickle.loads(pickle.dumps(CascadeForestClassifier(n_trees=7)))
+    assert unfitted.n_trees == 7

@@ -19,8 +19,8 @@ from deepforest import (
     _spill,
     cascade,
 )
+from deepforest._core.layer import Layer
 from deepforest._grain import GrainForests
-from deepforest._layer import Layer
 from deepforest._spill import SpilledGrain, SpilledLayer, SpillFileError, spill_layer
 
 SMALL = {"n_trees": 8, "max_layers": 2, "min_samples_leaf": 1, "random_state": 0}
@@ -143,8 +143,8 @@ def test_materialize_gives_an_in_memory_layer(classifier, tmp_path):
     layer = spilled.materialize()
     spilled.remove()
     assert isinstance(layer, Layer)
-    features = model._binner.transform(X)
-    features = cascade._augment(features, model.layers_[0].outputs(features.astype(np.float32)))
+    X_binned = model._binner.transform(X)
+    features = cascade._augment(X_binned, model.layers_[0], model.layers_[0].outputs(X_binned))
     for a, b in zip(layer.outputs(features), model.layers_[1].outputs(features), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -202,7 +202,8 @@ def test_spilled_scanner_gives_the_same_vectors(digits, tmp_path):
         )
         loaded = grain.materialize()
         assert isinstance(loaded, GrainForests)
-        windows = np.random.RandomState(0).rand(25, int(np.prod(grain.window)))
+        windows = np.random.RandomState(0).randint(0, 256, (25, int(np.prod(grain.window))))
+        windows = windows.astype(np.uint8)
         for a, b in zip(grain.outputs(windows), reference.outputs(windows), strict=True):
             np.testing.assert_array_equal(a, b)
     assert "SpilledGrain(" in repr(spilled.grains_[0])
@@ -214,20 +215,20 @@ def test_spilled_scanner_holds_one_grain_at_a_time(digits, tmp_path, monkeypatch
     dumped, loaded = [], []
     real_dump, real_load = _spill.joblib.dump, _spill.joblib.load
 
-    def forests_of(models):
-        return [weakref.ref(model) for kind_models in models.values() for model in kind_models]
+    def forests_of(forests):
+        return [weakref.ref(forest) for forest in forests.values()]
 
     def recording_dump(payload, *args, **kwargs):
         gc.collect()
         assert all(ref() is None for ref in dumped), "a spilled grain stayed in memory during fit"
-        dumped.extend(forests_of(payload["models"]))
+        dumped.extend(forests_of(payload["forests"]))
         return real_dump(payload, *args, **kwargs)
 
     def recording_load(path):
         gc.collect()
         assert all(ref() is None for ref in loaded), "two grains were in memory in transform"
         payload = real_load(path)
-        loaded.extend(forests_of(payload["models"]))
+        loaded.extend(forests_of(payload["forests"]))
         return payload
 
     monkeypatch.setattr(_spill.joblib, "dump", recording_dump)
@@ -235,7 +236,7 @@ def test_spilled_scanner_holds_one_grain_at_a_time(digits, tmp_path, monkeypatch
     scanner = MultiGrainScanner(**SCAN, spill_dir=tmp_path, random_state=0).fit(X, y)
     scanner.transform(X[:30])
     gc.collect()
-    assert len(dumped) == len(loaded) == 2 * 2 * 3  # grains × forest kinds × folds
+    assert len(dumped) == len(loaded) == 2 * 2  # grains × forest kinds
     assert all(ref() is None for ref in dumped + loaded)
 
 

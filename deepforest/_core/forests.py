@@ -1,0 +1,515 @@
+"""Fit one forest and get its out-of-sample outputs: the one place where trees are grown.
+
+Cascade layers, scanning grains, the leaf-size probe and the ``"forest"`` final predictor all
+grow their forests here, with one of two engines:
+
+* ``"numba"`` (the default): the compiled engine of this package (``grower``, ``traversal``,
+  ``trees``). It reads the uint8 bins as they are, scores each tree's out-of-sample rows while
+  the tree is grown, and stores the forest as flat arrays (:class:`~.trees.BinnedForest`).
+* ``"sklearn"``: scikit-learn's ``RandomForest*`` and ``ExtraTrees*`` estimators, the reference
+  the compiled engine is tested against (:class:`SklearnForest`).
+
+Out-of-sample outputs come from one of two schemes:
+
+* out of bag (``folds=None``): every tree trains on a bootstrap sample of all rows; a row's
+  output averages the trees whose bootstrap left it out.
+* fold-wise: the forest's trees are shared out among the folds, each tree trained on a bootstrap
+  of the rows outside its fold; a row's output averages the trees of its own fold, which never
+  saw it. New rows are scored by all the trees.
+
+Trees are grown in fixed chunks handed out through joblib (threads, or a Dask or Ray cluster);
+each tree's random state is drawn from the forest's seed before any is grown, and outputs are
+summed in chunk order, so results do not depend on ``n_jobs`` or the backend.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.utils.class_weight import compute_sample_weight
+
+from . import splitting
+from .grower import grow_tree
+from .rng import new_state
+from .trees import concatenate_trees
+
+FOREST_KINDS = ("random", "completely_random")
+ENGINES = ("numba", "sklearn")
+
+# Trees grown by one parallel task. Fixed, so the order in which outputs are summed, and so
+# every last bit of the result, does not depend on n_jobs or on the joblib backend.
+TREES_PER_TASK = 10
+
+_CRITERIA = {
+    "gini": splitting.GINI_OR_SQUARED,
+    "squared_error": splitting.GINI_OR_SQUARED,
+    "entropy": splitting.ENTROPY,
+    "log_loss": splitting.ENTROPY,
+    # scikit-learn 1.9 maps friedman_mse to squared_error: "both were always equivalent".
+    "friedman_mse": splitting.GINI_OR_SQUARED,
+    "poisson": splitting.POISSON,
+}
+# Criteria only scikit-learn's trees offer (a median per candidate split has no histogram form).
+SKLEARN_ONLY_CRITERIA = frozenset({"absolute_error"})
+
+
+@dataclass(frozen=True)
+class ForestSettings:
+    """What every forest of a cascade (or of a scanner's grains) shares."""
+
+    is_classifier: bool
+    n_trees: int
+    max_features: object
+    max_depth: int | None
+    min_samples_leaf: int | float
+    criterion: str
+    max_samples: float | int | None
+    class_weight: object
+    n_jobs: int | None
+    # Candidate features per split of the second (extremely randomized) forest; 1 makes it the
+    # completely-random forest of gcForest's cascade.
+    extra_max_features: object = 1
+    engine: str = "numba"
+    min_samples_split: int = 2
+    bootstrap: bool = True
+
+
+@dataclass
+class Target:
+    """Training targets: class codes ``0..n_outputs-1``, or a float64 matrix of targets."""
+
+    codes: np.ndarray | None
+    values: np.ndarray | None
+    n_outputs: int
+
+    @classmethod
+    def classes(cls, codes: np.ndarray, n_classes: int) -> Target:
+        return cls(np.asarray(codes, dtype=np.int32), None, n_classes)
+
+    @classmethod
+    def regression(cls, y: np.ndarray) -> Target:
+        values = np.asarray(y, dtype=np.float64)
+        values = values.reshape(len(values), -1)
+        return cls(None, values, values.shape[1])
+
+    @property
+    def is_classification(self) -> bool:
+        return self.codes is not None
+
+    def take(self, rows) -> Target:
+        if self.is_classification:
+            return Target(self.codes[rows], None, self.n_outputs)
+        return Target(None, self.values[rows], self.n_outputs)
+
+    def for_sklearn(self) -> np.ndarray:
+        if self.is_classification:
+            return self.codes
+        return self.values[:, 0] if self.n_outputs == 1 else self.values
+
+
+def resolve_engine(engine: str, criterion: str) -> str:
+    """The engine that ``engine="auto"`` stands for: numba, unless the criterion needs sklearn."""
+    if engine == "auto":
+        return "sklearn" if criterion in SKLEARN_ONLY_CRITERIA else "numba"
+    if engine == "numba" and criterion in SKLEARN_ONLY_CRITERIA:
+        raise ValueError(
+            f"criterion={criterion!r} is only offered by scikit-learn's trees: use "
+            "engine='sklearn' (or 'auto')"
+        )
+    return engine
+
+
+def resolve_max_features(max_features, n_features: int) -> int:
+    """Candidate features per split as a count, with scikit-learn's meaning of each form."""
+    if max_features is None:
+        return n_features
+    if isinstance(max_features, str):
+        count = math.sqrt(n_features) if max_features == "sqrt" else math.log2(n_features)
+        return max(1, int(count))
+    if isinstance(max_features, float):
+        return max(1, int(max_features * n_features))
+    return max(1, min(int(max_features), n_features))
+
+
+def _min_samples(value: int | float, n_rows: int) -> int:
+    if isinstance(value, float):
+        return max(1, math.ceil(value * n_rows))
+    return int(value)
+
+
+def bootstrap_size(max_samples, n_rows: int) -> int:
+    """Rows drawn for each tree out of ``n_rows``, with scikit-learn's meaning of max_samples."""
+    if max_samples is None:
+        return n_rows
+    if isinstance(max_samples, float):
+        return max(1, round(max_samples * n_rows))
+    return max(1, min(int(max_samples), n_rows))
+
+
+def row_weights(
+    settings: ForestSettings, target: Target, sample_weight: np.ndarray | None, n_rows: int
+) -> np.ndarray:
+    """Sample weight times class weight ("balanced_subsample" is applied per tree instead)."""
+    weights = (
+        np.ones(n_rows, dtype=np.float64)
+        if sample_weight is None
+        else np.asarray(sample_weight, dtype=np.float64).copy()
+    )
+    class_weight = settings.class_weight if settings.is_classifier else None
+    if class_weight is not None and class_weight != "balanced_subsample":
+        weights *= compute_sample_weight(class_weight, target.codes)
+    return weights
+
+
+def fit_forest(
+    kind: str,
+    settings: ForestSettings,
+    X: np.ndarray,
+    target: Target,
+    sample_weight: np.ndarray | None,
+    folds: np.ndarray | None,
+    seed: int,
+    *,
+    score_training: bool = True,
+):
+    """Fit one forest and return it with its out-of-sample outputs on the training rows.
+
+    Parameters
+    ----------
+    kind : {"random", "completely_random"}
+    settings : ForestSettings
+    X : ndarray of shape (n_rows, n_features)
+        uint8 bins (best Fortran-ordered) for the numba engine, float32 for scikit-learn's.
+    target : Target
+    sample_weight : ndarray or None
+    folds : int ndarray of shape (n_rows,) or None
+        Fold of every row (fold-wise scheme), or None for out-of-bag outputs.
+    seed : int
+    score_training : bool, default=True
+        Compute the out-of-sample outputs; False returns None for them.
+
+    Returns
+    -------
+    forest : BinnedForest or SklearnForest
+    out_of_sample : float64 ndarray of shape (n_rows, n_outputs) or None
+    """
+    if settings.engine == "sklearn":
+        return _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training)
+    return _fit_numba(kind, settings, X, target, sample_weight, folds, seed, score_training)
+
+
+# --------------------------------------------------------------------------------------- numba
+
+
+def tree_seeds(seed: int, n_trees: int) -> np.ndarray:
+    """The seed of every tree of a forest, drawn from the forest's seed before any is grown."""
+    return np.random.RandomState(seed).randint(np.iinfo(np.int64).max, size=n_trees, dtype=np.int64)
+
+
+def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
+    """Per fold: the rows its trees may draw, the rows they score, and how many trees it gets."""
+    if folds is None:
+        return [(np.arange(n_rows, dtype=np.int64), np.empty(0, dtype=np.int64), n_trees)]
+    n_folds = int(folds.max()) + 1
+    per_fold = [n_trees // n_folds + (k < n_trees % n_folds) for k in range(n_folds)]
+    return [
+        (
+            np.flatnonzero(folds != k).astype(np.int64),
+            np.flatnonzero(folds == k).astype(np.int64),
+            max(1, count),
+        )
+        for k, count in enumerate(per_fold)
+    ]
+
+
+def _grow_chunk(X, X_rows, codes, values, weights, jobs, tree_args, n_outputs, score):
+    """Grow the trees of one task; return them and their summed out-of-sample outputs."""
+    n_rows = X.shape[0] if score else 0
+    out_sum = np.zeros((n_rows, n_outputs), dtype=np.float64)
+    out_count = np.zeros(n_rows, dtype=np.int64)
+    trees = []
+    for seed, eligible, held_out, n_draws in jobs:
+        trees.append(
+            grow_tree(
+                X,
+                X_rows,
+                codes,
+                values,
+                weights,
+                eligible,
+                n_draws,
+                n_outputs,
+                *tree_args,
+                new_state(seed),
+                held_out,
+                held_out.shape[0] == 0,
+                out_sum,
+                out_count,
+            )
+        )
+    return trees, out_sum, out_count
+
+
+def _fit_numba(kind, settings, X, target, sample_weight, folds, seed, score_training):
+    if X.dtype != np.uint8:
+        raise TypeError(f"the numba engine grows trees on uint8 bins, got {X.dtype}")
+    # Splits read a column at a time, out-of-sample rows a row at a time: one copy in each order
+    # (the uint8 bins take a byte a value, so both fit where the data does).
+    X_rows = np.ascontiguousarray(X) if score_training else np.empty((0, X.shape[1]), np.uint8)
+    X = np.asfortranarray(X)
+    n_rows, n_features = X.shape
+    n_outputs = target.n_outputs
+    is_classification = target.is_classification
+    max_features = settings.max_features if kind == "random" else settings.extra_max_features
+    if settings.criterion not in _CRITERIA:
+        raise ValueError(
+            f"criterion={settings.criterion!r} is not offered by the numba engine; "
+            "use engine='sklearn' for it"
+        )
+    tree_args = (
+        is_classification,
+        _CRITERIA[settings.criterion],
+        kind == "completely_random",
+        resolve_max_features(max_features, n_features),
+        -1 if settings.max_depth is None else int(settings.max_depth),
+        max(2, _min_samples(settings.min_samples_split, n_rows)),
+        _min_samples(settings.min_samples_leaf, n_rows),
+        is_classification and settings.class_weight == "balanced_subsample",
+    )
+    codes = target.codes if is_classification else np.empty(0, dtype=np.int32)
+    values = target.values if not is_classification else np.empty((0, n_outputs), np.float64)
+    weights = row_weights(settings, target, sample_weight, n_rows)
+
+    plan = _fold_plan(folds, n_rows, settings.n_trees)
+    n_trees = sum(count for _, _, count in plan)
+    seeds = tree_seeds(seed, n_trees)
+    jobs = []
+    for eligible, held_out, count in plan:
+        n_draws = bootstrap_size(settings.max_samples, len(eligible)) if settings.bootstrap else 0
+        jobs.extend((int(seeds[len(jobs)]), eligible, held_out, n_draws) for _ in range(count))
+    chunks = [jobs[start : start + TREES_PER_TASK] for start in range(0, n_trees, TREES_PER_TASK)]
+    # X is an argument, not a closure variable, so a distributed backend ships it once per task.
+    results = Parallel(n_jobs=settings.n_jobs, prefer="threads")(
+        delayed(_grow_chunk)(
+            X, X_rows, codes, values, weights, chunk, tree_args, n_outputs, score_training
+        )
+        for chunk in chunks
+    )
+    trees = [tree for chunk_trees, _, _ in results for tree in chunk_trees]
+    fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
+    forest = concatenate_trees(
+        trees, n_outputs if is_classification else 0, n_features, fold_bounds
+    )
+    if not score_training:
+        return forest, None
+    # Copies: results from a distributed backend (Ray's object store) may be read-only.
+    total, count = results[0][1].copy(), results[0][2].copy()
+    for _, chunk_sum, chunk_count in results[1:]:
+        total += chunk_sum
+        count += chunk_count
+    never_scored = count == 0
+    if never_scored.any():
+        # Rows every tree trained on (rare with enough trees) get the whole forest's output.
+        total[never_scored] = forest.output(X[never_scored], n_jobs=settings.n_jobs)
+        count[never_scored] = 1
+    return forest, total / count[:, np.newaxis]
+
+
+# ------------------------------------------------------------------------------------- sklearn
+
+
+def make_sklearn_forest(kind: str, settings: ForestSettings, n_trees: int, seed: int):
+    """An unfitted scikit-learn forest of the given kind (the reference engine).
+
+    The completely-random forest is ExtraTrees with one candidate feature per split: a random
+    feature and a random threshold, as in gcForest.
+    """
+    if settings.is_classifier:
+        random_cls, extra_cls = RandomForestClassifier, ExtraTreesClassifier
+        extra = {"class_weight": settings.class_weight}
+    else:
+        random_cls, extra_cls = RandomForestRegressor, ExtraTreesRegressor
+        extra = {}
+    forest_cls = random_cls if kind == "random" else extra_cls
+    max_features = settings.max_features if kind == "random" else settings.extra_max_features
+    # scikit-learn 1.9 deprecates friedman_mse as a synonym of squared_error.
+    criterion = "squared_error" if settings.criterion == "friedman_mse" else settings.criterion
+    return forest_cls(
+        n_estimators=n_trees,
+        criterion=criterion,
+        max_features=max_features,
+        max_depth=settings.max_depth,
+        min_samples_split=settings.min_samples_split,
+        min_samples_leaf=settings.min_samples_leaf,
+        bootstrap=settings.bootstrap,
+        max_samples=settings.max_samples if settings.bootstrap else None,
+        n_jobs=settings.n_jobs,
+        random_state=seed,
+        **extra,
+    )
+
+
+class SklearnForest:
+    """A forest of the reference engine: scikit-learn forests, one per fold (or one in all).
+
+    New rows are scored by all the trees (the fold models' outputs weighted by their number of
+    trees); ``output(X, fold)`` uses only the model that never trained on ``fold``.
+    """
+
+    def __init__(self, models: list, n_outputs: int):
+        self.models = models
+        self.n_outputs = n_outputs
+
+    @property
+    def n_trees(self) -> int:
+        return sum(len(model.estimators_) for model in self.models)
+
+    @property
+    def n_nodes(self) -> int:
+        """Nodes over all trees, leaves included."""
+        return sum(tree.tree_.node_count for model in self.models for tree in model.estimators_)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the trees' node and value arrays."""
+        return sum(
+            tree.tree_.__getstate__()["nodes"].nbytes + tree.tree_.value.nbytes
+            for model in self.models
+            for tree in model.estimators_
+        )
+
+    @property
+    def n_features_in_(self) -> int:
+        return int(self.models[0].n_features_in_)
+
+    def output(self, X: np.ndarray, fold: int | None = None, n_jobs: int | None = None):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if fold is not None:
+            return _sklearn_output(self.models[fold], X, self.n_outputs, n_jobs)
+        weights = np.array([len(model.estimators_) for model in self.models], dtype=np.float64)
+        weights /= weights.sum()
+        total = weights[0] * _sklearn_output(self.models[0], X, self.n_outputs, n_jobs)
+        for weight, model in zip(weights[1:], self.models[1:], strict=True):
+            total += weight * _sklearn_output(model, X, self.n_outputs, n_jobs)
+        return total
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        return np.mean([model.feature_importances_ for model in self.models], axis=0)
+
+
+def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training):
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    y = target.for_sklearn()
+    n_outputs = target.n_outputs
+    if folds is None:
+        model = make_sklearn_forest(kind, settings, settings.n_trees, seed)
+        model.fit(X, y, sample_weight=sample_weight)
+        forest = SklearnForest([model], n_outputs)
+        if not score_training:
+            return forest, None
+        return forest, _sklearn_oob_output(model, X, n_outputs, settings.n_jobs)
+    n_folds = int(folds.max()) + 1
+    plan = _fold_plan(folds, X.shape[0], settings.n_trees)
+    out_of_fold = np.zeros((X.shape[0], n_outputs), dtype=np.float64) if score_training else None
+    models = []
+    for fold, (train, held_out, count) in enumerate(plan):
+        model = make_sklearn_forest(kind, settings, count, seed + fold)
+        weight = None if sample_weight is None else sample_weight[train]
+        model.fit(X[train], y[train], sample_weight=weight)
+        if score_training:
+            out_of_fold[held_out] = _sklearn_output(model, X[held_out], n_outputs, settings.n_jobs)
+        models.append(model)
+    assert len(models) == n_folds
+    return SklearnForest(models, n_outputs), out_of_fold
+
+
+def _tree_output(tree, X: np.ndarray, is_classifier: bool) -> np.ndarray:
+    if is_classifier:
+        return tree.predict_proba(X, check_input=False)
+    return tree.predict(X, check_input=False).reshape(X.shape[0], -1)
+
+
+def _sklearn_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndarray:
+    """The average tree output, with a column for every class of the whole training set.
+
+    scikit-learn adds the trees' outputs in whatever order its threads finish; here fixed chunks
+    of trees are summed in a fixed order. A fold model that missed a rare class gives it zero.
+    """
+    is_classifier = hasattr(model, "classes_")
+    chunks = [
+        model.estimators_[start : start + TREES_PER_TASK]
+        for start in range(0, len(model.estimators_), TREES_PER_TASK)
+    ]
+    sums = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_sum_tree_outputs)(chunk, X, is_classifier) for chunk in chunks
+    )
+    total = sums[0].copy()
+    for chunk_sum in sums[1:]:
+        total += chunk_sum
+    output = total / len(model.estimators_)
+    if is_classifier and output.shape[1] != n_outputs:
+        full = np.zeros((X.shape[0], n_outputs), dtype=output.dtype)
+        full[:, model.classes_.astype(np.intp)] = output
+        return full
+    return output
+
+
+def _sum_tree_outputs(trees: list, X: np.ndarray, is_classifier: bool) -> np.ndarray:
+    total = _tree_output(trees[0], X, is_classifier).astype(np.float64, copy=True)
+    for tree in trees[1:]:
+        total += _tree_output(tree, X, is_classifier)
+    return total
+
+
+def _oob_chunk(trees: list, bags: list, X: np.ndarray, is_classifier: bool, n_outputs: int):
+    """Sum of the chunk's trees' outputs on the rows each left out, and the count per row."""
+    total = np.zeros((X.shape[0], n_outputs), dtype=np.float64)
+    count = np.zeros(X.shape[0], dtype=np.int64)
+    for tree, bag in zip(trees, bags, strict=True):
+        out_of_bag = np.ones(X.shape[0], dtype=bool)
+        out_of_bag[bag] = False
+        rows = np.flatnonzero(out_of_bag)
+        output = _tree_output(tree, X[rows], is_classifier)
+        if is_classifier and output.shape[1] != n_outputs:
+            columns = tree.classes_.astype(np.intp)
+            total[np.ix_(rows, columns)] += output
+        else:
+            total[rows] += output
+        count[rows] += 1
+    return total, count
+
+
+def _sklearn_oob_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndarray:
+    """Average, per row, the outputs of the trees whose bootstrap left it out."""
+    is_classifier = hasattr(model, "classes_")
+    trees, bags = model.estimators_, model.estimators_samples_
+    chunks = range(0, len(trees), TREES_PER_TASK)
+    results = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_oob_chunk)(
+            trees[s : s + TREES_PER_TASK],
+            bags[s : s + TREES_PER_TASK],
+            X,
+            is_classifier,
+            n_outputs,
+        )
+        for s in chunks
+    )
+    total, count = results[0][0].copy(), results[0][1].copy()
+    for chunk_total, chunk_count in results[1:]:
+        total += chunk_total
+        count += chunk_count
+    never_out = count == 0
+    if never_out.any():
+        total[never_out] = _sklearn_output(model, X[never_out], n_outputs, n_jobs)
+        count[never_out] = 1
+    return total / count[:, np.newaxis]
