@@ -14,7 +14,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from .traversal import sum_trees
 
 # Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
-ROWS_PER_TASK = 8192
+ROWS_PER_TASK = 1024
 
 
 class BinnedForest:
