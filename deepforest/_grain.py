@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forest
+from ._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forests
 from ._windows import gather_windows
 
 
@@ -83,9 +83,7 @@ def fit_grain(
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(FOREST_KINDS))
     if settings.engine == "sklearn":
         X_win = X_win.astype(np.float32)
-    grain = GrainForests(window, n_classes, n_training_windows=len(samples))
-    for kind, seed in zip(FOREST_KINDS, seeds, strict=True):
-        grain.forests[kind], _ = fit_forest(
-            kind, settings, X_win, target, None, win_folds, int(seed), score_training=False
-        )
-    return grain
+    requests = [(kind, int(seed)) for kind, seed in zip(FOREST_KINDS, seeds, strict=True)]
+    fitted = fit_forests(requests, settings, X_win, target, None, win_folds, score_training=False)
+    forests = {kind: forest for (kind, _), (forest, _) in zip(requests, fitted, strict=True)}
+    return GrainForests(window, n_classes, forests, n_training_windows=len(samples))

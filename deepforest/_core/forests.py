@@ -202,9 +202,33 @@ def fit_forest(
     forest : BinnedForest or SklearnForest
     out_of_sample : float64 ndarray of shape (n_rows, n_outputs) or None
     """
+    return fit_forests(
+        [(kind, seed)], settings, X, target, sample_weight, folds, score_training=score_training
+    )[0]
+
+
+def fit_forests(
+    requests: list[tuple[str, int]],
+    settings: ForestSettings,
+    X: np.ndarray,
+    target: Target,
+    sample_weight: np.ndarray | None,
+    folds: np.ndarray | None,
+    *,
+    score_training: bool = True,
+) -> list[tuple]:
+    """Fit several forests on the same data: ``fit_forest`` for each ``(kind, seed)``.
+
+    The compiled engine grows the trees of all the forests in one parallel call, so that
+    threads stay busy across the forests' boundaries; the results are those of fitting each
+    forest alone.
+    """
     if settings.engine == "sklearn":
-        return _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training)
-    return _fit_numba(kind, settings, X, target, sample_weight, folds, seed, score_training)
+        return [
+            _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training)
+            for kind, seed in requests
+        ]
+    return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training)
 
 
 # --------------------------------------------------------------------------------------- numba
@@ -259,7 +283,28 @@ def _grow_chunk(X, X_rows, codes, values, weights, jobs, tree_args, n_outputs, s
     return trees, out_sum, out_count
 
 
-def _fit_numba(kind, settings, X, target, sample_weight, folds, seed, score_training):
+def _tree_arguments(kind: str, settings: ForestSettings, target: Target, X: np.ndarray):
+    """The settings of ``grower.grow_tree`` that all trees of one forest share."""
+    if settings.criterion not in _CRITERIA:
+        raise ValueError(
+            f"criterion={settings.criterion!r} is not offered by the numba engine; "
+            "use engine='sklearn' for it"
+        )
+    n_rows, n_features = X.shape
+    max_features = settings.max_features if kind == "random" else settings.extra_max_features
+    return (
+        target.is_classification,
+        _CRITERIA[settings.criterion],
+        kind == "completely_random",
+        resolve_max_features(max_features, n_features),
+        -1 if settings.max_depth is None else int(settings.max_depth),
+        max(2, _min_samples(settings.min_samples_split, n_rows)),
+        _min_samples(settings.min_samples_leaf, n_rows),
+        target.is_classification and settings.class_weight == "balanced_subsample",
+    )
+
+
+def _fit_numba(requests, settings, X, target, sample_weight, folds, score_training):
     if X.dtype != np.uint8:
         raise TypeError(f"the numba engine grows trees on uint8 bins, got {X.dtype}")
     # Splits read a column at a time, out-of-sample rows a row at a time: one copy in each order
@@ -269,59 +314,65 @@ def _fit_numba(kind, settings, X, target, sample_weight, folds, seed, score_trai
     n_rows, n_features = X.shape
     n_outputs = target.n_outputs
     is_classification = target.is_classification
-    max_features = settings.max_features if kind == "random" else settings.extra_max_features
-    if settings.criterion not in _CRITERIA:
-        raise ValueError(
-            f"criterion={settings.criterion!r} is not offered by the numba engine; "
-            "use engine='sklearn' for it"
-        )
-    tree_args = (
-        is_classification,
-        _CRITERIA[settings.criterion],
-        kind == "completely_random",
-        resolve_max_features(max_features, n_features),
-        -1 if settings.max_depth is None else int(settings.max_depth),
-        max(2, _min_samples(settings.min_samples_split, n_rows)),
-        _min_samples(settings.min_samples_leaf, n_rows),
-        is_classification and settings.class_weight == "balanced_subsample",
-    )
     codes = target.codes if is_classification else np.empty(0, dtype=np.int32)
     values = target.values if not is_classification else np.empty((0, n_outputs), np.float64)
     weights = row_weights(settings, target, sample_weight, n_rows)
-
     plan = _fold_plan(folds, n_rows, settings.n_trees)
     n_trees = sum(count for _, _, count in plan)
-    seeds = tree_seeds(seed, n_trees)
-    jobs = []
-    for eligible, held_out, count in plan:
-        n_draws = bootstrap_size(settings.max_samples, len(eligible)) if settings.bootstrap else 0
-        jobs.extend((int(seeds[len(jobs)]), eligible, held_out, n_draws) for _ in range(count))
-    chunks = [jobs[start : start + TREES_PER_TASK] for start in range(0, n_trees, TREES_PER_TASK)]
+    fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
+
+    tasks = []  # (forest index, chunk of trees, tree arguments)
+    for index, (kind, seed) in enumerate(requests):
+        tree_args = _tree_arguments(kind, settings, target, X)
+        seeds = tree_seeds(seed, n_trees)
+        jobs = []
+        for eligible, held_out, count in plan:
+            n_draws = (
+                bootstrap_size(settings.max_samples, len(eligible)) if settings.bootstrap else 0
+            )
+            jobs.extend((int(seeds[len(jobs)]), eligible, held_out, n_draws) for _ in range(count))
+        tasks.extend(
+            (index, jobs[start : start + TREES_PER_TASK], tree_args)
+            for start in range(0, n_trees, TREES_PER_TASK)
+        )
     # X is an argument, not a closure variable, so a distributed backend ships it once per task.
-    results = Parallel(n_jobs=settings.n_jobs, prefer="threads")(
+    # Results arrive in task order and are summed as they come, so that the chunks' out-of-sample
+    # sums are not all held at once.
+    results = Parallel(n_jobs=settings.n_jobs, prefer="threads", return_as="generator")(
         delayed(_grow_chunk)(
             X, X_rows, codes, values, weights, chunk, tree_args, n_outputs, score_training
         )
-        for chunk in chunks
+        for _, chunk, tree_args in tasks
     )
-    trees = [tree for chunk_trees, _, _ in results for tree in chunk_trees]
-    fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
-    forest = concatenate_trees(
-        trees, n_outputs if is_classification else 0, n_features, fold_bounds
-    )
-    if not score_training:
-        return forest, None
-    # Copies: results from a distributed backend (Ray's object store) may be read-only.
-    total, count = results[0][1].copy(), results[0][2].copy()
-    for _, chunk_sum, chunk_count in results[1:]:
-        total += chunk_sum
-        count += chunk_count
-    never_scored = count == 0
-    if never_scored.any():
-        # Rows every tree trained on (rare with enough trees) get the whole forest's output.
-        total[never_scored] = forest.output(X[never_scored], n_jobs=settings.n_jobs)
-        count[never_scored] = 1
-    return forest, total / count[:, np.newaxis]
+    trees = [[] for _ in requests]
+    totals: list = [None] * len(requests)
+    counts: list = [None] * len(requests)
+    for (index, _, _), (chunk_trees, chunk_sum, chunk_count) in zip(tasks, results, strict=True):
+        trees[index].extend(chunk_trees)
+        if not score_training:
+            continue
+        if totals[index] is None:
+            # Copies: results from a distributed backend (Ray's object store) may be read-only.
+            totals[index], counts[index] = chunk_sum.copy(), chunk_count.copy()
+        else:
+            totals[index] += chunk_sum
+            counts[index] += chunk_count
+    fitted = []
+    for index in range(len(requests)):
+        forest = concatenate_trees(
+            trees[index], n_outputs if is_classification else 0, n_features, fold_bounds
+        )
+        if not score_training:
+            fitted.append((forest, None))
+            continue
+        total, count = totals[index], counts[index]
+        never_scored = count == 0
+        if never_scored.any():
+            # Rows every tree trained on (rare with enough trees) get the whole forest's output.
+            total[never_scored] = forest.output(X[never_scored], n_jobs=settings.n_jobs)
+            count[never_scored] = 1
+        fitted.append((forest, total / count[:, np.newaxis]))
+    return fitted
 
 
 # ------------------------------------------------------------------------------------- sklearn

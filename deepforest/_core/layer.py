@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .binning import QuantileBinner
-from .forests import FOREST_KINDS, ForestSettings, Target, fit_forest
+from .forests import FOREST_KINDS, ForestSettings, Target, fit_forests
 
 # Class probability p goes to bin round(p * PROBABILITY_STEPS).
 PROBABILITY_STEPS = 254
@@ -65,13 +65,14 @@ def fit_layer(
     if settings.engine == "sklearn":
         # scikit-learn's trees read float32: convert once for all forests of the layer.
         X = np.asarray(X, dtype=np.float32)
-    forests, outputs = [], []
-    for _ in range(n_estimators):
-        for kind in FOREST_KINDS:
-            seed = int(rng.randint(np.iinfo(np.int32).max - 64))
-            forest, output = fit_forest(kind, settings, X, target, sample_weight, folds, seed)
-            forests.append(forest)
-            outputs.append(output)
+    requests = [
+        (kind, int(rng.randint(np.iinfo(np.int32).max - 64)))
+        for _ in range(n_estimators)
+        for kind in FOREST_KINDS
+    ]
+    fitted = fit_forests(requests, settings, X, target, sample_weight, folds)
+    forests = [forest for forest, _ in fitted]
+    outputs = [output for _, output in fitted]
     output_binner = None
     if not target.is_classification:
         seed = int(rng.randint(np.iinfo(np.int32).max))
