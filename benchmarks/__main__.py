@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     depth.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
 
+    peers = commands.add_parser(
+        "peers", help="set up (or check) the environments of peers such as Deep-Forest 0.1.7"
+    )
+    peers.add_argument("action", choices=["setup", "status"], nargs="?", default="status")
+
     report = commands.add_parser("report", help="re-render a results directory")
     report.add_argument("directory", type=Path)
     report.add_argument(
@@ -82,6 +87,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "peers":
+        from ._peers import main as peers_main
+
+        return peers_main([args.action])
     if args.command == "report":
         from ._report import merge, render
 

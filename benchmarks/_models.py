@@ -44,7 +44,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,6 +84,8 @@ class ModelSpec:
     applies: Callable[[Dataset], str | None]
     available: Callable[[], str | None]
     stochastic: bool = True
+    # A peer in an environment of its own (``_peers.PEERS`` key), run by ``_peer_child.py``.
+    peer: str | None = None
 
 
 def _always(_dataset: Dataset) -> None:
@@ -148,37 +149,18 @@ def _build_gcforest(dataset: Dataset, seed: int, threads: int, params: dict):
 
 
 def _deep_forest_017_available() -> str | None:
-    try:
-        version = importlib.metadata.version("deep-forest")
-    except importlib.metadata.PackageNotFoundError:
-        return (
-            "Deep-Forest 0.1.7 is not installed "
-            "(pip install deep-forest==0.1.7; needs Python < 3.10)"
-        )
-    if version != "0.1.7":
-        return f"Deep-Forest {version} is installed, not 0.1.7"
-    return None
+    from ._peers import PEERS, status
+
+    problem = status(PEERS["deep_forest_017"])
+    return None if problem is None else f"Deep-Forest 0.1.7: {problem}"
 
 
-def _load_deep_forest_017():
-    """Import Deep-Forest's package under another name: its import name clashes with ours."""
-    distribution = importlib.metadata.distribution("deep-forest")
-    init = distribution.locate_file("deepforest/__init__.py")
-    alias = "_deep_forest_017"
-    if alias in sys.modules:
-        return sys.modules[alias]
-    spec = importlib.util.spec_from_file_location(
-        alias, str(init), submodule_search_locations=[str(init.parent)]
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[alias] = module
-    spec.loader.exec_module(module)
-    return module
+def _build_in_peer(dataset: Dataset, seed: int, threads: int, params: dict):
+    raise RuntimeError("peer models are built by _peer_child.py in their own environment")
 
 
-def _build_deep_forest_017(dataset: Dataset, seed: int, threads: int, params: dict):
-    module = _load_deep_forest_017()
-    return module.CascadeForestClassifier(n_jobs=threads, random_state=seed, **params)
+def _build_cascade_sklearn(dataset: Dataset, seed: int, threads: int, params: dict):
+    return _build_cascade(dataset, seed, threads, {"engine": "sklearn", **params})
 
 
 # ------------------------------------------------------------------------ the baselines
@@ -487,9 +469,17 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "deep_forest_017",
             "Deep-Forest 0.1.7",
-            _build_deep_forest_017,
+            _build_in_peer,
             _always,
             _deep_forest_017_available,
+            peer="deep_forest_017",
+        ),
+        ModelSpec(
+            "cascade_sklearn",
+            "Cascade (engine=sklearn)",
+            _build_cascade_sklearn,
+            _always,
+            lambda: None,
         ),
     ]
 }
@@ -514,7 +504,7 @@ def default_cascade_trees() -> int:
 def fitted_details(name: str, model) -> dict:
     """What a fitted model tells about itself (layers, rounds, epochs), for the results."""
     details: dict = {}
-    if name in ("cascade", "deep_forest_017", "gcforest"):
+    if name in ("cascade", "cascade_sklearn", "gcforest"):
         cascade = getattr(model, "cascade_", model)
         for attribute in ("n_layers_",):
             if hasattr(cascade, attribute):
@@ -522,7 +512,7 @@ def fitted_details(name: str, model) -> dict:
         history = getattr(cascade, "history_", None)
         if isinstance(history, dict):
             details["history"] = {k: [float(v) for v in vs] for k, vs in history.items()}
-        if name == "cascade":
+        if name in ("cascade", "cascade_sklearn"):
             details["trees_grown"] = cascade_trees_grown(model)
             details["params"] = {
                 k: v

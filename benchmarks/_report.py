@@ -35,6 +35,7 @@ REFERENCE = {
 }
 MODEL_ORDER = [
     "cascade",
+    "cascade_sklearn",
     "gcforest",
     "deep_forest_017",
     "random_forest",
@@ -45,6 +46,7 @@ MODEL_ORDER = [
 ]
 LABELS = {
     "cascade": "CascadeForest",
+    "cascade_sklearn": "CascadeForest (engine=sklearn)",
     "gcforest": "gcForest (scan + cascade)",
     "deep_forest_017": "Deep-Forest 0.1.7",
     "random_forest": "RandomForest (same trees)",
@@ -53,7 +55,7 @@ LABELS = {
     "mlp": "MLP",
     "cnn": "CNN (PyTorch)",
 }
-MARKERS = dict(zip(MODEL_ORDER, "o*PsD^vX", strict=True))
+MARKERS = dict(zip(MODEL_ORDER, "oh*PsD^vX", strict=True))
 SUMMARY_FIELDS = [
     "dataset",
     "model",
@@ -165,11 +167,13 @@ def _fresh_peak(runs: list[dict]) -> float:
 
 def _notes(model: str, runs: list[dict]) -> str:
     details = [r.get("details", {}) for r in runs]
-    if model in ("cascade", "gcforest", "deep_forest_017") and all(
+    if model in ("cascade", "cascade_sklearn", "gcforest", "deep_forest_017") and all(
         "n_layers_" in d for d in details
     ):
         kept = "/".join(str(d["n_layers_"]) for d in details)
-        grown = "/".join(str(len(d.get("history", {}).get("score", []))) for d in details)
+        if not all("history" in d for d in details):
+            return f"layers kept {kept}"
+        grown = "/".join(str(len(d["history"]["score"])) for d in details)
         return f"layers kept {kept} of grown {grown}"
     if model == "random_forest":
         return "trees " + "/".join(str(d.get("n_estimators")) for d in details)

@@ -41,6 +41,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -86,6 +88,7 @@ class Suite:
 
 ALL_MODELS = [
     "cascade",
+    "cascade_sklearn",
     "gcforest",
     "xgboost",
     "mlp",
@@ -122,6 +125,14 @@ SUITES: dict[str, Suite] = {
         seeds_by_dataset={"letter": 1, "adult": 1},
         timeout=900,
         description="CI smoke test: digits, LETTER, ADULT (< 5 minutes on 2 cores)",
+    ),
+    "engine": Suite(
+        "engine",
+        ["letter", "adult", "digits", "mnist10k"],
+        ["cascade", "cascade_sklearn", "deep_forest_017"],
+        seeds=3,
+        description="the forest engine (issue 15): the compiled engine, scikit-learn's forests "
+        "and Deep-Forest 0.1.7, defaults, 3 seeds",
     ),
     "full": Suite(
         "full",
@@ -382,23 +393,59 @@ def _child_env(threads: int) -> dict:
     return env
 
 
+def _saved_split(out: Path, dataset_name: str, data_dir, config: RunConfig) -> Path:
+    """The dataset's split as an .npz file, for a peer's interpreter to read."""
+    from ._datasets import load_dataset
+
+    path = out / "splits" / f"{dataset_name}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dataset = load_dataset(dataset_name, data_dir, config.allow_download)
+        np.savez(
+            path,
+            X_train=dataset.X_train,
+            y_train=dataset.y_train,
+            X_test=dataset.X_test,
+            y_test=dataset.y_test,
+        )
+    return path
+
+
 def _run_child(
-    job: dict, job_path: Path, threads: int, timeout: float | None, log_path: Path
+    job: dict,
+    job_path: Path,
+    threads: int,
+    timeout: float | None,
+    log_path: Path,
+    peer: str | None = None,
 ) -> str | None:
     """Run one job in a fresh interpreter; return an error message or None.
 
-    The child's stderr (progress, warnings, tracebacks) goes to ``log_path`` as it is written,
-    so that an hours-long fit can be followed with ``tail -f``.
+    A peer's job runs in the peer's own environment, from outside this repository (whose
+    ``deepforest`` would shadow the peer's). The child's stderr (progress, warnings,
+    tracebacks) goes to ``log_path`` as it is written, so that an hours-long fit can be
+    followed with ``tail -f``.
     """
     job_path.write_text(json.dumps(job, indent=1))
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "benchmarks._runner", str(job_path)]
+    env, cwd = _child_env(threads), str(PROJECT_ROOT)
+    command = [sys.executable, "-m", "benchmarks._runner", str(job_path.resolve())]
+    if peer is not None:
+        from ._peers import PEERS
+
+        command = [
+            str(PEERS[peer].python),
+            str(PROJECT_ROOT / "benchmarks" / "_peer_child.py"),
+            str(job_path.resolve()),
+        ]
+        env.pop("PYTHONPATH", None)
+        cwd = str(job_path.resolve().parent)
     try:
         with log_path.open("w") as log:
             completed = subprocess.run(
                 command,
-                env=_child_env(threads),
-                cwd=str(PROJECT_ROOT),
+                env=env,
+                cwd=cwd,
                 timeout=timeout,
                 stdout=sys.stdout,
                 stderr=log,
@@ -542,14 +589,17 @@ def run_suite(config: RunConfig) -> Path:
                 "threads": config.threads,
                 "params": suite.params.get(model_name, {}),
                 "seed_params": seed_params,
-                "rows_path": str(rows_path),
+                "rows_path": str(rows_path.resolve()),
             }
+            if spec.peer is not None:
+                job["split"] = str(_saved_split(out, dataset_name, data_dir, config).resolve())
             error = _run_child(
                 job,
                 out / "jobs" / f"{dataset_name}-{model_name}.json",
                 config.threads,
                 timeout,
                 out / "logs" / f"{dataset_name}-{model_name}.log",
+                peer=spec.peer,
             )
             rows = _read_rows(rows_path)
             for row in rows:

@@ -179,7 +179,8 @@ def grow_tree(
     left_sums = np.zeros(n_outputs, dtype=np.float64)
     order = np.empty(SORTED_SPLIT_MAX_ROWS, dtype=np.int64)
     bins = np.empty(SORTED_SPLIT_MAX_ROWS, dtype=np.uint8)
-    candidates = np.arange(n_features)
+    features = np.arange(n_features)
+    constant_features = np.empty(n_features, dtype=np.int64)
 
     # The stack of nodes still to grow: its row range, depth, parent link and statistics.
     stack_capacity = 64
@@ -190,6 +191,7 @@ def grow_tree(
     st_sums = np.empty((stack_capacity, n_outputs), dtype=np.float64)
     st_weight = np.empty(stack_capacity, dtype=np.float64)
     st_squares = np.empty(stack_capacity, dtype=np.float64)
+    st_constants = np.empty(stack_capacity, dtype=np.int64)  # features known constant
     node_sums = np.empty(n_outputs, dtype=np.float64)
     w_root, sq_root = node_statistics(
         rows, 0, n_bag, codes, targets, weights, is_classification, node_sums
@@ -201,6 +203,7 @@ def grow_tree(
     st_sums[0] = node_sums
     st_weight[0] = w_root
     st_squares[0] = sq_root
+    st_constants[0] = 0
     n_stack = 1
     child_sums = np.empty((2, n_outputs), dtype=np.float64)
 
@@ -227,16 +230,30 @@ def grow_tree(
             or n_bag == 0
             or _is_pure(is_classification, total, w_total, sum_squares)
         )
+        n_constants = st_constants[n_stack]
         if not is_leaf:
-            n_left_to_draw = n_features
+            # Features found constant in a node are constant in all its descendants: they sit at
+            # the front of ``features`` (saved in ``constant_features``) and are never drawn
+            # again below it, as in scikit-learn's splitter. Draws of constants do not count as
+            # visited candidates.
+            n_known = n_constants
+            n_drawn_known = 0
+            n_found = 0
+            n_unseen_end = n_features
             n_visited = 0
-            while n_left_to_draw > 0 and n_visited < max_features:
-                # Partial Fisher-Yates shuffle: draw the next candidate among those left.
-                j = rand_below(seed, n_left_to_draw)
-                n_left_to_draw -= 1
-                f = candidates[j]
-                candidates[j] = candidates[n_left_to_draw]
-                candidates[n_left_to_draw] = f
+            while n_unseen_end > n_constants and (
+                n_visited < max_features or n_visited <= n_found + n_drawn_known
+            ):
+                n_visited += 1
+                j = n_drawn_known + rand_below(seed, n_unseen_end - n_found - n_drawn_known)
+                if j < n_known:
+                    f = features[j]
+                    features[j] = features[n_drawn_known]
+                    features[n_drawn_known] = f
+                    n_drawn_known += 1
+                    continue
+                j += n_found
+                f = features[j]
                 if random_splits:
                     status, score, cut = random_split(
                         X,
@@ -279,13 +296,21 @@ def grow_tree(
                         bins,
                     )
                 if status == CONSTANT:
+                    features[j] = features[n_constants]
+                    features[n_constants] = f
+                    n_found += 1
+                    n_constants += 1
                     continue
-                n_visited += 1
+                n_unseen_end -= 1
+                features[j] = features[n_unseen_end]
+                features[n_unseen_end] = f
                 if status == FOUND and score > best_score:
                     best_status = FOUND
                     best_score = score
                     best_feature = f
                     best_threshold = cut
+            features[:n_known] = constant_features[:n_known]
+            constant_features[n_known:n_constants] = features[n_known:n_constants]
             is_leaf = best_status != FOUND
 
         if is_leaf:
@@ -337,6 +362,7 @@ def grow_tree(
                 st_parent = _grown(st_parent, stack_capacity)
                 st_weight = _grown(st_weight, stack_capacity)
                 st_squares = _grown(st_squares, stack_capacity)
+                st_constants = _grown(st_constants, stack_capacity)
                 grown_sums = np.empty((stack_capacity, n_outputs), dtype=np.float64)
                 grown_sums[:n_stack] = st_sums[:n_stack]
                 st_sums = grown_sums
@@ -348,6 +374,7 @@ def grow_tree(
             st_sums[n_stack] = child_sums[1]
             st_weight[n_stack] = w_right
             st_squares[n_stack] = sq_right
+            st_constants[n_stack] = n_constants
             st_start[n_stack + 1] = start
             st_end[n_stack + 1] = middle
             st_depth[n_stack + 1] = depth + 1
@@ -355,6 +382,7 @@ def grow_tree(
             st_sums[n_stack + 1] = child_sums[0]
             st_weight[n_stack + 1] = w_left
             st_squares[n_stack + 1] = sq_left
+            st_constants[n_stack + 1] = n_constants
             n_stack += 2
 
         if parent < 0:

@@ -332,12 +332,16 @@ def random_split(
     redrawn, as in scikit-learn's ExtraTrees. Without ``need_score`` (the only candidate of the
     node) the cut is not scored.
     """
-    low = 255
-    high = 0
+    column = X[:, feature]
+    # int64 and branches: min() / max() on the uint8 bins compiled to a slower loop.
+    low = np.int64(255)
+    high = np.int64(0)
     for i in range(start, end):
-        b = X[rows[i], feature]
-        low = min(low, b)
-        high = max(high, b)
+        b = np.int64(column[rows[i]])
+        if b < low:
+            low = b
+        if b > high:
+            high = b
     if low == high:
         return CONSTANT, _NEG_INF, 0
     threshold = low + rand_below(state, high - low)
