@@ -317,3 +317,47 @@ def test_the_cascade_matches_its_reference_engine_over_seeds():
             found.append(model.fit(X_train, y_train).score(X_test, y_test))
     # Both about 0.98; 3 seeds of 540 test images: a point apart would be a real difference.
     assert abs(np.mean(accuracy["numba"]) - np.mean(accuracy["sklearn"])) < 0.01, accuracy
+
+
+@pytest.mark.slow
+def test_compiled_kernels_are_cached_elsewhere_when_the_package_directory_is_read_only(tmp_path):
+    """An installation numba cannot write beside (a file where __pycache__ would go: root can
+    write into read-only directories, so permission bits cannot stand for it here) still works,
+    and the compiled kernels land in numba's user-wide cache directory instead."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import deepforest
+
+    # Under another name: an editable install of deepforest would take precedence over PYTHONPATH.
+    package = tmp_path / "site" / "deepforest_copy"
+    shutil.copytree(
+        Path(deepforest.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for directory in [package, *[p for p in package.rglob("*") if p.is_dir()]]:
+        (directory / "__pycache__").touch()
+    home = tmp_path / "home"
+    home.mkdir()
+    script = (
+        "from sklearn.datasets import load_iris\n"
+        "from deepforest_copy import CascadeForestClassifier\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "print(CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)"
+        ".score(X, y))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "PYTHONPATH": str(package.parent),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) > 0.9
+    cached = list((home / ".cache" / "numba").rglob("*.nbi"))
+    assert any("grow_tree" in path.name for path in cached)
+    assert not any(p.is_dir() for p in package.rglob("__pycache__"))
