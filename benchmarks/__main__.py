@@ -50,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     depth.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
 
+    stopping = commands.add_parser(
+        "stopping",
+        help="replay stopping and keep rules on cascades grown without early stopping",
+    )
+    _common(stopping)
+    stopping.add_argument("--seeds", type=int, default=3)
+    stopping.add_argument("--max-layers", type=int, default=8)
+    stopping.add_argument(
+        "--replay", action="store_true", help="only re-evaluate the records in --out"
+    )
+
     peers = commands.add_parser(
         "peers", help="set up (or check) the environments of peers such as Deep-Forest 0.1.7"
     )
@@ -87,6 +98,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "stopping":
+        from ._stopping import main as stopping_main
+
+        args.out = args.out or "benchmarks/results/stopping"
+        args.datasets = args.datasets or [
+            "digits",
+            "letter",
+            "adult",
+            "mnist10k",
+            "titanic",
+            "churn",
+            "default",
+            "health_insurance",
+            "smoke_ban",
+            "breast_cancer",
+        ]
+        return stopping_main(args)
     if args.command == "peers":
         from ._peers import main as peers_main
 

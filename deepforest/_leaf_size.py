@@ -31,6 +31,7 @@ def choose_min_samples_leaf(
     scoring,
     classes: np.ndarray | None,
     rng: np.random.RandomState,
+    groups: np.ndarray | None = None,
 ) -> tuple[int, dict[int, float]]:
     """Return the candidate leaf size with the best out-of-bag score, and every score.
 
@@ -44,6 +45,7 @@ def choose_min_samples_leaf(
     if n_samples > PROBE_MAX_ROWS:
         rows = np.sort(rng.choice(n_samples, PROBE_MAX_ROWS, replace=False))
         X, target, y_scored = X[rows], target.take(rows), y_scored[rows]
+        groups = None if groups is None else groups[rows]
     seed = int(rng.randint(np.iinfo(np.int32).max))
     scores: dict[int, float] = {}
     for leaf_size in LEAF_SIZE_CANDIDATES:
@@ -52,7 +54,7 @@ def choose_min_samples_leaf(
         probe_settings = dataclasses.replace(
             settings, n_trees=PROBE_TREES, min_samples_leaf=leaf_size, class_weight=None
         )
-        _, output = fit_forest("random", probe_settings, X, target, None, None, seed)
+        _, output = fit_forest("random", probe_settings, X, target, None, None, seed, groups=groups)
         scores[leaf_size] = layer_score(
             scoring, settings.is_classifier, y_scored, output, None, classes
         )

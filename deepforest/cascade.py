@@ -30,14 +30,18 @@ from sklearn.utils.validation import (
 
 from ._core.binning import MAX_BINS, QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
-from ._core.forests import ForestSettings, Target, resolve_engine
+from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
 from ._core.layer import fit_layer
+from ._core.stopping import CascadeGrowth, LayerScorer
 from ._labels import encode_class_labels
 from ._leaf_size import choose_min_samples_leaf
 from ._legacy import ModelFormatMixin
 from ._predictor import make_predictor
-from ._scoring import layer_score
 from ._spill import SpilledLayer, spill_layer
+
+# Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
+# of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
+DUPLICATE_SHARE_FOR_FOLDS = 0.05
 
 # Samples predicted at once: bounds the memory of the augmented features at predict time.
 PREDICT_BATCH_ROWS = 65_536
@@ -52,7 +56,8 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         "max_layers": [Interval(Integral, 1, None, closed="left")],
         "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
         "delta": [Interval(Real, 0, None, closed="left")],
-        "depth_tolerance": [Interval(Real, 0, None, closed="left")],
+        "min_gain_se": [Interval(Real, 0, None, closed="left")],
+        "depth_tolerance": [StrOptions({"deprecated"}), Interval(Real, 0, None, closed="left")],
         "max_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -111,8 +116,11 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             self.n_bins, self.bin_subsample, random_state=rng.randint(np.iinfo(np.int32).max)
         ).fit(X)
         X_binned = self._binner.transform(X)
-        self.out_of_sample_ = self._out_of_sample_scheme(sample_weight)
-        folds = self._make_folds(X_binned, target, rng)
+        # Rows identical after binning: out of bag they are scored only by trees that drew
+        # none of them, and fold-wise they share a fold.
+        groups = duplicate_groups(X_binned)
+        self.out_of_sample_ = self._out_of_sample_scheme(sample_weight, groups)
+        folds = self._make_folds(groups, target, rng)
         settings = self._forest_settings()
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
@@ -124,13 +132,28 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
                 self.scoring,
                 getattr(self, "classes_", None),
                 rng,
+                groups,
             )
             settings = dataclasses.replace(settings, min_samples_leaf=self.min_samples_leaf_)
             probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
 
-        layers, scores, fit_times = [], [], []
-        best_index, best_score = -1, -np.inf
+        growth = CascadeGrowth(
+            LayerScorer(
+                self.scoring,
+                self._is_classifier,
+                y_scored,
+                sample_weight,
+                getattr(self, "classes_", None),
+                seed=int(rng.randint(np.iinfo(np.int32).max)),
+            ),
+            z=self.min_gain_se,
+            delta=self.delta,
+            patience=self.n_tolerant_rounds,
+            keep_z=self.min_gain_se,
+        )
+        self._scorer = growth.scorer
+        layers, fit_times = [], []
         # Out-of-sample outputs of the layers that may still end up last: the best and later.
         candidate_outputs: dict[int, list[np.ndarray]] = {}
         # Trees read a column at a time while they grow: the layers' input in Fortran order.
@@ -144,24 +167,19 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
                 target=target,
                 sample_weight=sample_weight,
                 folds=folds,
+                groups=groups,
                 rng=rng,
             )
             if self.spill_dir is not None:
                 layer = spill_layer(layer, self.spill_dir, index)
-            score = self._score_outputs(y_scored, outputs, sample_weight)
+            improved = growth.add(self._layer_evidence(np.mean(outputs, axis=0)))
             fit_times.append(time.perf_counter() - start)
-            scores.append(score)
             layers.append(layer)
             candidate_outputs[index] = outputs
-            improved = score > best_score + self.delta
             if improved:
-                best_index, best_score = index, score
                 candidate_outputs = {index: outputs}
-            self._log(
-                f"layer {index}: score={score:.5f} fit={fit_times[-1]:.2f}s "
-                f"features={features.shape[1]}{' (best)' if improved else ''}"
-            )
-            if index - best_index >= self.n_tolerant_rounds or index + 1 == self.max_layers:
+            self._log_layer(index, growth.record, fit_times[-1], features.shape[1], improved)
+            if growth.should_stop() or index + 1 == self.max_layers:
                 break
             # The layer's outputs are computed, so its training features can go before the
             # next layer's are built: two copies at once would double the peak on wide data.
@@ -169,19 +187,30 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             features = _augment(X_binned, layer, outputs, order="F")
         del features
 
-        last_index = self._last_kept_layer(scores, best_index, best_score)
+        record = growth.record
+        last_index = self._last_kept_layer(growth)
         self.layers_ = layers[: last_index + 1]
         for dropped in layers[last_index + 1 :]:
             if isinstance(dropped, SpilledLayer):
                 dropped.remove()
         self.n_layers_ = len(self.layers_)
-        self.best_score_ = best_score
-        self.history_ = {"score": scores, "fit_time": fit_times}
+        self.best_layer_ = record.best_index
+        self.best_score_ = record.scores[record.best_index]
+        self.history_ = {
+            "score": record.scores,
+            "score_se": record.standard_errors,
+            "gain": record.gains,
+            "gain_se": record.gain_errors,
+            "fit_time": fit_times,
+        }
         self._log(
-            f"kept {self.n_layers_} of {len(layers)} layers "
-            f"(best score {best_score:.5f} at layer {best_index})"
+            f"kept {self.n_layers_} of {len(layers)} layers (best: layer {record.best_index}, "
+            f"score {self.best_score_:.5f} ± {record.standard_errors[record.best_index]:.5f})"
         )
-        last_outputs = candidate_outputs[last_index]
+        last_outputs = candidate_outputs.get(last_index)
+        if last_outputs is None:
+            # A layer kept past the best was not a candidate only if it is the best itself.
+            last_outputs = candidate_outputs[max(candidate_outputs)]
         del candidate_outputs
 
         self.predictor_ = None
@@ -199,37 +228,70 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
         return self
 
-    def _last_kept_layer(self, scores: list[float], best_index: int, best_score: float) -> int:
-        """The deepest layer, from the best on, that scores within ``depth_tolerance`` of it.
+    def _layer_evidence(self, mean_output: np.ndarray):
+        """Score one layer's averaged out-of-sample output (with its standard error)."""
+        return self._scorer.evidence(mean_output)
 
-        Deeper layers' out-of-sample scores are pessimistic: training samples pass on
-        out-of-bag class vectors that average about a third of the trees, new samples the
-        whole forest's, and the gap grows with depth. Measured layer by layer on LETTER and
-        ADULT, layers that scored up to 0.25% below the best one still gained on test data.
+    def _log_layer(self, index, record, seconds: float, n_features: int, improved: bool) -> None:
+        if not self.verbose:
+            return
+        gain = record.gains[index]
+        versus = "" if np.isnan(gain) else f" gain={gain:+.5f} ± {record.gain_errors[index]:.5f}"
+        self._log(
+            f"layer {index}: score={record.scores[index]:.5f} ± "
+            f"{record.standard_errors[index]:.5f}{versus} fit={seconds:.2f}s "
+            f"features={n_features}{' (best)' if improved else ''}"
+        )
+
+    def _last_kept_layer(self, growth) -> int:
+        """The deepest layer kept: from the best on, those not significantly worse than it.
+
+        Deeper layers' out-of-sample scores understate them (training rows pass on out-of-bag
+        class vectors that average about a third of the trees, new rows the whole forest's),
+        so a deeper layer that is not clearly worse is kept. ``depth_tolerance`` (deprecated)
+        keeps instead the layers whose score is within it of the best score.
         """
+        if self.depth_tolerance == "deprecated":
+            return growth.last_kept()
+        warnings.warn(
+            "depth_tolerance is deprecated and will be removed: the cascade now keeps the "
+            "layers after the best one that are not significantly worse than it (see "
+            "min_gain_se). Leave depth_tolerance unset to use that rule.",
+            FutureWarning,
+            stacklevel=4,
+        )
+        record = growth.record
+        best_score = record.scores[record.best_index]
         within = [
             index
-            for index in range(best_index, len(scores))
-            if scores[index] >= best_score - self.depth_tolerance
+            for index in range(record.best_index, len(record.scores))
+            if record.scores[index] >= best_score - self.depth_tolerance
         ]
         return max(within)
 
-    def _out_of_sample_scheme(self, sample_weight) -> str:
+    def _out_of_sample_scheme(self, sample_weight, groups) -> str:
         """The scheme that makes honest class vectors for this fit.
 
-        scikit-learn (1.9 and later) draws bootstrap samples in proportion to sample and class
-        weights, so a heavily weighted row is hardly ever out of bag: its "out-of-bag" vector
-        would come from trees that trained on it. ``out_of_sample="oob"`` then warns. The
-        compiled engine draws uniformly and weights the rows drawn, which keeps out-of-bag
-        vectors honest; weighted fits still use folds under ``"auto"`` with both engines, so
-        that the scheme (and with it the model) does not change with the engine.
+        Out of bag, a row is scored only by trees that drew none of its identical rows; a row
+        with many twins is hardly ever out of bag, and the rows that no tree left out get the
+        class prior, which says nothing. When more than ``DUPLICATE_SHARE_FOR_FOLDS`` of the rows
+        can expect fewer than 3 trees to leave them out, ``"auto"`` grows the forests fold-wise
+        instead, where identical rows share a fold. scikit-learn (1.9 and later) draws bootstrap
+        samples in proportion to sample and class weights, so a heavily weighted row is hardly
+        ever out of bag either: weighted fits use folds under ``"auto"`` (with both engines, so
+        that the scheme does not change with the engine), and warn under ``"oob"`` with
+        ``engine="sklearn"``.
         """
         class_weight = getattr(self, "class_weight", None)
         weighted = class_weight not in (None, "balanced_subsample") or (
             sample_weight is not None and np.ptp(sample_weight) > 0
         )
         if self.out_of_sample == "auto":
-            return "kfold" if weighted else "oob"
+            if groups.max() + 1 < self.n_folds:
+                return "oob"  # too few distinct rows for folds
+            if weighted:
+                return "kfold"
+            return "kfold" if self._poorly_out_of_bag(groups) > DUPLICATE_SHARE_FOR_FOLDS else "oob"
         if self.out_of_sample == "oob" and weighted and self.engine_ == "sklearn":
             warnings.warn(
                 "out_of_sample='oob' with sample_weight or class_weight and engine='sklearn': "
@@ -241,10 +303,20 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             )
         return self.out_of_sample
 
-    def _make_folds(self, X_binned, target: Target, rng):
+    def _poorly_out_of_bag(self, groups: np.ndarray) -> float:
+        """Share of rows that can expect fewer than 3 trees whose bootstrap leaves them out."""
+        n_rows = len(groups)
+        group_size = np.bincount(groups)[groups]
+        draws = bootstrap_size(self.max_samples, n_rows)
+        expected_trees = self.n_trees * (1.0 - group_size / n_rows) ** draws
+        share = float(np.mean(expected_trees < 3))
+        if share > 0:
+            self._log(f"{share:.1%} of the rows have identical twins that keep them in the bag")
+        return share
+
+    def _make_folds(self, groups, target: Target, rng):
         if self.out_of_sample_ != "kfold":
             return None
-        groups = duplicate_groups(X_binned)
         if groups.max() + 1 < self.n_folds:
             raise ValueError(
                 f"out_of_sample='kfold' needs at least n_folds={self.n_folds} distinct samples, "
@@ -493,8 +565,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         n_trees: int = 100,
         max_layers: int = 20,
         n_tolerant_rounds: int = 2,
-        delta: float = 1e-5,
-        depth_tolerance: float = 2.5e-3,
+        delta: float = 0.0,
+        min_gain_se: float = 1.0,
+        depth_tolerance="deprecated",
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
@@ -519,6 +592,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
+        self.min_gain_se = min_gain_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
@@ -562,11 +636,6 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     def _encode_target(self, y) -> Target:
         self.classes_, y_codes = encode_class_labels(y, "CascadeForestClassifier")
         return Target.classes(y_codes, len(self.classes_))
-
-    def _score_outputs(self, y, outputs, sample_weight) -> float:
-        return layer_score(
-            self.scoring, True, y, np.mean(outputs, axis=0), sample_weight, self.classes_
-        )
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of the samples in X, columns in the order of ``classes_``.
@@ -726,8 +795,9 @@ default="squared_error"
         n_trees: int = 100,
         max_layers: int = 20,
         n_tolerant_rounds: int = 2,
-        delta: float = 1e-5,
-        depth_tolerance: float = 2.5e-3,
+        delta: float = 0.0,
+        min_gain_se: float = 1.0,
+        depth_tolerance="deprecated",
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
@@ -751,6 +821,7 @@ default="squared_error"
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
+        self.min_gain_se = min_gain_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
@@ -801,9 +872,6 @@ default="squared_error"
             y = column_or_1d(y)
         self._single_output = y.ndim == 1
         return Target.regression(y)
-
-    def _score_outputs(self, y, outputs, sample_weight) -> float:
-        return layer_score(self.scoring, False, y, np.mean(outputs, axis=0), sample_weight)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets of the samples in X.

@@ -268,9 +268,12 @@ def test_user_scoring(iris):
         return float(np.mean(estimator.predict(X_) == y_true))
 
     model = CascadeForestClassifier(**SMALL, scoring=scorer).fit(X, y)
+    # Every call scores the out-of-sample outputs of all training rows (or a bootstrap resample
+    # of them, as many rows): once per grown layer and per probed leaf size, and once per
+    # resample for the standard errors of the layers' scores and gains.
     assert calls and all(n == len(y) for n in calls)
-    # One call per grown layer and one per leaf size the probe tried.
-    assert len(calls) == len(model.history_["score"]) + len(model.leaf_size_scores_)
+    assert len(calls) > len(model.history_["score"]) + len(model.leaf_size_scores_)
+    assert all(se > 0 for se in model.history_["score_se"])
     log_loss_model = CascadeForestClassifier(**SMALL, scoring="neg_log_loss").fit(X, y)
     assert all(score < 0 for score in log_loss_model.history_["score"])
 

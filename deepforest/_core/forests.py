@@ -180,6 +180,7 @@ def fit_forest(
     seed: int,
     *,
     score_training: bool = True,
+    groups: np.ndarray | None = None,
 ):
     """Fit one forest and return it with its out-of-sample outputs on the training rows.
 
@@ -196,6 +197,10 @@ def fit_forest(
     seed : int
     score_training : bool, default=True
         Compute the out-of-sample outputs; False returns None for them.
+    groups : int ndarray of shape (n_rows,) or None
+        Groups of identical rows (``folds.duplicate_groups``). Out of bag, a row is scored only
+        by trees that drew no row of its group: a tree that trained on a row's twin has seen
+        the row's label. None treats every row as unique.
 
     Returns
     -------
@@ -203,7 +208,14 @@ def fit_forest(
     out_of_sample : float64 ndarray of shape (n_rows, n_outputs) or None
     """
     return fit_forests(
-        [(kind, seed)], settings, X, target, sample_weight, folds, score_training=score_training
+        [(kind, seed)],
+        settings,
+        X,
+        target,
+        sample_weight,
+        folds,
+        score_training=score_training,
+        groups=groups,
     )[0]
 
 
@@ -216,6 +228,7 @@ def fit_forests(
     folds: np.ndarray | None,
     *,
     score_training: bool = True,
+    groups: np.ndarray | None = None,
 ) -> list[tuple]:
     """Fit several forests on the same data: ``fit_forest`` for each ``(kind, seed)``.
 
@@ -225,13 +238,33 @@ def fit_forests(
     """
     if settings.engine == "sklearn":
         return [
-            _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training)
+            _fit_sklearn(
+                kind, settings, X, target, sample_weight, folds, seed, score_training, groups
+            )
             for kind, seed in requests
         ]
-    return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training)
+    return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training, groups)
 
 
 # --------------------------------------------------------------------------------------- numba
+
+
+def _fill_never_scored(total, count, target: Target, weights: np.ndarray) -> None:
+    """Give the rows that no tree left out the training rows' prior, in place.
+
+    Such rows (with out-of-bag outputs: rows whose group of identical rows is drawn by every
+    tree) have no honest out-of-sample output; the whole forest's would repeat their label.
+    The class frequencies (or the mean target) say nothing about the row, which is honest.
+    """
+    never_scored = count == 0
+    if not never_scored.any():
+        return
+    if target.is_classification:
+        prior = np.bincount(target.codes, weights=weights, minlength=target.n_outputs)
+    else:
+        prior = weights @ target.values
+    total[never_scored] = prior / weights.sum()
+    count[never_scored] = 1
 
 
 def tree_seeds(seed: int, n_trees: int) -> np.ndarray:
@@ -255,7 +288,7 @@ def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
     ]
 
 
-def _grow_chunk(X, X_rows, codes, values, weights, jobs, tree_args, n_outputs, score):
+def _grow_chunk(X, X_rows, codes, values, weights, groups, jobs, tree_args, n_outputs, score):
     """Grow the trees of one task; return them and their summed out-of-sample outputs."""
     n_rows = X.shape[0] if score else 0
     out_sum = np.zeros((n_rows, n_outputs), dtype=np.float64)
@@ -276,6 +309,7 @@ def _grow_chunk(X, X_rows, codes, values, weights, jobs, tree_args, n_outputs, s
                 new_state(seed),
                 held_out,
                 held_out.shape[0] == 0,
+                groups,
                 out_sum,
                 out_count,
             )
@@ -304,7 +338,7 @@ def _tree_arguments(kind: str, settings: ForestSettings, target: Target, X: np.n
     )
 
 
-def _fit_numba(requests, settings, X, target, sample_weight, folds, score_training):
+def _fit_numba(requests, settings, X, target, sample_weight, folds, score_training, groups):
     if X.dtype != np.uint8:
         raise TypeError(f"the numba engine grows trees on uint8 bins, got {X.dtype}")
     # Splits read a column at a time, out-of-sample rows a row at a time: one copy in each order
@@ -317,6 +351,12 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
     codes = target.codes if is_classification else np.empty(0, dtype=np.int32)
     values = target.values if not is_classification else np.empty((0, n_outputs), np.float64)
     weights = row_weights(settings, target, sample_weight, n_rows)
+    # Fold-wise, identical rows already share a fold.
+    group_ids = (
+        np.asarray(groups, dtype=np.int64)
+        if groups is not None and folds is None
+        else np.empty(0, dtype=np.int64)
+    )
     plan = _fold_plan(folds, n_rows, settings.n_trees)
     n_trees = sum(count for _, _, count in plan)
     fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
@@ -340,7 +380,16 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
     # sums are not all held at once.
     results = Parallel(n_jobs=settings.n_jobs, prefer="threads", return_as="generator")(
         delayed(_grow_chunk)(
-            X, X_rows, codes, values, weights, chunk, tree_args, n_outputs, score_training
+            X,
+            X_rows,
+            codes,
+            values,
+            weights,
+            group_ids,
+            chunk,
+            tree_args,
+            n_outputs,
+            score_training,
         )
         for _, chunk, tree_args in tasks
     )
@@ -366,11 +415,7 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
             fitted.append((forest, None))
             continue
         total, count = totals[index], counts[index]
-        never_scored = count == 0
-        if never_scored.any():
-            # Rows every tree trained on (rare with enough trees) get the whole forest's output.
-            total[never_scored] = forest.output(X[never_scored], n_jobs=settings.n_jobs)
-            count[never_scored] = 1
+        _fill_never_scored(total, count, target, weights)
         fitted.append((forest, total / count[:, np.newaxis]))
     return fitted
 
@@ -458,7 +503,7 @@ class SklearnForest:
         return np.mean([model.feature_importances_ for model in self.models], axis=0)
 
 
-def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training):
+def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training, groups):
     X = np.ascontiguousarray(X, dtype=np.float32)
     y = target.for_sklearn()
     n_outputs = target.n_outputs
@@ -468,7 +513,10 @@ def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_tr
         forest = SklearnForest([model], n_outputs)
         if not score_training:
             return forest, None
-        return forest, _sklearn_oob_output(model, X, n_outputs, settings.n_jobs)
+        total, count = _sklearn_oob_sums(model, X, n_outputs, settings.n_jobs, groups)
+        weights = row_weights(settings, target, sample_weight, X.shape[0])
+        _fill_never_scored(total, count, target, weights)
+        return forest, total / count[:, np.newaxis]
     n_folds = int(folds.max()) + 1
     plan = _fold_plan(folds, X.shape[0], settings.n_trees)
     out_of_fold = np.zeros((X.shape[0], n_outputs), dtype=np.float64) if score_training else None
@@ -522,13 +570,16 @@ def _sum_tree_outputs(trees: list, X: np.ndarray, is_classifier: bool) -> np.nda
     return total
 
 
-def _oob_chunk(trees: list, bags: list, X: np.ndarray, is_classifier: bool, n_outputs: int):
+def _oob_chunk(trees, bags, X, is_classifier: bool, n_outputs: int, groups):
     """Sum of the chunk's trees' outputs on the rows each left out, and the count per row."""
     total = np.zeros((X.shape[0], n_outputs), dtype=np.float64)
     count = np.zeros(X.shape[0], dtype=np.int64)
     for tree, bag in zip(trees, bags, strict=True):
         out_of_bag = np.ones(X.shape[0], dtype=bool)
         out_of_bag[bag] = False
+        if groups is not None:
+            # A row whose twin was drawn is not out of bag either.
+            out_of_bag &= ~np.isin(groups, groups[bag])
         rows = np.flatnonzero(out_of_bag)
         output = _tree_output(tree, X[rows], is_classifier)
         if is_classifier and output.shape[1] != n_outputs:
@@ -540,8 +591,8 @@ def _oob_chunk(trees: list, bags: list, X: np.ndarray, is_classifier: bool, n_ou
     return total, count
 
 
-def _sklearn_oob_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndarray:
-    """Average, per row, the outputs of the trees whose bootstrap left it out."""
+def _sklearn_oob_sums(model, X: np.ndarray, n_outputs: int, n_jobs, groups):
+    """Per row, the sum of the outputs of the trees whose bootstrap left it out, and their count."""
     is_classifier = hasattr(model, "classes_")
     trees, bags = model.estimators_, model.estimators_samples_
     chunks = range(0, len(trees), TREES_PER_TASK)
@@ -552,6 +603,7 @@ def _sklearn_oob_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndar
             X,
             is_classifier,
             n_outputs,
+            groups,
         )
         for s in chunks
     )
@@ -559,8 +611,4 @@ def _sklearn_oob_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndar
     for chunk_total, chunk_count in results[1:]:
         total += chunk_total
         count += chunk_count
-    never_out = count == 0
-    if never_out.any():
-        total[never_out] = _sklearn_output(model, X[never_out], n_outputs, n_jobs)
-        count[never_out] = 1
-    return total / count[:, np.newaxis]
+    return total, count

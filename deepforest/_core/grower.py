@@ -87,6 +87,7 @@ def grow_tree(
     seed,
     held_out,
     score_out_of_bag,
+    groups,
     out_sum,
     out_count,
 ):
@@ -123,6 +124,9 @@ def grow_tree(
         Rows to score (used when ``score_out_of_bag`` is false).
     score_out_of_bag : bool
         Score the eligible rows the bootstrap did not draw instead of ``held_out``.
+    groups : int64 array (n_rows,) or empty
+        Group of identical rows of every row: a row counts as out of bag only if no row of
+        its group was drawn, since a tree that trained on a row's twin has seen its label.
     out_sum, out_count : float64 (n_rows, n_outputs) and int64 (n_rows,) arrays or empty
         Accumulators of out-of-sample outputs; empty arrays skip scoring.
 
@@ -400,6 +404,14 @@ def grow_tree(
 
     if out_sum.shape[0] > 0:
         if score_out_of_bag:
+            if groups.shape[0] > 0:
+                drawn_groups = np.zeros(groups.max() + 1, dtype=np.bool_)
+                for r in eligible:
+                    if counts[r] > 0:
+                        drawn_groups[groups[r]] = True
+                for r in eligible:
+                    if counts[r] > 0 or drawn_groups[groups[r]]:
+                        counts[r] = 1  # not out of bag: a twin trained the tree
             for r in eligible:
                 if counts[r] == 0:
                     _score_row(

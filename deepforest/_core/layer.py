@@ -59,6 +59,7 @@ def fit_layer(
     target: Target,
     sample_weight: np.ndarray | None,
     folds: np.ndarray | None,
+    groups: np.ndarray | None,
     rng: np.random.RandomState,
 ) -> tuple[Layer, list[np.ndarray]]:
     """Fit the forests of one layer; return the layer and each forest's out-of-sample output."""
@@ -70,7 +71,7 @@ def fit_layer(
         for _ in range(n_estimators)
         for kind in FOREST_KINDS
     ]
-    fitted = fit_forests(requests, settings, X, target, sample_weight, folds)
+    fitted = fit_forests(requests, settings, X, target, sample_weight, folds, groups=groups)
     forests = [forest for forest, _ in fitted]
     outputs = [output for _, output in fitted]
     output_binner = None
