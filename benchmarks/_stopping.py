@@ -57,9 +57,9 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
     # Every layer's averaged out-of-sample output, as the stopping rule sees it.
     original = model._layer_evidence
 
-    def capture(mean_output):
+    def capture(scorer, mean_output):
         captured.append(mean_output.astype(np.float32))
-        return original(mean_output)
+        return original(scorer, mean_output)
 
     model._layer_evidence = capture
     start = time.perf_counter()

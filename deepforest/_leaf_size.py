@@ -14,13 +14,15 @@ import dataclasses
 
 import numpy as np
 
-from ._core.forests import ForestSettings, Target, fit_forest
+from ._core.forests import ForestSettings, Target, fit_forests
 from ._scoring import layer_score
 
 LEAF_SIZE_CANDIDATES = (1, 2, 4, 8, 16)
 PROBE_TREES = 24
 PROBE_MAX_ROWS = 50_000
 SMALLER_LEAF_MARGIN = 0.005
+# Leaf sizes probed in one parallel call.
+PROBES_AT_ONCE = 2
 
 
 def choose_min_samples_leaf(
@@ -32,34 +34,43 @@ def choose_min_samples_leaf(
     classes: np.ndarray | None,
     rng: np.random.RandomState,
     groups: np.ndarray | None = None,
+    folds: np.ndarray | None = None,
 ) -> tuple[int, dict[int, float]]:
     """Return the candidate leaf size with the best out-of-bag score, and every score.
 
-    Candidates are tried from the smallest up; the search stops once a size scores clearly
-    worse than the best so far, since larger leaves only smooth further. The probes ignore
-    sample and class weights: scikit-learn draws weighted bootstrap samples, so heavily weighted
-    rows would hardly ever be out of bag and their scores would not be out-of-sample (the
-    engines agree on this, so that they choose alike).
+    Candidates are tried from the smallest up, two at a time; the search stops once a size
+    scores clearly worse than the best so far, since larger leaves only smooth further. The
+    probes ignore sample and class weights: scikit-learn draws weighted bootstrap samples, so
+    heavily weighted rows would hardly ever be out of bag and their scores would not be
+    out-of-sample (the engines agree on this, so that they choose alike). With ``folds`` (the
+    cascade's fold-wise scheme) the probes are scored fold-wise too.
     """
     n_samples = X.shape[0]
     if n_samples > PROBE_MAX_ROWS:
         rows = np.sort(rng.choice(n_samples, PROBE_MAX_ROWS, replace=False))
         X, target, y_scored = X[rows], target.take(rows), y_scored[rows]
         groups = None if groups is None else groups[rows]
+        folds = None if folds is None else folds[rows]
     seed = int(rng.randint(np.iinfo(np.int32).max))
+    probe_settings = dataclasses.replace(settings, n_trees=PROBE_TREES, class_weight=None)
+    candidates = [size for size in LEAF_SIZE_CANDIDATES if size * 4 <= X.shape[0]]
     scores: dict[int, float] = {}
-    for leaf_size in LEAF_SIZE_CANDIDATES:
-        if leaf_size * 4 > X.shape[0]:
-            break
-        probe_settings = dataclasses.replace(
-            settings, n_trees=PROBE_TREES, min_samples_leaf=leaf_size, class_weight=None
-        )
-        _, output = fit_forest("random", probe_settings, X, target, None, None, seed, groups=groups)
-        scores[leaf_size] = layer_score(
-            scoring, settings.is_classifier, y_scored, output, None, classes
-        )
+    # Two sizes at a time: their trees share the threads, and the search can still stop early.
+    for start in range(0, len(candidates), PROBES_AT_ONCE):
+        sizes = candidates[start : start + PROBES_AT_ONCE]
+        requests = [
+            ("random", seed, dataclasses.replace(probe_settings, min_samples_leaf=size))
+            for size in sizes
+        ]
+        fitted = fit_forests(requests, probe_settings, X, target, None, folds, groups=groups)
+        for size, (_, output) in zip(sizes, fitted, strict=True):
+            scores[size] = layer_score(
+                scoring, settings.is_classifier, y_scored, output, None, classes
+            )
         best = max(scores.values())
-        if scores[leaf_size] < best - 0.01 * max(abs(best), 1e-12):
+        # Larger leaves only smooth further: once the largest size so far is clearly worse than
+        # the best, the ones after it would be too.
+        if scores[sizes[-1]] < best - 0.01 * max(abs(best), 1e-12):
             break
     if not scores:
         return 1, scores

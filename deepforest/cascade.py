@@ -32,6 +32,7 @@ from ._core.binning import MAX_BINS, QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
 from ._core.layer import fit_layer
+from ._core.screening import screening_threshold
 from ._core.stopping import CascadeGrowth, LayerScorer
 from ._labels import encode_class_labels
 from ._leaf_size import choose_min_samples_leaf
@@ -43,8 +44,29 @@ from ._spill import SpilledLayer, spill_layer
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
 DUPLICATE_SHARE_FOR_FOLDS = 0.05
 
+# Growth stops when confidence screening leaves fewer rows than this.
+MIN_ROWS_AFTER_SCREENING = 20
+
 # Samples predicted at once: bounds the memory of the augmented features at predict time.
 PREDICT_BATCH_ROWS = 65_536
+
+
+@dataclasses.dataclass
+class _TrainingData:
+    """What every stage of a fit reads: the binned rows, targets, weights and settings."""
+
+    X_binned: np.ndarray
+    target: Target
+    y_scored: np.ndarray
+    sample_weight: np.ndarray | None
+    groups: np.ndarray
+    folds: np.ndarray | None
+    settings: ForestSettings
+    rng: np.random.RandomState
+
+
+def _subset(values: np.ndarray | None, rows: np.ndarray | None):
+    return values if values is None or rows is None else values[rows]
 
 
 class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
@@ -57,6 +79,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
         "delta": [Interval(Real, 0, None, closed="left")],
         "min_gain_se": [Interval(Real, 0, None, closed="left")],
+        "max_loss_se": [Interval(Real, 0, None, closed="left")],
         "depth_tolerance": [StrOptions({"deprecated"}), Interval(Real, 0, None, closed="left")],
         "max_features": [
             Interval(Integral, 1, None, closed="left"),
@@ -93,6 +116,16 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight):
+        data = self._prepare(X, y, sample_weight)
+        growth, layers, fit_times, last_index, last_outputs = self._grow(data)
+        self._keep_layers(growth, layers, fit_times, last_index)
+        self.predictor_ = None
+        if self.predictor is not None:
+            self._fit_predictor(data, last_outputs)
+        return self
+
+    def _prepare(self, X, y, sample_weight) -> _TrainingData:
+        """Validate and bin the data, choose the out-of-sample scheme and the leaf size."""
         X, y = validate_data(
             self,
             X,
@@ -105,11 +138,8 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             y_numeric=not self._is_classifier,
         )
         target = self._encode_target(y)
-        # Scores compare the user's labels (classification) or the targets (regression).
-        y_scored = y if self._is_classifier else _raveled(target.values)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-
         rng = check_random_state(self.random_state)
         self.engine_ = resolve_engine(self.engine, self.criterion)
         self._binner = QuantileBinner(
@@ -120,75 +150,131 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         # none of them, and fold-wise they share a fold.
         groups = duplicate_groups(X_binned)
         self.out_of_sample_ = self._out_of_sample_scheme(sample_weight, groups)
-        folds = self._make_folds(groups, target, rng)
-        settings = self._forest_settings()
+        data = _TrainingData(
+            X_binned=X_binned,
+            target=target,
+            # Scores compare the user's labels (classification) or the targets (regression).
+            y_scored=y if self._is_classifier else _raveled(target.values),
+            sample_weight=sample_weight,
+            groups=groups,
+            folds=self._make_folds(groups, target, rng),
+            settings=self._forest_settings(),
+            rng=rng,
+        )
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
             self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
-                settings,
+                data.settings,
                 X_binned,
                 target,
-                y_scored,
+                data.y_scored,
                 self.scoring,
                 getattr(self, "classes_", None),
                 rng,
                 groups,
+                data.folds,
             )
-            settings = dataclasses.replace(settings, min_samples_leaf=self.min_samples_leaf_)
             probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
+        data.settings = dataclasses.replace(data.settings, min_samples_leaf=self.min_samples_leaf_)
+        return data
 
+    def _grow(self, data: _TrainingData):
+        """Grow layers until the rule stops; return the decisions, layers and last outputs.
+
+        With confidence screening, the rows screened after a layer keep its output, and only
+        the others train the next layers; every layer is scored on all the rows, screened ones
+        with the output that screened them, so that layers compare on the same rows.
+        """
+        scorer = LayerScorer(
+            self.scoring,
+            self._is_classifier,
+            data.y_scored,
+            data.sample_weight,
+            getattr(self, "classes_", None),
+            seed=int(data.rng.randint(np.iinfo(np.int32).max)),
+        )
         growth = CascadeGrowth(
-            LayerScorer(
-                self.scoring,
-                self._is_classifier,
-                y_scored,
-                sample_weight,
-                getattr(self, "classes_", None),
-                seed=int(rng.randint(np.iinfo(np.int32).max)),
-            ),
+            scorer,
             z=self.min_gain_se,
             delta=self.delta,
             patience=self.n_tolerant_rounds,
-            keep_z=self.min_gain_se,
+            keep_z=self.max_loss_se,
         )
-        self._scorer = growth.scorer
+        screening = getattr(self, "confidence_screening", False)
+        n_rows = data.X_binned.shape[0]
+        active = np.arange(n_rows)  # rows still in the cascade
+        combined = None  # every row's out-of-sample output: its screening layer's, or the last
+        self._screening_thresholds, self._screened_counts = [], []
         layers, fit_times = [], []
-        # Out-of-sample outputs of the layers that may still end up last: the best and later.
-        candidate_outputs: dict[int, list[np.ndarray]] = {}
+        # Out-of-sample outputs of the layers that may still end up last: the best and later,
+        # with the rows they were computed for.
+        candidates: dict[int, tuple[list[np.ndarray], np.ndarray]] = {}
         # Trees read a column at a time while they grow: the layers' input in Fortran order.
-        features = np.asfortranarray(X_binned)
+        features = np.asfortranarray(data.X_binned)
         for index in range(self.max_layers):
             start = time.perf_counter()
+            rows = None if len(active) == n_rows else active
             layer, outputs = fit_layer(
-                settings,
+                data.settings,
                 n_estimators=self.n_estimators,
                 X=features,
-                target=target,
-                sample_weight=sample_weight,
-                folds=folds,
-                groups=groups,
-                rng=rng,
+                target=data.target if rows is None else data.target.take(rows),
+                sample_weight=_subset(data.sample_weight, rows),
+                folds=_subset(data.folds, rows),
+                groups=_subset(data.groups, rows),
+                rng=data.rng,
             )
             if self.spill_dir is not None:
                 layer = spill_layer(layer, self.spill_dir, index)
-            improved = growth.add(self._layer_evidence(np.mean(outputs, axis=0)))
+            mean_output = np.mean(outputs, axis=0)
+            if combined is None:
+                combined = mean_output
+            else:
+                combined[active] = mean_output
+            improved = growth.add(self._layer_evidence(scorer, combined))
             fit_times.append(time.perf_counter() - start)
             layers.append(layer)
-            candidate_outputs[index] = outputs
+            candidates[index] = (outputs, active)
             if improved:
-                candidate_outputs = {index: outputs}
+                candidates = {index: (outputs, active)}
             self._log_layer(index, growth.record, fit_times[-1], features.shape[1], improved)
             if growth.should_stop() or index + 1 == self.max_layers:
                 break
+            if screening:
+                kept = self._screen(data, active, mean_output)
+                active, outputs = active[kept], [output[kept] for output in outputs]
+                if len(active) < MIN_ROWS_AFTER_SCREENING:
+                    self._log(f"growth stops: {len(active)} rows left after screening")
+                    break
             # The layer's outputs are computed, so its training features can go before the
             # next layer's are built: two copies at once would double the peak on wide data.
             del features
-            features = _augment(X_binned, layer, outputs, order="F")
+            features = _augment(data.X_binned[active], layer, outputs, order="F")
         del features
-
-        record = growth.record
         last_index = self._last_kept_layer(growth)
+        last_outputs = candidates.get(last_index, candidates[max(candidates)])
+        return growth, layers, fit_times, last_index, last_outputs
+
+    def _screen(self, data: _TrainingData, active: np.ndarray, mean_output: np.ndarray):
+        """Choose the layer's screening threshold; return which active rows stay in."""
+        confidence = mean_output.max(axis=1)
+        predicted = self.classes_[mean_output.argmax(axis=1)]
+        correct = predicted == data.y_scored[active]
+        threshold = screening_threshold(confidence, correct, _subset(data.sample_weight, active))
+        screened = confidence > threshold
+        self._screening_thresholds.append(threshold)
+        self._screened_counts.append(int(screened.sum()))
+        self._log(
+            f"screening: {screened.sum()} of {len(active)} rows leave with confidence above "
+            f"{threshold:.4f} ({np.mean(correct[screened]) if screened.any() else np.nan:.4f} "
+            f"accurate, against {np.mean(correct):.4f} for all)"
+        )
+        return ~screened
+
+    def _keep_layers(self, growth, layers: list, fit_times: list[float], last_index: int) -> None:
+        """Keep the layers up to ``last_index``; record the decisions as fitted attributes."""
+        record = growth.record
         self.layers_ = layers[: last_index + 1]
         for dropped in layers[last_index + 1 :]:
             if isinstance(dropped, SpilledLayer):
@@ -203,34 +289,38 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             "gain_se": record.gain_errors,
             "fit_time": fit_times,
         }
+        if getattr(self, "confidence_screening", False):
+            n_rows = len(growth.scorer.y)
+            thresholds = self._screening_thresholds[: self.n_layers_ - 1]
+            self.screening_thresholds_ = np.array([*thresholds, np.inf])
+            self.screened_share_ = np.array(
+                [count / n_rows for count in self._screened_counts[: self.n_layers_ - 1]] + [0.0]
+            )
+        del self._screening_thresholds, self._screened_counts
         self._log(
             f"kept {self.n_layers_} of {len(layers)} layers (best: layer {record.best_index}, "
             f"score {self.best_score_:.5f} ± {record.standard_errors[record.best_index]:.5f})"
         )
-        last_outputs = candidate_outputs.get(last_index)
-        if last_outputs is None:
-            # A layer kept past the best was not a candidate only if it is the best itself.
-            last_outputs = candidate_outputs[max(candidate_outputs)]
-        del candidate_outputs
 
-        self.predictor_ = None
-        if self.predictor is not None:
-            start = time.perf_counter()
-            self.predictor_ = make_predictor(
-                self.predictor,
-                settings=settings,
-                seed=int(rng.randint(np.iinfo(np.int32).max)),
-                params=self.predictor_params,
-            )
-            final_features = _augment(X_binned, self.layers_[-1], last_outputs, order="F")
-            y_fit = target.codes if self._is_classifier else _raveled(target.values)
-            self.predictor_.fit(final_features, y_fit, sample_weight=sample_weight)
-            self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
-        return self
+    def _fit_predictor(self, data: _TrainingData, last_outputs) -> None:
+        """Fit the final predictor on the last kept layer's augmented features."""
+        start = time.perf_counter()
+        outputs, rows = last_outputs
+        self.predictor_ = make_predictor(
+            self.predictor,
+            settings=data.settings,
+            seed=int(data.rng.randint(np.iinfo(np.int32).max)),
+            params=self.predictor_params,
+        )
+        final_features = _augment(data.X_binned[rows], self.layers_[-1], outputs, order="F")
+        target = data.target.take(rows)
+        y_fit = target.codes if self._is_classifier else _raveled(target.values)
+        self.predictor_.fit(final_features, y_fit, sample_weight=_subset(data.sample_weight, rows))
+        self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
 
-    def _layer_evidence(self, mean_output: np.ndarray):
+    def _layer_evidence(self, scorer: LayerScorer, mean_output: np.ndarray):
         """Score one layer's averaged out-of-sample output (with its standard error)."""
-        return self._scorer.evidence(mean_output)
+        return scorer.evidence(mean_output)
 
     def _log_layer(self, index, record, seconds: float, n_features: int, improved: bool) -> None:
         if not self.verbose:
@@ -256,7 +346,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         warnings.warn(
             "depth_tolerance is deprecated and will be removed: the cascade now keeps the "
             "layers after the best one that are not significantly worse than it (see "
-            "min_gain_se). Leave depth_tolerance unset to use that rule.",
+            "max_loss_se). Leave depth_tolerance unset to use that rule.",
             FutureWarning,
             stacklevel=4,
         )
@@ -347,10 +437,38 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
 
     def _final_outputs_batch(self, X) -> np.ndarray:
         X_binned = self._binner.transform(X)
-        # Only the last layer's outputs are used; the deque keeps no earlier one alive.
-        outputs = deque(self._layer_outputs(X_binned), maxlen=1)[0]
+        thresholds = getattr(self, "screening_thresholds_", None)
+        if thresholds is None:
+            # Only the last layer's outputs are used; the deque keeps no earlier one alive.
+            outputs = deque(self._layer_outputs(X_binned), maxlen=1)[0]
+            return self._last_layer_output(X_binned, outputs)
+        # Confidence screening: rows leave at the first layer that is confident enough.
+        final = None
+        active = np.arange(X_binned.shape[0])
+        features = X_binned
+        for index, layer in enumerate(self.layers_):
+            outputs = layer.outputs(self._layer_input(features), self.n_jobs)
+            if index + 1 == len(self.layers_):
+                break
+            mean_output = np.mean(outputs, axis=0)
+            if final is None:
+                final = np.empty((X_binned.shape[0], mean_output.shape[1]))
+            screened = mean_output.max(axis=1) > thresholds[index]
+            final[active[screened]] = mean_output[screened]
+            active, outputs = active[~screened], [output[~screened] for output in outputs]
+            features = _augment(X_binned[active], layer, outputs)
+        last = self._last_layer_output(X_binned[active], outputs)
+        if final is None:
+            return last
+        final[active] = last
+        return final
+
+    def _last_layer_output(self, X_binned: np.ndarray, outputs: list[np.ndarray]) -> np.ndarray:
+        """The prediction from the last kept layer's outputs: their mean, or the predictor's."""
         if self.predictor_ is None:
             output = np.mean(outputs, axis=0)
+        elif len(X_binned) == 0:
+            output = np.empty((0, outputs[0].shape[1]))
         else:
             final_features = _augment(X_binned, self.layers_[-1], outputs)
             if self._is_classifier:
@@ -434,9 +552,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
 
     Each layer fits pairs of random and completely-random forests; every training sample's
     class vector comes from trees that never trained on it. The next layer sees the original
-    features plus those class vectors. Layers are added until the out-of-sample score stops
-    improving; the layers up to the best one are kept, or a little past it within
-    ``depth_tolerance``.
+    features plus those class vectors. Layers are added until a layer's out-of-sample score
+    fails to improve significantly on the best so far (a paired test on the same rows); the
+    layers up to the best one are kept, and the later ones that are not significantly worse.
 
     Parameters
     ----------
@@ -447,15 +565,25 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Number of trees in each forest.
     max_layers : int, default=20
         Maximum number of cascade layers grown.
-    n_tolerant_rounds : int, default=2
-        Growth stops after this many layers in a row without an improvement above ``delta``.
-    delta : float, default=1e-5
-        Smallest score gain that counts as an improvement.
-    depth_tolerance : float, default=2.5e-3
-        The cascade keeps layers up to the deepest one, from the best on, whose score is within
-        this of the best score (0: keep up to the best layer). Deeper layers' out-of-sample
-        scores understate them: training samples pass on out-of-bag class vectors, new samples
-        the whole forest's, which are less noisy.
+    n_tolerant_rounds : int, default=1
+        Growth stops after this many layers in a row without an improvement.
+    delta : float, default=0.0
+        Score gain a layer must exceed, besides ``min_gain_se``, to count as an improvement.
+    min_gain_se : float, default=1.645
+        A layer improves on the best layer so far only if its score gain exceeds this many
+        standard errors of the gain (one-sided 5 % by default). Both layers are scored on the
+        out-of-sample outputs of the same training rows, so the gain is a paired difference:
+        per row for the default scoring (as in McNemar's test for accuracy), by a paired
+        bootstrap for any other ``scoring``.
+    max_loss_se : float, default=2.0
+        Layers grown after the best one are kept unless their score is below the best by more
+        than this many standard errors of the difference. Deeper layers' out-of-sample scores
+        understate them (training rows pass on out-of-bag class vectors from about a third of
+        the trees, new rows the whole forest's), so a deeper layer that is not clearly worse is
+        kept; 0 keeps the layers up to the best one only.
+    depth_tolerance : float, default="deprecated"
+        Deprecated: keeps the layers from the best on whose score is within this of the best
+        score, instead of the ``max_loss_se`` rule. Setting it warns.
     max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
         Candidate features per split of the random forests. The completely-random forests always
         draw one feature and one threshold per split.
@@ -512,6 +640,13 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Split quality measure of the trees.
     class_weight : "balanced", "balanced_subsample", dict or None, default=None
         Class weights, passed to every forest.
+    confidence_screening : bool, default=False
+        Confidence screening (Pang et al., ICDM 2018): after each layer, the rows whose
+        out-of-sample class vector is confident enough take that layer's prediction as final,
+        and only the others train and pass through the following layers. The threshold is chosen
+        per layer from the out-of-sample outputs: a row leaves when the rows around its
+        confidence are at least as accurate as the layer is on all its rows. Faster later
+        layers, smaller models; see docs/cascade.md for its measured cost in accuracy.
 
     Attributes
     ----------
@@ -529,12 +664,21 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
     engine_ : {"numba", "sklearn"}
         The engine that grew the forests.
+    best_layer_ : int
+        Index of the best layer: the last one that significantly improved on those before it.
     best_score_ : float
-        The highest out-of-sample layer score.
+        The best layer's out-of-sample score.
     history_ : dict of list
-        ``"score"`` and ``"fit_time"`` (seconds) of every grown layer, kept or not.
+        For every grown layer, kept or not: ``"score"`` and its standard error ``"score_se"``,
+        ``"gain"`` over the best layer before it and its standard error ``"gain_se"`` (NaN for
+        the first layer), and ``"fit_time"`` (seconds).
     predictor_ : estimator or None
         The fitted final predictor.
+    screening_thresholds_ : ndarray of shape (n_layers_,)
+        With ``confidence_screening``: the confidence above which rows leave at each kept
+        layer (``inf`` for the last one, and where none leaves).
+    screened_share_ : ndarray of shape (n_layers_,)
+        With ``confidence_screening``: the share of the training rows that left at each layer.
     feature_importances_ : ndarray of shape (n_features_in_,)
         Impurity-based importances of the input features.
     n_features_in_ : int
@@ -556,6 +700,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         **_BaseCascadeForest._parameter_constraints,
         "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
         "class_weight": [StrOptions({"balanced", "balanced_subsample"}), dict, None],
+        "confidence_screening": ["boolean"],
     }
     _is_classifier = True
 
@@ -564,9 +709,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         n_estimators: int = 2,
         n_trees: int = 100,
         max_layers: int = 20,
-        n_tolerant_rounds: int = 2,
+        n_tolerant_rounds: int = 1,
         delta: float = 0.0,
-        min_gain_se: float = 1.0,
+        min_gain_se: float = 1.645,
+        max_loss_se: float = 2.0,
         depth_tolerance="deprecated",
         max_features="sqrt",
         max_depth: int | None = None,
@@ -586,6 +732,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         verbose: int = 0,
         criterion: str = "gini",
         class_weight=None,
+        confidence_screening: bool = False,
     ):
         self.n_estimators = n_estimators
         self.n_trees = n_trees
@@ -593,6 +740,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
         self.min_gain_se = min_gain_se
+        self.max_loss_se = max_loss_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
@@ -612,6 +760,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.verbose = verbose
         self.criterion = criterion
         self.class_weight = class_weight
+        self.confidence_screening = confidence_screening
 
     def fit(self, X, y, sample_weight=None) -> CascadeForestClassifier:
         """Grow the cascade on training data.
@@ -682,15 +831,25 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         Number of trees in each forest.
     max_layers : int, default=20
         Maximum number of cascade layers grown.
-    n_tolerant_rounds : int, default=2
-        Growth stops after this many layers in a row without an improvement above ``delta``.
-    delta : float, default=1e-5
-        Smallest score gain that counts as an improvement.
-    depth_tolerance : float, default=2.5e-3
-        The cascade keeps layers up to the deepest one, from the best on, whose score is within
-        this of the best score (0: keep up to the best layer). Deeper layers' out-of-sample
-        scores understate them: training samples pass on out-of-bag class vectors, new samples
-        the whole forest's, which are less noisy.
+    n_tolerant_rounds : int, default=1
+        Growth stops after this many layers in a row without an improvement.
+    delta : float, default=0.0
+        Score gain a layer must exceed, besides ``min_gain_se``, to count as an improvement.
+    min_gain_se : float, default=1.645
+        A layer improves on the best layer so far only if its score gain exceeds this many
+        standard errors of the gain (one-sided 5 % by default). Both layers are scored on the
+        out-of-sample outputs of the same training rows, so the gain is a paired difference:
+        per row for the default scoring (as in McNemar's test for accuracy), by a paired
+        bootstrap for any other ``scoring``.
+    max_loss_se : float, default=2.0
+        Layers grown after the best one are kept unless their score is below the best by more
+        than this many standard errors of the difference. Deeper layers' out-of-sample scores
+        understate them (training rows pass on out-of-bag class vectors from about a third of
+        the trees, new rows the whole forest's), so a deeper layer that is not clearly worse is
+        kept; 0 keeps the layers up to the best one only.
+    depth_tolerance : float, default="deprecated"
+        Deprecated: keeps the layers from the best on whose score is within this of the best
+        score, instead of the ``max_loss_se`` rule. Setting it warns.
     max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
         Candidate features per split of the random forests. The completely-random forests always
         draw one feature and one threshold per split.
@@ -761,10 +920,14 @@ default="squared_error"
         The scheme used for out-of-sample class vectors, ``"oob"`` or ``"kfold"``.
     engine_ : {"numba", "sklearn"}
         The engine that grew the forests.
+    best_layer_ : int
+        Index of the best layer: the last one that significantly improved on those before it.
     best_score_ : float
-        The highest out-of-sample layer score.
+        The best layer's out-of-sample score.
     history_ : dict of list
-        ``"score"`` and ``"fit_time"`` (seconds) of every grown layer, kept or not.
+        For every grown layer, kept or not: ``"score"`` and its standard error ``"score_se"``,
+        ``"gain"`` over the best layer before it and its standard error ``"gain_se"`` (NaN for
+        the first layer), and ``"fit_time"`` (seconds).
     predictor_ : estimator or None
         The fitted final predictor.
     feature_importances_ : ndarray of shape (n_features_in_,)
@@ -794,9 +957,10 @@ default="squared_error"
         n_estimators: int = 2,
         n_trees: int = 100,
         max_layers: int = 20,
-        n_tolerant_rounds: int = 2,
+        n_tolerant_rounds: int = 1,
         delta: float = 0.0,
-        min_gain_se: float = 1.0,
+        min_gain_se: float = 1.645,
+        max_loss_se: float = 2.0,
         depth_tolerance="deprecated",
         max_features="sqrt",
         max_depth: int | None = None,
@@ -822,6 +986,7 @@ default="squared_error"
         self.n_tolerant_rounds = n_tolerant_rounds
         self.delta = delta
         self.min_gain_se = min_gain_se
+        self.max_loss_se = max_loss_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth

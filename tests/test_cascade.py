@@ -182,30 +182,32 @@ def test_growth_stops_after_tolerant_rounds_and_keeps_the_best(digits_split):
     ).fit(X_train, y_train)
     scores = model.history_["score"]
     assert len(scores) == len(model.history_["fit_time"])
-    best = int(np.argmax(scores))
-    assert model.best_score_ == scores[best]
-    # Kept: up to the deepest layer from the best on that scores within depth_tolerance of it.
-    within = [i for i in range(best, len(scores)) if scores[i] >= scores[best] - 2.5e-3]
-    assert model.n_layers_ == max(within) + 1 == len(model.layers_)
-    if len(scores) < 10:
-        # Stopped early: exactly n_tolerant_rounds layers followed the best one.
-        assert len(scores) == best + 1 + 2
+    assert model.best_score_ == scores[model.best_layer_]
+    # Stopped early: exactly n_tolerant_rounds layers followed the best one.
+    assert len(scores) < 10 and len(scores) == model.best_layer_ + 1 + 2
+    assert model.best_layer_ < model.n_layers_ == len(model.layers_) <= len(scores)
     assert model.score(X_test, y_test) > 0.93
 
 
-def test_zero_depth_tolerance_keeps_up_to_the_best(digits_split):
+def test_zero_max_loss_keeps_up_to_the_best(digits_split):
     X_train, _, y_train, _ = digits_split
     model = CascadeForestClassifier(
-        n_trees=10, max_layers=4, depth_tolerance=0.0, random_state=0
+        n_trees=10, max_layers=4, n_tolerant_rounds=3, max_loss_se=0.0, random_state=0
     ).fit(X_train, y_train)
-    assert model.n_layers_ == int(np.argmax(model.history_["score"])) + 1
+    # Only layers at least as good as the best, right after it, could be kept.
+    gains = model.history_["gain"]
+    kept_after = model.n_layers_ - 1 - model.best_layer_
+    assert all(gain >= 0 for gain in gains[model.best_layer_ + 1 : model.n_layers_])
+    assert kept_after == 0 or gains[model.best_layer_ + 1] >= 0
 
 
 def test_depth_tolerance_keeps_deeper_ties():
     X, y = load_iris(return_X_y=True)
     model = CascadeForestClassifier(
         n_trees=5, max_layers=3, n_tolerant_rounds=5, depth_tolerance=1.0, random_state=0
-    ).fit(X, y)
+    )
+    with pytest.warns(FutureWarning, match="depth_tolerance is deprecated"):
+        model.fit(X, y)
     assert model.n_layers_ == 3
 
 
@@ -219,9 +221,7 @@ def test_max_layers_caps_growth(iris):
 def test_delta_counts_only_real_improvements(iris):
     X, y = iris
     # No score can improve by more than 1: layer 0 stays the best and growth stops one layer on.
-    model = CascadeForestClassifier(
-        n_trees=5, delta=1.0, n_tolerant_rounds=1, depth_tolerance=0.0, random_state=0
-    )
+    model = CascadeForestClassifier(n_trees=5, delta=1.0, n_tolerant_rounds=1, random_state=0)
     model.fit(X, y)
     assert len(model.history_["score"]) == 2
     assert model.best_score_ == model.history_["score"][0]
@@ -230,7 +230,7 @@ def test_delta_counts_only_real_improvements(iris):
 def test_later_layers_see_class_vectors(digits_split):
     X_train, _, y_train, _ = digits_split
     model = CascadeForestClassifier(
-        n_trees=10, max_layers=2, n_tolerant_rounds=5, depth_tolerance=1.0, random_state=0
+        n_trees=10, max_layers=2, n_tolerant_rounds=5, max_loss_se=1e9, random_state=0
     )
     model.fit(X_train, y_train)
     assert len(model.history_["score"]) == 2

@@ -232,16 +232,17 @@ def fit_forests(
 ) -> list[tuple]:
     """Fit several forests on the same data: ``fit_forest`` for each ``(kind, seed)``.
 
-    The compiled engine grows the trees of all the forests in one parallel call, so that
-    threads stay busy across the forests' boundaries; the results are those of fitting each
-    forest alone.
+    A request may be ``(kind, seed, tree_settings)`` to grow that forest with other tree
+    settings (leaf size, depth, features per split); the number of trees and the bootstrap are
+    ``settings``'s for all. The compiled engine grows the trees of all the forests in one
+    parallel call, so that threads stay busy across the forests' boundaries; the results are
+    those of fitting each forest alone.
     """
+    requests = [(r[0], r[1], r[2] if len(r) > 2 else settings) for r in requests]
     if settings.engine == "sklearn":
         return [
-            _fit_sklearn(
-                kind, settings, X, target, sample_weight, folds, seed, score_training, groups
-            )
-            for kind, seed in requests
+            _fit_sklearn(kind, own, X, target, sample_weight, folds, seed, score_training, groups)
+            for kind, seed, own in requests
         ]
     return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training, groups)
 
@@ -288,7 +289,9 @@ def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
     ]
 
 
-def _grow_chunk(X, X_rows, codes, values, weights, groups, jobs, tree_args, n_outputs, score):
+def _grow_chunk(
+    X, X_rows, codes, values, weights, groups, jobs, tree_args, n_outputs, score, out_of_bag
+):
     """Grow the trees of one task; return them and their summed out-of-sample outputs."""
     n_rows = X.shape[0] if score else 0
     out_sum = np.zeros((n_rows, n_outputs), dtype=np.float64)
@@ -308,7 +311,7 @@ def _grow_chunk(X, X_rows, codes, values, weights, groups, jobs, tree_args, n_ou
                 *tree_args,
                 new_state(seed),
                 held_out,
-                held_out.shape[0] == 0,
+                out_of_bag,
                 groups,
                 out_sum,
                 out_count,
@@ -362,8 +365,8 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
     fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
 
     tasks = []  # (forest index, chunk of trees, tree arguments)
-    for index, (kind, seed) in enumerate(requests):
-        tree_args = _tree_arguments(kind, settings, target, X)
+    for index, (kind, seed, own_settings) in enumerate(requests):
+        tree_args = _tree_arguments(kind, own_settings, target, X)
         seeds = tree_seeds(seed, n_trees)
         jobs = []
         for eligible, held_out, count in plan:
@@ -390,6 +393,7 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
             tree_args,
             n_outputs,
             score_training,
+            folds is None,
         )
         for _, chunk, tree_args in tasks
     )

@@ -116,6 +116,7 @@ class LayerScorer:
             terms = self._terms(mean_output)
             score, error = self._mean_and_error(terms)
             return LayerEvidence(score, error, terms=terms)
+        mean_output = np.array(mean_output, copy=True)  # the caller may update its array
         score = self._score(mean_output)
         scores = np.array([self._score(mean_output, rows) for rows in self._resamples])
         return LayerEvidence(score, float(np.std(scores, ddof=1)), output=mean_output)
