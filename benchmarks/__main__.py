@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     stopping.add_argument(
         "--replay", action="store_true", help="only re-evaluate the records in --out"
     )
+    stopping.add_argument(
+        "--screening",
+        action="store_true",
+        help="compare confidence screening on and off instead (MNIST-10k and LETTER by default)",
+    )
 
     peers = commands.add_parser(
         "peers", help="set up (or check) the environments of peers such as Deep-Forest 0.1.7"
@@ -102,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         from ._stopping import main as stopping_main
 
         args.out = args.out or "benchmarks/results/stopping"
+        if args.screening and not args.datasets:
+            args.datasets = ["mnist10k", "letter"]
         args.datasets = args.datasets or [
             "digits",
             "letter",

@@ -35,15 +35,17 @@ def choose_min_samples_leaf(
     rng: np.random.RandomState,
     groups: np.ndarray | None = None,
     folds: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[int, dict[int, float]]:
-    """Return the candidate leaf size with the best out-of-bag score, and every score.
+    """Return the candidate leaf size with the best out-of-sample score, and every score.
 
     Candidates are tried from the smallest up, two at a time; the search stops once a size
-    scores clearly worse than the best so far, since larger leaves only smooth further. The
-    probes ignore sample and class weights: scikit-learn draws weighted bootstrap samples, so
-    heavily weighted rows would hardly ever be out of bag and their scores would not be
-    out-of-sample (the engines agree on this, so that they choose alike). With ``folds`` (the
-    cascade's fold-wise scheme) the probes are scored fold-wise too.
+    scores clearly worse than the best so far, since larger leaves only smooth further. With
+    ``folds`` (the cascade's fold-wise scheme, which weighted fits use) the probes are grown and
+    scored fold-wise, with the sample and class weights, as the layers will be. Out of bag they
+    ignore the weights: scikit-learn draws weighted bootstrap samples, so heavily weighted rows
+    would hardly ever be out of bag and their scores would not be out-of-sample (the engines
+    agree on this, so that they choose alike).
     """
     n_samples = X.shape[0]
     if n_samples > PROBE_MAX_ROWS:
@@ -51,8 +53,12 @@ def choose_min_samples_leaf(
         X, target, y_scored = X[rows], target.take(rows), y_scored[rows]
         groups = None if groups is None else groups[rows]
         folds = None if folds is None else folds[rows]
+        sample_weight = None if sample_weight is None else sample_weight[rows]
     seed = int(rng.randint(np.iinfo(np.int32).max))
-    probe_settings = dataclasses.replace(settings, n_trees=PROBE_TREES, class_weight=None)
+    probe_settings = dataclasses.replace(settings, n_trees=PROBE_TREES)
+    if folds is None:
+        probe_settings = dataclasses.replace(probe_settings, class_weight=None)
+        sample_weight = None
     candidates = [size for size in LEAF_SIZE_CANDIDATES if size * 4 <= X.shape[0]]
     scores: dict[int, float] = {}
     # Two sizes at a time: their trees share the threads, and the search can still stop early.
@@ -62,10 +68,12 @@ def choose_min_samples_leaf(
             ("random", seed, dataclasses.replace(probe_settings, min_samples_leaf=size))
             for size in sizes
         ]
-        fitted = fit_forests(requests, probe_settings, X, target, None, folds, groups=groups)
+        fitted = fit_forests(
+            requests, probe_settings, X, target, sample_weight, folds, groups=groups
+        )
         for size, (_, output) in zip(sizes, fitted, strict=True):
             scores[size] = layer_score(
-                scoring, settings.is_classifier, y_scored, output, None, classes
+                scoring, settings.is_classifier, y_scored, output, sample_weight, classes
             )
         best = max(scores.values())
         # Larger leaves only smooth further: once the largest size so far is clearly worse than

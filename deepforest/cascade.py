@@ -93,6 +93,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
         ],
+        "min_weight_fraction_leaf": [Interval(Real, 0, 0.5, closed="both")],
         "max_samples": [
             None,
             Interval(RealNotInt, 0, 1, closed="right"),
@@ -173,6 +174,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
                 rng,
                 groups,
                 data.folds,
+                data.sample_weight,
             )
             probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
@@ -500,6 +502,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             max_features=self.max_features,
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
+            min_weight_fraction_leaf=self.min_weight_fraction_leaf,
             criterion=self.criterion,
             max_samples=self.max_samples,
             class_weight=getattr(self, "class_weight", None),
@@ -594,6 +597,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         out-of-bag score of a small probe forest on the input features: one sample per leaf suits
         clean data, larger leaves suit noisy data, where fully grown trees would also hand the
         next layer misleading class vectors. The choice is in ``min_samples_leaf_``.
+    min_weight_fraction_leaf : float, default=0.0
+        Smallest share of a tree's training weight (bootstrap counts times sample and class
+        weights) that a leaf may hold, as in scikit-learn's forests.
     max_samples : int, float or None, default=None
         Bootstrap size of every tree (None: as many as training samples). Smaller is faster.
     out_of_sample : {"auto", "oob", "kfold"}, default="auto"
@@ -717,6 +723,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
+        min_weight_fraction_leaf: float = 0.0,
         max_samples=None,
         out_of_sample: str = "auto",
         n_folds: int = 3,
@@ -745,6 +752,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.max_features = max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_samples = max_samples
         self.out_of_sample = out_of_sample
         self.n_folds = n_folds
@@ -860,6 +868,9 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         out-of-bag score of a small probe forest on the input features: one sample per leaf suits
         clean data, larger leaves suit noisy data, where fully grown trees would also hand the
         next layer misleading class vectors. The choice is in ``min_samples_leaf_``.
+    min_weight_fraction_leaf : float, default=0.0
+        Smallest share of a tree's training weight (bootstrap counts times sample and class
+        weights) that a leaf may hold, as in scikit-learn's forests.
     max_samples : int, float or None, default=None
         Bootstrap size of every tree (None: as many as training samples). Smaller is faster.
     out_of_sample : {"auto", "oob", "kfold"}, default="auto"
@@ -965,6 +976,7 @@ default="squared_error"
         max_features="sqrt",
         max_depth: int | None = None,
         min_samples_leaf: int | float | str = "auto",
+        min_weight_fraction_leaf: float = 0.0,
         max_samples=None,
         out_of_sample: str = "auto",
         n_folds: int = 3,
@@ -991,6 +1003,7 @@ default="squared_error"
         self.max_features = max_features
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_samples = max_samples
         self.out_of_sample = out_of_sample
         self.n_folds = n_folds

@@ -155,6 +155,20 @@ def test_min_samples_leaf_and_max_depth_hold_in_every_tree(digits):
     assert max(_depth(forest, tree) for tree in range(forest.n_trees)) == 3
 
 
+def test_min_weight_fraction_leaf_holds_in_every_leaf(digits):
+    X, y, _, _ = digits
+    weights = np.where(y < 5, 3.0, 1.0)
+    settings = dataclasses.replace(
+        SETTINGS, n_trees=4, bootstrap=False, max_features=None, min_weight_fraction_leaf=0.02
+    )
+    for kind in ("random", "completely_random"):
+        forest, _ = fit_forest(kind, settings, X, Target.classes(y, 10), weights, None, 0)
+        for tree in range(forest.n_trees):
+            refs = _leaf_refs(forest, X, tree)
+            leaf_weight = np.bincount(np.unique(refs, return_inverse=True)[1], weights=weights)
+            assert leaf_weight.min() >= 0.02 * weights.sum() - 1e-9
+
+
 def test_pure_leaves_store_no_values_and_leaves_hold_class_frequencies(digits):
     X, y, _, _ = digits
     forest, _ = fit_forest("random", SETTINGS, X, Target.classes(y, 10), None, None, 0)

@@ -80,6 +80,7 @@ class ForestSettings:
     extra_max_features: object = 1
     engine: str = "numba"
     min_samples_split: int = 2
+    min_weight_fraction_leaf: float = 0.0
     bootstrap: bool = True
 
 
@@ -337,6 +338,7 @@ def _tree_arguments(kind: str, settings: ForestSettings, target: Target, X: np.n
         -1 if settings.max_depth is None else int(settings.max_depth),
         max(2, _min_samples(settings.min_samples_split, n_rows)),
         _min_samples(settings.min_samples_leaf, n_rows),
+        float(settings.min_weight_fraction_leaf),
         target.is_classification and settings.class_weight == "balanced_subsample",
     )
 
@@ -450,6 +452,7 @@ def make_sklearn_forest(kind: str, settings: ForestSettings, n_trees: int, seed:
         max_depth=settings.max_depth,
         min_samples_split=settings.min_samples_split,
         min_samples_leaf=settings.min_samples_leaf,
+        min_weight_fraction_leaf=settings.min_weight_fraction_leaf,
         bootstrap=settings.bootstrap,
         max_samples=settings.max_samples if settings.bootstrap else None,
         n_jobs=settings.n_jobs,

@@ -83,6 +83,7 @@ def grow_tree(
     max_depth,
     min_samples_split,
     min_samples_leaf,
+    min_weight_fraction_leaf,
     balanced_subsample,
     seed,
     held_out,
@@ -116,6 +117,8 @@ def grow_tree(
         Candidate features per node; features constant in the node do not count.
     max_depth : int
         Deepest level of a split (-1: unlimited).
+    min_weight_fraction_leaf : float
+        Smallest share of the tree's training weight that a leaf may hold.
     balanced_subsample : bool
         Weight classes inversely to their frequency in this tree's bootstrap sample.
     seed : uint64 array (1,)
@@ -200,6 +203,8 @@ def grow_tree(
     w_root, sq_root = node_statistics(
         rows, 0, n_bag, codes, targets, weights, is_classification, node_sums
     )
+    # scikit-learn's min_weight_fraction_leaf: of the weight this tree trains on.
+    min_weight_leaf = min_weight_fraction_leaf * w_root
     st_start[0] = 0
     st_end[0] = n_bag
     st_depth[0] = 0
@@ -230,6 +235,7 @@ def grow_tree(
         is_leaf = (
             n_node < min_samples_split
             or n_node < 2 * min_samples_leaf
+            or w_total < 2.0 * min_weight_leaf
             or (max_depth >= 0 and depth >= max_depth)
             or n_bag == 0
             or _is_pure(is_classification, total, w_total, sum_squares)
@@ -273,6 +279,7 @@ def grow_tree(
                         w_total,
                         criterion,
                         min_samples_leaf,
+                        min_weight_leaf,
                         left_sums,
                         seed,
                         max_features > 1,
@@ -292,6 +299,7 @@ def grow_tree(
                         w_total,
                         criterion,
                         min_samples_leaf,
+                        min_weight_leaf,
                         hist_sums,
                         hist_w,
                         hist_n,

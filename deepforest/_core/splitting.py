@@ -38,7 +38,7 @@ SORTED_SPLIT_MAX_ROWS = 48
 
 # What a split search found.
 CONSTANT = 0  # the feature takes one bin in the node: it does not count as a candidate
-NO_VALID_SPLIT = 1  # every cut leaves a child below min_samples_leaf
+NO_VALID_SPLIT = 1  # every cut leaves a child below min_samples_leaf or min_weight_leaf
 FOUND = 2
 
 _NEG_INF = -np.inf
@@ -111,6 +111,7 @@ def best_split(
     w_total,
     criterion,
     min_samples_leaf,
+    min_weight_leaf,
     hist_sums,
     hist_w,
     hist_n,
@@ -140,6 +141,7 @@ def best_split(
             w_total,
             criterion,
             min_samples_leaf,
+            min_weight_leaf,
             left,
             order,
             bins,
@@ -211,6 +213,8 @@ def best_split(
             n_left += bin_rows
             if n_left < min_samples_leaf or n_rows - n_left < min_samples_leaf:
                 continue
+        if w_left < min_weight_leaf or w_total - w_left < min_weight_leaf:
+            continue
         if incremental:
             w_right = w_total - w_left
             if w_left <= 0.0 or w_right <= 0.0:
@@ -244,6 +248,7 @@ def _best_split_sorted(
     w_total,
     criterion,
     min_samples_leaf,
+    min_weight_leaf,
     left,
     order,
     bins,
@@ -291,6 +296,8 @@ def _best_split_sorted(
         n_left = i + 1
         if n_left < min_samples_leaf or n_rows - n_left < min_samples_leaf:
             continue
+        if w_left < min_weight_leaf or w_total - w_left < min_weight_leaf:
+            continue
         if incremental:
             w_right = w_total - w_left
             if w_left <= 0.0 or w_right <= 0.0:
@@ -321,6 +328,7 @@ def random_split(
     w_total,
     criterion,
     min_samples_leaf,
+    min_weight_leaf,
     left,
     state,
     need_score,
@@ -328,9 +336,9 @@ def random_split(
     """One random cut of one feature, uniform between the lowest and highest bin in the node.
 
     The cut of a completely-random (extremely randomized) tree. Returns
-    ``(status, score, threshold)``; a cut that leaves a child below ``min_samples_leaf`` is not
-    redrawn, as in scikit-learn's ExtraTrees. Without ``need_score`` (the only candidate of the
-    node) the cut is not scored.
+    ``(status, score, threshold)``; a cut that leaves a child below ``min_samples_leaf`` rows
+    or ``min_weight_leaf`` weight is not redrawn, as in scikit-learn's ExtraTrees. Without
+    ``need_score`` (the only candidate of the node) the cut is not scored.
     """
     column = X[:, feature]
     # int64 and branches: min() / max() on the uint8 bins compiled to a slower loop.
@@ -349,13 +357,18 @@ def random_split(
     if not need_score:
         # Only the children's sizes matter; with one row per leaf allowed, both children of a
         # cut between present bins are non-empty.
-        if min_samples_leaf <= 1:
+        if min_samples_leaf <= 1 and min_weight_leaf <= 0.0:
             return FOUND, 0.0, threshold
         n_left = 0
+        w_left = 0.0
         for i in range(start, end):
-            if X[rows[i], feature] <= threshold:
+            r = rows[i]
+            if column[r] <= threshold:
                 n_left += 1
+                w_left += weights[r]
         if n_left < min_samples_leaf or n_rows - n_left < min_samples_leaf:
+            return NO_VALID_SPLIT, _NEG_INF, threshold
+        if w_left < min_weight_leaf or w_total - w_left < min_weight_leaf:
             return NO_VALID_SPLIT, _NEG_INF, threshold
         return FOUND, 0.0, threshold
     left[:] = 0.0
@@ -379,6 +392,8 @@ def random_split(
                 w_left += w
                 n_left += 1
     if n_left < min_samples_leaf or n_rows - n_left < min_samples_leaf:
+        return NO_VALID_SPLIT, _NEG_INF, threshold
+    if w_left < min_weight_leaf or w_total - w_left < min_weight_leaf:
         return NO_VALID_SPLIT, _NEG_INF, threshold
     return FOUND, _split_score(criterion, left, w_left, total, w_total), threshold
 
