@@ -3,54 +3,151 @@
 Fully grown trees on millions of rows take tens of megabytes each, so a deep cascade, or a
 scanner with many trees per grain, can outgrow memory through its fitted forests alone, even
 when the training data fits. A spilled cascade layer or scanning grain writes its forests to one
-joblib file as soon as it is fitted and loads them again only while it computes outputs, so at
-most one layer's (or grain's) forests are in memory at a time, during fit and during predict.
+file as soon as it is fitted and loads them again only while it computes outputs, so at most one
+layer's (or grain's) forests are in memory at a time, during fit and during predict.
 
 A :class:`SpilledLayer` stands in for :class:`deepforest._core.layer.Layer` (same ``forests``,
 ``outputs(X)`` and ``binned_outputs``), a :class:`SpilledGrain` for
 :class:`deepforest._grain.GrainForests` (same ``window``, ``forests`` and
-``outputs(windows, fold)``). Pickling a model with spilled parts
-stores only a reference to each file (its absolute path and a random token written inside it),
-not the forests: the pickle stays small and still works wherever the files are reachable under
-the same path. If a file is missing or has been replaced by another model's, using the part
-raises :class:`SpillFileError` with the path, rather than predicting with the wrong trees. Call
-``materialize()`` to get an ordinary in-memory part before pickling a model that must stand
-alone.
+``outputs(windows, fold)``). Pickling a model with spilled parts stores only a reference to each
+file (its absolute path and the SHA-256 digest of its bytes), not the forests: the pickle stays
+small and works wherever the files are reachable under the same path.
+
+The files cannot run code when read. The compiled engine's forests are plain arrays, written as
+``.npz`` and read with ``allow_pickle=False``; scikit-learn's forests (``engine="sklearn"``) are
+written with skops and read back with only scikit-learn's tree types trusted. Before anything
+is parsed, the file's bytes must match the digest recorded when it was written: a missing,
+truncated or replaced file raises :class:`SpillFileError` with the path. The spill directory is
+created readable and writable by its owner only; an existing one that belongs to another user,
+or that others can write into, is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import stat
 import uuid
+import zipfile
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 from ._core.layer import Layer
+from ._core.trees import BinnedForest
 from ._grain import GrainForests
 
-# The file's payload format; bumped if the layout of the dumped dict changes.
-_FORMAT = 2
+# Arrays of a BinnedForest, as stored; n_pure goes in as a 0-d array.
+_FOREST_ARRAYS = (
+    "roots",
+    "feature",
+    "threshold",
+    "left",
+    "right",
+    "values",
+    "fold_bounds",
+    "feature_importances_",
+)
+# skops types a spilled scikit-learn forest may hold.
+_SKLEARN_TRUSTED = [
+    "deepforest._core.forests.SklearnForest",
+    "sklearn.tree._tree.Tree",
+]
 
 
 class SpillFileError(FileNotFoundError):
-    """A spilled part's file is missing, unreadable or belongs to another model."""
+    """A spilled part's file is missing, unreadable, damaged or not the one written."""
+
+
+def check_spill_directory(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` for the owner only, or check that nobody else can write into it.
+
+    Raises
+    ------
+    PermissionError
+        When the directory belongs to another user or is writable by group or others: files
+        there could be replaced by someone else.
+    """
+    directory = Path(directory)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    status = directory.stat()
+    if hasattr(os, "getuid") and status.st_uid != os.getuid():
+        raise PermissionError(
+            f"spill_dir {directory} belongs to another user: choose a directory of your own "
+            "(deepforest creates a missing one, readable and writable by you only)"
+        )
+    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PermissionError(
+            f"spill_dir {directory} is writable by other users, who could replace the spilled "
+            f"forests: choose a directory only you can write to, or `chmod go-w {directory}` "
+            "(deepforest creates a missing one, readable and writable by you only)"
+        )
+    return directory
+
+
+def _forest_arrays(prefix: str, forest: BinnedForest) -> dict[str, np.ndarray]:
+    arrays = {f"{prefix}/{name}": getattr(forest, name) for name in _FOREST_ARRAYS}
+    arrays[f"{prefix}/n_pure"] = np.asarray(forest.n_pure)
+    return arrays
+
+
+def _forest_from(arrays, prefix: str) -> BinnedForest:
+    return BinnedForest(
+        roots=arrays[f"{prefix}/roots"],
+        feature=arrays[f"{prefix}/feature"],
+        threshold=arrays[f"{prefix}/threshold"],
+        left=arrays[f"{prefix}/left"],
+        right=arrays[f"{prefix}/right"],
+        values=arrays[f"{prefix}/values"],
+        n_pure=int(arrays[f"{prefix}/n_pure"]),
+        fold_bounds=arrays[f"{prefix}/fold_bounds"],
+        feature_importances=arrays[f"{prefix}/feature_importances_"],
+    )
+
+
+def _serialize(forests: dict[str, object], compress: bool) -> tuple[bytes, str]:
+    """The bytes of a file holding ``forests`` (name -> forest), and its kind."""
+    buffer = io.BytesIO()
+    if all(isinstance(forest, BinnedForest) for forest in forests.values()):
+        arrays = {}
+        for name, forest in forests.items():
+            arrays.update(_forest_arrays(name, forest))
+        (np.savez_compressed if compress else np.savez)(buffer, **arrays)
+        return buffer.getvalue(), "npz"
+    import skops.io as sio
+
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    sio.dump(forests, buffer, compression=compression)
+    return buffer.getvalue(), "skops"
+
+
+def _deserialize(data: bytes, kind: str, names: list[str]) -> dict[str, object]:
+    if kind == "npz":
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            return {name: _forest_from(arrays, name) for name in names}
+    import skops.io as sio
+    from sklearn.utils.discovery import all_estimators
+
+    trusted = [*_SKLEARN_TRUSTED, *[f"{c.__module__}.{c.__name__}" for _, c in all_estimators()]]
+    return sio.loads(data, trusted=trusted)
 
 
 class _SpilledFile:
-    """The file of one spilled part: its path, its token and a checked load."""
+    """The file of one spilled part: its path and digest, and a checked load."""
 
     # What the file holds, for error messages.
     _what = "part"
 
-    def __init__(self, path: str | os.PathLike, token: str):
+    def __init__(self, path: str | os.PathLike, digest: str, kind: str, names: list[str]):
         self.path = Path(path).absolute()
-        self.token = token
+        self.digest = digest
+        self.kind = kind
+        self.names = list(names)
 
-    def _load_payload(self) -> dict:
+    def _load_forests(self) -> dict[str, object]:
         try:
-            payload = joblib.load(self.path)
+            data = self.path.read_bytes()
         except FileNotFoundError as error:
             raise SpillFileError(
                 f"The spilled {self._what} {self.path} is missing. A model fitted with "
@@ -58,12 +155,18 @@ class _SpilledFile:
                 "as long as the model (or its pickle) is used, or call materialize() on the "
                 "spilled parts before deleting them."
             ) from error
-        if not isinstance(payload, dict) or payload.get("token") != self.token:
+        except OSError as error:
             raise SpillFileError(
-                f"The file {self.path} does not hold this spilled {self._what} (it was "
-                "overwritten or belongs to another model)."
+                f"cannot read the spilled {self._what} {self.path}: {error}"
+            ) from error
+        # The digest is checked on the very bytes that are parsed.
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            raise SpillFileError(
+                f"The file {self.path} is not the spilled {self._what} written by this model: it "
+                "was truncated, overwritten or replaced. Nothing was read from it; fit the model "
+                "again."
             )
-        return payload
+        return _deserialize(data, self.kind, self.names)
 
     def remove(self) -> None:
         """Delete the file; the part cannot be used afterwards. A missing file is ignored."""
@@ -71,29 +174,31 @@ class _SpilledFile:
 
 
 def _write(
-    content: dict, directory: str | os.PathLike, name: str, compress: int
-) -> tuple[Path, str]:
-    """Write ``content`` with a fresh token to ``directory``; return the file's path and token.
+    forests: dict[str, object], directory: str | os.PathLike, name: str, compress: bool
+) -> tuple[Path, str, str]:
+    """Write ``forests`` to a new file in ``directory``; return its path, digest and kind.
 
     The file is written under a temporary name and renamed into place, so an interrupted write
     never leaves a truncated file under the final name.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    path = directory / f"{name}-{token[:12]}.joblib"
+    directory = check_spill_directory(directory)
+    data, kind = _serialize(forests, compress)
+    path = directory / f"{name}-{uuid.uuid4().hex[:12]}.{kind}"
     partial = path.with_name(path.name + ".partial")
     try:
-        joblib.dump({"format": _FORMAT, "token": token, **content}, partial, compress=compress)
+        # Owner-only, whatever the umask; created anew, never following an existing name.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return path, token
+    return path, hashlib.sha256(data).hexdigest(), kind
 
 
 class SpilledLayer(_SpilledFile):
-    """A fitted cascade layer whose forests live in a joblib file.
+    """A fitted cascade layer whose forests live in a file.
 
     Parameters
     ----------
@@ -102,8 +207,10 @@ class SpilledLayer(_SpilledFile):
     layer : Layer
         The layer whose forests the file holds; its description (outputs, output bins) is kept
         in memory.
-    token : str
-        The random token stored in the file; a file whose token differs is refused.
+    digest : str
+        SHA-256 of the file's bytes; a file whose bytes differ is refused before it is parsed.
+    kind : {"npz", "skops"}
+        The file's format.
 
     Attributes
     ----------
@@ -117,8 +224,8 @@ class SpilledLayer(_SpilledFile):
 
     _what = "cascade layer"
 
-    def __init__(self, path: str | os.PathLike, layer: Layer, token: str):
-        super().__init__(path, token)
+    def __init__(self, path: str | os.PathLike, layer: Layer, digest: str, kind: str):
+        super().__init__(path, digest, kind, [str(i) for i in range(len(layer.forests))])
         self.n_outputs = layer.n_outputs
         self.output_binner = layer.output_binner
 
@@ -126,7 +233,8 @@ class SpilledLayer(_SpilledFile):
         return f"SpilledLayer(path={str(self.path)!r}, n_outputs={self.n_outputs})"
 
     def _load(self) -> list:
-        return self._load_payload()["forests"]
+        forests = self._load_forests()
+        return [forests[name] for name in self.names]
 
     @property
     def forests(self) -> list:
@@ -163,38 +271,37 @@ class SpilledLayer(_SpilledFile):
 
 
 def spill_layer(
-    layer: Layer, directory: str | os.PathLike, index: int, compress: int = 0
+    layer: Layer, directory: str | os.PathLike, index: int, compress: bool = False
 ) -> SpilledLayer:
     """Write a fitted layer's forests to a file in ``directory`` and return its stand-in.
 
     The caller should drop its reference to ``layer`` afterwards so that the forests are freed.
     The file name carries the layer index and a random token, so several models can spill to
-    the same directory. The file is written under a temporary name and renamed into place, so
-    an interrupted write never leaves a truncated file under the final name.
+    the same directory.
 
     Parameters
     ----------
     layer : Layer
         The fitted layer.
     directory : str or os.PathLike
-        Where to write; created if missing.
+        Where to write; created (owner-only) if missing, refused if others can write into it.
     index : int
         The layer's index in the cascade, used in the file name.
-    compress : int, default=0
-        joblib compression level (0-9). Trees compress about threefold, at the cost of slower
-        writes and loads.
+    compress : bool, default=False
+        Compress the file: smaller, slower to write and to load.
 
     Returns
     -------
     SpilledLayer
         A layer with the same outputs whose forests load from the file on use.
     """
-    path, token = _write({"forests": layer.forests}, directory, f"layer-{index:03d}", compress)
-    return SpilledLayer(path, layer, token)
+    forests = {str(i): forest for i, forest in enumerate(layer.forests)}
+    path, digest, kind = _write(forests, directory, f"layer-{index:03d}", compress)
+    return SpilledLayer(path, layer, digest, kind)
 
 
 class SpilledGrain(_SpilledFile):
-    """The fitted forests of one scanning grain, living in a joblib file.
+    """The fitted forests of one scanning grain, living in a file.
 
     Parameters
     ----------
@@ -203,8 +310,10 @@ class SpilledGrain(_SpilledFile):
     grain : GrainForests
         The grain whose forests the file holds; its description (window, classes, training
         windows) is kept in memory.
-    token : str
-        The random token stored in the file; a file whose token differs is refused.
+    digest : str
+        SHA-256 of the file's bytes; a file whose bytes differ is refused before it is parsed.
+    kind : {"npz", "skops"}
+        The file's format.
 
     Attributes
     ----------
@@ -220,8 +329,8 @@ class SpilledGrain(_SpilledFile):
 
     _what = "scanning grain"
 
-    def __init__(self, path: str | os.PathLike, grain: GrainForests, token: str):
-        super().__init__(path, token)
+    def __init__(self, path: str | os.PathLike, grain: GrainForests, digest: str, kind: str):
+        super().__init__(path, digest, kind, list(grain.forests))
         self.window = grain.window
         self.n_classes = grain.n_classes
         self.n_training_windows = grain.n_training_windows
@@ -232,7 +341,7 @@ class SpilledGrain(_SpilledFile):
     @property
     def forests(self) -> dict[str, object]:
         """The grain's forests per kind, loaded from disk at each access."""
-        return self._load_payload()["forests"]
+        return self._load_forests()
 
     def materialize(self) -> GrainForests:
         """Load the forests into an ordinary in-memory :class:`~deepforest._grain.GrainForests`.
@@ -249,7 +358,7 @@ class SpilledGrain(_SpilledFile):
 
 
 def spill_grain(
-    grain: GrainForests, directory: str | os.PathLike, index: int, compress: int = 0
+    grain: GrainForests, directory: str | os.PathLike, index: int, compress: bool = False
 ) -> SpilledGrain:
     """Write a fitted grain's forests to a file in ``directory`` and return its stand-in.
 
@@ -261,16 +370,16 @@ def spill_grain(
     grain : GrainForests
         The fitted grain.
     directory : str or os.PathLike
-        Where to write; created if missing.
+        Where to write; created (owner-only) if missing, refused if others can write into it.
     index : int
         The grain's index in the scanner, used in the file name.
-    compress : int, default=0
-        joblib compression level (0-9).
+    compress : bool, default=False
+        Compress the file.
 
     Returns
     -------
     SpilledGrain
         A grain with the same outputs whose forests load from the file on use.
     """
-    path, token = _write({"forests": grain.forests}, directory, f"grain-{index:02d}", compress)
-    return SpilledGrain(path, grain, token)
+    path, digest, kind = _write(grain.forests, directory, f"grain-{index:02d}", compress)
+    return SpilledGrain(path, grain, digest, kind)

@@ -30,7 +30,7 @@ SMALL = {"n_trees": 8, "max_layers": 2, "min_samples_leaf": 1, "random_state": 0
 def classifier():
     X, y = load_breast_cancer(return_X_y=True)
     # A wide depth tolerance keeps the second layer even if it scores lower: two to spill.
-    model = CascadeForestClassifier(**SMALL, depth_tolerance=1.0).fit(X, y)
+    model = CascadeForestClassifier(**SMALL, max_loss_se=np.inf).fit(X, y)
     assert model.n_layers_ == 2
     return model, X
 
@@ -62,14 +62,14 @@ def test_forests_are_freed_after_outputs(classifier, tmp_path, monkeypatch):
     model, X = classifier
     spilled = spill_layer(model.layers_[0], tmp_path, 0)
     loaded = []
-    real_load = _spill.joblib.load
+    real_load = _spill._deserialize
 
-    def recording_load(path):
-        payload = real_load(path)
-        loaded.extend(weakref.ref(forest) for forest in payload["forests"])
-        return payload
+    def recording_load(*args):
+        forests = real_load(*args)
+        loaded.extend(weakref.ref(forest) for forest in forests.values())
+        return forests
 
-    monkeypatch.setattr(_spill.joblib, "load", recording_load)
+    monkeypatch.setattr(_spill, "_deserialize", recording_load)
     spilled.outputs(_features(model, X)[:50])
     gc.collect()
     assert loaded, "outputs() did not load the forests from disk"
@@ -133,13 +133,13 @@ def test_replaced_file_is_refused(classifier, tmp_path):
     second = spill_layer(model.layers_[1], tmp_path, 0)
     assert first.path != second.path, "two spills of the same index must not share a file"
     second.path.replace(first.path)
-    with pytest.raises(SpillFileError, match="does not hold this spilled"):
+    with pytest.raises(SpillFileError, match="is not the spilled cascade layer written"):
         _ = first.forests
 
 
 def test_materialize_gives_an_in_memory_layer(classifier, tmp_path):
     model, X = classifier
-    spilled = spill_layer(model.layers_[1], tmp_path, 1, compress=3)
+    spilled = spill_layer(model.layers_[1], tmp_path, 1, compress=True)
     layer = spilled.materialize()
     spilled.remove()
     assert isinstance(layer, Layer)
@@ -213,26 +213,26 @@ def test_spilled_scanner_holds_one_grain_at_a_time(digits, tmp_path, monkeypatch
     """Each grain's forests are freed before the next grain is fitted or loaded."""
     X, y = digits
     dumped, loaded = [], []
-    real_dump, real_load = _spill.joblib.dump, _spill.joblib.load
+    real_dump, real_load = _spill._serialize, _spill._deserialize
 
     def forests_of(forests):
         return [weakref.ref(forest) for forest in forests.values()]
 
-    def recording_dump(payload, *args, **kwargs):
+    def recording_dump(forests, *args):
         gc.collect()
         assert all(ref() is None for ref in dumped), "a spilled grain stayed in memory during fit"
-        dumped.extend(forests_of(payload["forests"]))
-        return real_dump(payload, *args, **kwargs)
+        dumped.extend(forests_of(forests))
+        return real_dump(forests, *args)
 
-    def recording_load(path):
+    def recording_load(*args):
         gc.collect()
         assert all(ref() is None for ref in loaded), "two grains were in memory in transform"
-        payload = real_load(path)
-        loaded.extend(forests_of(payload["forests"]))
-        return payload
+        forests = real_load(*args)
+        loaded.extend(forests_of(forests))
+        return forests
 
-    monkeypatch.setattr(_spill.joblib, "dump", recording_dump)
-    monkeypatch.setattr(_spill.joblib, "load", recording_load)
+    monkeypatch.setattr(_spill, "_serialize", recording_dump)
+    monkeypatch.setattr(_spill, "_deserialize", recording_load)
     scanner = MultiGrainScanner(**SCAN, spill_dir=tmp_path, random_state=0).fit(X, y)
     scanner.transform(X[:30])
     gc.collect()
@@ -272,3 +272,61 @@ def test_gcforest_spills_its_grains_and_its_layers(digits, tmp_path):
     assert isinstance(model.scanner_.grains_[0], SpilledGrain)
     assert all(isinstance(layer, SpilledLayer) for layer in model.cascade_.layers_)
     np.testing.assert_array_equal(model.predict_proba(X), expected)
+
+
+# ------------------------------------------------------------------ hardening
+
+
+class _Payload:
+    """Unpickling this runs code: it creates the file ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("engine", ["numba", "sklearn"])
+def test_a_replaced_spill_file_is_refused_before_anything_is_read(tmp_path, engine):
+    """A spill file replaced by a pickle (or an .npz of other arrays) must not be parsed."""
+    X, y = load_breast_cancer(return_X_y=True)
+    model = CascadeForestClassifier(**SMALL, engine=engine, spill_dir=tmp_path / "spill")
+    model.fit(X, y)
+    layer = model.layers_[0]
+    assert layer.path.suffix == (".npz" if engine == "numba" else ".skops")
+    marker = tmp_path / "code-ran"
+    layer.path.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(SpillFileError, match="not the spilled cascade layer"):
+        model.predict(X)
+    assert not marker.exists()
+    # The files hold no code themselves: the compiled engine's are arrays only.
+    if engine == "numba":
+        with np.load(model.layers_[-1].path, allow_pickle=False) as arrays:
+            assert all(arrays[name].dtype != object for name in arrays.files)
+
+
+def test_a_truncated_spill_file_is_refused(classifier, tmp_path):
+    model, X = classifier
+    spilled = spill_layer(model.layers_[0], tmp_path, 0)
+    data = spilled.path.read_bytes()
+    spilled.path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SpillFileError, match="truncated, overwritten or replaced"):
+        spilled.outputs(_features(model, X))
+
+
+def test_the_spill_directory_is_private_and_others_directories_are_refused(classifier, tmp_path):
+    model, _ = classifier
+    created = tmp_path / "new" / "spill"
+    spill_layer(model.layers_[0], created, 0)
+    assert created.stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in created.iterdir())
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError, match="writable by other users"):
+        spill_layer(model.layers_[0], shared, 0)
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(PermissionError, match="writable by other users"):
+        CascadeForestClassifier(**SMALL, spill_dir=shared).fit(X, y)
+    assert list(shared.iterdir()) == []
