@@ -29,6 +29,10 @@ from ._errors import UserError
 FORMAT_NAME = "deepforest-model"
 FORMAT_VERSION = 2
 METADATA_MEMBER = "deepforest-model.json"
+# What a model file's members may expand to: its arrays deflate a few times at most.
+MAX_EXPANSION = 50
+EXPANSION_ALLOWANCE = 16 * 2**20
+MAX_METADATA_BYTES = 4 * 2**20
 ZIP_MAGIC = b"PK\x03\x04"
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
@@ -107,14 +111,12 @@ def save_model(pipeline, metadata: dict, path: str | os.PathLike, force: bool = 
     }
     sio = _skops_io()
     # The description is appended to the archive skops wrote, which needs a seekable file.
-    with atomic_write(path, stream_special=False) as temporary:
+    with atomic_write(path, stream_special=False, exclusive=not force) as temporary:
         # Level 1 deflate: a fifth of the raw size of the tree arrays, and faster to load back.
         sio.dump(pipeline, temporary, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         with zipfile.ZipFile(temporary, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA_MEMBER, json.dumps(metadata, indent=1, default=_json_default))
         size = temporary.stat().st_size
-        if path.exists() and not force and not is_special_file(path):
-            raise UserError(f"{path} already exists; pass --force to overwrite it")
     return size
 
 
@@ -130,14 +132,92 @@ def _not_a_model(path: Path, why: str = "") -> UserError:
     return UserError(f"{path} is not a deepforest model file{why}")
 
 
+def _check_archive(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse archives whose members would expand beyond what a model file can hold.
+
+    A few megabytes of deflated zeros expand to gigabytes (a zip bomb); skops would read its
+    ``schema.json`` whole. The limits follow from the archive's own size: model files hold
+    arrays that deflate a few times at most, so members may expand to ``MAX_EXPANSION`` times
+    the archive (plus ``EXPANSION_ALLOWANCE`` for small files), and the description member to
+    ``MAX_METADATA_BYTES``. zipfile stops reading a member at its declared size, so declared
+    sizes bound what is read.
+    """
+    archive_bytes = path.stat().st_size
+    allowed = MAX_EXPANSION * archive_bytes + EXPANSION_ALLOWANCE
+    total = 0
+    for member in archive.infolist():
+        total += member.file_size
+        if member.filename == METADATA_MEMBER and member.file_size > MAX_METADATA_BYTES:
+            raise _not_a_model(
+                path,
+                f" (its {METADATA_MEMBER} declares {member.file_size} bytes; a model's "
+                f"description takes under {MAX_METADATA_BYTES // 2**20} MB)",
+            )
+    if total > allowed:
+        raise _not_a_model(
+            path,
+            f" (its {archive_bytes}-byte archive declares {total} bytes of content, more than "
+            f"model files expand to: {MAX_EXPANSION} times their size; it may be a zip bomb)",
+        )
+
+
+def _check_description(path: Path, metadata) -> None:
+    """Refuse a description that lacks what the commands read, or holds the wrong types."""
+
+    def require(condition: bool, what: str) -> None:
+        if not condition:
+            raise _not_a_model(path, f" ({METADATA_MEMBER} is malformed: {what})")
+
+    require(isinstance(metadata, dict), "not a JSON object")
+    schema = metadata.get("schema")
+    require(isinstance(schema, dict), "no schema")
+    columns = schema.get("columns")
+    require(
+        isinstance(columns, list)
+        and all(
+            isinstance(c, dict)
+            and isinstance(c.get("name"), str)
+            and c.get("type") in ("numeric", "categorical")
+            for c in columns
+        ),
+        "the schema's columns are not a list of named numeric or categorical columns",
+    )
+    target = schema.get("target")
+    require(
+        isinstance(target, dict)
+        and isinstance(target.get("name"), str)
+        and target.get("task") in ("classification", "regression"),
+        "the schema's target lacks a name or a task",
+    )
+    require(
+        isinstance(schema.get("na_values"), list)
+        and all(isinstance(v, str) for v in schema["na_values"]),
+        "the schema's na_values are not a list of strings",
+    )
+    require(
+        isinstance(schema.get("ignored_columns", []), list),
+        "the schema's ignored_columns are not a list",
+    )
+    numbers = schema.get("number_format", {})
+    require(
+        isinstance(numbers, dict)
+        and isinstance(numbers.get("decimal", "."), str)
+        and isinstance(numbers.get("thousands") or "", str),
+        "the schema's number_format is not a decimal mark and a thousands separator",
+    )
+    for key in ("versions", "metrics", "training", "estimator"):
+        require(isinstance(metadata.get(key, {}), dict), f"{key} is not an object")
+
+
 def read_metadata(path: str | os.PathLike) -> dict:
     """Read and check a model file's description without loading the pipeline.
 
     Raises
     ------
     UserError
-        If the file is missing, is not a deepforest model, is truncated or damaged, or was
-        written in a format this version cannot read.
+        If the file is missing, is not a deepforest model, is truncated, damaged or malformed,
+        would expand beyond what a model file holds, or was written in a format this version
+        cannot read.
     """
     path = Path(path)
     if not path.exists():
@@ -159,17 +239,24 @@ def read_metadata(path: str | os.PathLike) -> dict:
             if METADATA_MEMBER not in names:
                 kind = " but a plain skops file" if "schema.json" in names else ""
                 raise _not_a_model(path, f"{kind} (it has no {METADATA_MEMBER})")
-            metadata = json.loads(archive.read(METADATA_MEMBER))
+            _check_archive(path, archive)
+            with archive.open(METADATA_MEMBER) as member:
+                text = member.read(MAX_METADATA_BYTES + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError):
         raise UserError(
             f"{path} is truncated or damaged: it is not a complete model file (train again or "
             "copy it again)"
         ) from None
+    try:
+        metadata = json.loads(text)
+    except ValueError:
+        raise _not_a_model(path, f" ({METADATA_MEMBER} is not JSON)") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise _not_a_model(path, f" ({METADATA_MEMBER} does not describe a deepforest model)")
     version = metadata.get("format_version")
     if version != FORMAT_VERSION:
-        saved_by = metadata.get("versions", {}).get("deepforest", "an unknown version")
+        versions = metadata.get("versions")
+        saved_by = versions.get("deepforest") if isinstance(versions, dict) else None
         advice = (
             "upgrade deepforest to read it"
             if isinstance(version, int) and version > FORMAT_VERSION
@@ -178,14 +265,19 @@ def read_metadata(path: str | os.PathLike) -> dict:
         from . import __version__
 
         raise UserError(
-            f"{path} uses model format {version} (saved by deepforest {saved_by}), which this "
-            f"deepforest {__version__} cannot read (format {FORMAT_VERSION}): {advice}"
+            f"{path} uses model format {version} (saved by deepforest "
+            f"{saved_by or 'an unknown version'}), which this deepforest {__version__} cannot "
+            f"read (format {FORMAT_VERSION}): {advice}"
         )
+    _check_description(path, metadata)
     return metadata
 
 
 def untrusted_types(path: str | os.PathLike) -> list[str]:
-    """Types in the model file that neither skops nor deepforest trusts."""
+    """Types in the model file that neither skops nor deepforest trusts.
+
+    Call after :func:`read_metadata`, which bounds what the archive may expand to.
+    """
     sio = _skops_io()
     try:
         found = sio.get_untrusted_types(file=path)
@@ -193,11 +285,16 @@ def untrusted_types(path: str | os.PathLike) -> list[str]:
         raise UserError(
             f"{path} is truncated or damaged: it is not a complete model file"
         ) from None
+    except TypeError as error:
+        # skops's audit met a node it has no loader for: a tampered schema.json.
+        raise _not_a_model(path, f" (its skops schema is not one skops reads: {error})") from None
     return sorted(set(found) - set(TRUSTED_TYPES))
 
 
-def load_model(path: str | os.PathLike) -> tuple[object, dict, list[str]]:
-    """Load a model file safely.
+def load_model(
+    path: str | os.PathLike, metadata: dict | None = None
+) -> tuple[object, dict, list[str]]:
+    """Load a model file safely (``metadata``: its description, if already read).
 
     Returns
     -------
@@ -209,7 +306,8 @@ def load_model(path: str | os.PathLike) -> tuple[object, dict, list[str]]:
         Version differences the user should know about.
     """
     path = Path(path)
-    metadata = read_metadata(path)
+    if metadata is None:
+        metadata = read_metadata(path)
     saved = metadata.get("versions", {})
     installed = library_versions()
     sio = _skops_io()
