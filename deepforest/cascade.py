@@ -38,7 +38,7 @@ from ._labels import encode_class_labels
 from ._leaf_size import choose_min_samples_leaf
 from ._legacy import ModelFormatMixin
 from ._predictor import make_predictor
-from ._spill import SpilledLayer, spill_layer
+from ._spill import SpilledLayer, check_spill_directory, spill_layer
 
 # Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
@@ -79,7 +79,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
         "delta": [Interval(Real, 0, None, closed="left")],
         "min_gain_se": [Interval(Real, 0, None, closed="left")],
-        "max_loss_se": [Interval(Real, 0, None, closed="left")],
+        "max_loss_se": [Interval(Real, 0, None, closed="both")],
         "depth_tolerance": [StrOptions({"deprecated"}), Interval(Real, 0, None, closed="left")],
         "max_features": [
             Interval(Integral, 1, None, closed="left"),
@@ -141,6 +141,8 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         target = self._encode_target(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.spill_dir is not None:
+            check_spill_directory(self.spill_dir)  # before any work, not after the first layer
         rng = check_random_state(self.random_state)
         self.engine_ = resolve_engine(self.engine, self.criterion)
         self._binner = QuantileBinner(
@@ -583,7 +585,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         than this many standard errors of the difference. Deeper layers' out-of-sample scores
         understate them (training rows pass on out-of-bag class vectors from about a third of
         the trees, new rows the whole forest's), so a deeper layer that is not clearly worse is
-        kept; 0 keeps the layers up to the best one only.
+        kept; 0 keeps the layers up to the best one only, ``np.inf`` every layer grown.
     depth_tolerance : float, default="deprecated"
         Deprecated: keeps the layers from the best on whose score is within this of the best
         score, instead of the ``max_loss_se`` rule. Setting it warns.
@@ -627,7 +629,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
-        must stay there as long as the model is used (a pickle refers to them).
+        must stay there as long as the model is used (a pickle refers to them). A new
+        directory is made for the owner only; one that others may write into is refused. The
+        files hold arrays (or skops data), checked against their digest before they are read.
     engine : {"auto", "numba", "sklearn"}, default="auto"
         Which trees the forests grow. ``"numba"``: the compiled engine of this package, which
         grows trees on the binned data as it is, scores out-of-bag rows while it grows them and
@@ -854,7 +858,7 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         than this many standard errors of the difference. Deeper layers' out-of-sample scores
         understate them (training rows pass on out-of-bag class vectors from about a third of
         the trees, new rows the whole forest's), so a deeper layer that is not clearly worse is
-        kept; 0 keeps the layers up to the best one only.
+        kept; 0 keeps the layers up to the best one only, ``np.inf`` every layer grown.
     depth_tolerance : float, default="deprecated"
         Deprecated: keeps the layers from the best on whose score is within this of the best
         score, instead of the ``max_loss_se`` rule. Setting it warns.
@@ -898,7 +902,9 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
-        must stay there as long as the model is used (a pickle refers to them).
+        must stay there as long as the model is used (a pickle refers to them). A new
+        directory is made for the owner only; one that others may write into is refused. The
+        files hold arrays (or skops data), checked against their digest before they are read.
     engine : {"auto", "numba", "sklearn"}, default="auto"
         Which trees the forests grow. ``"numba"``: the compiled engine of this package, which
         grows trees on the binned data as it is, scores out-of-bag rows while it grows them and

@@ -33,7 +33,7 @@ from ._grain import GrainForests, fit_grain
 from ._labels import encode_class_labels
 from ._legacy import ModelFormatMixin
 from ._progress import Progress
-from ._spill import SpilledGrain, spill_grain
+from ._spill import SpilledGrain, check_spill_directory, spill_grain
 from ._windows import (
     batch_windows,
     format_shape,
@@ -120,7 +120,9 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         Directory to write each grain's fitted forests to as soon as its class vectors are
         computed ("partial mode", for scanners larger than memory): only one grain's forests
         are in memory at a time, during fit and transform. The files must stay there as long
-        as the scanner is used (a pickle refers to them). None keeps every grain in memory.
+        as the scanner is used (a pickle refers to them); a new directory is made for the
+        owner only, and one that others may write into is refused. None keeps every grain in
+        memory.
     engine : {"auto", "numba", "sklearn"}, default="auto"
         Which trees the scanning forests grow: ``"numba"`` (``"auto"``), the compiled engine of
         this package, or ``"sklearn"``, scikit-learn's forests, the reference it is tested
@@ -288,6 +290,8 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         self.windows_ = resolve_windows(self.window_sizes, spatial, self.input_kind_)
         self._set_output_layout(spatial)
 
+        if self.spill_dir is not None:
+            check_spill_directory(self.spill_dir)  # before any work, not after the first grain
         rng = check_random_state(self.random_state)
         self.engine_ = resolve_engine(self.engine, "gini")
         # One set of bins per channel, shared by every position: a window's first pixel is

@@ -51,9 +51,8 @@ PARAMS = {"n_trees": 30, "max_layers": 3, "n_tolerant_rounds": 3, "random_state"
 
 def test_screened_rows_keep_the_prediction_of_the_layer_that_screened_them(data):
     X_train, X_test, y_train, y_test = data
-    model = CascadeForestClassifier(**PARAMS, confidence_screening=True, depth_tolerance=1.0)
-    with pytest.warns(FutureWarning):
-        model.fit(X_train, y_train)
+    model = CascadeForestClassifier(**PARAMS, confidence_screening=True, max_loss_se=np.inf)
+    model.fit(X_train, y_train)
     assert model.n_layers_ >= 2
     assert model.screened_share_.shape == model.screening_thresholds_.shape == (model.n_layers_,)
     assert 0 < model.screened_share_[0] < 1 and model.screened_share_[-1] == 0
@@ -69,11 +68,10 @@ def test_screened_rows_keep_the_prediction_of_the_layer_that_screened_them(data)
 
 def test_screening_costs_little_accuracy_and_fits_faster_layers(data):
     X_train, X_test, y_train, y_test = data
-    plain = CascadeForestClassifier(**PARAMS, depth_tolerance=1.0)
-    screened = CascadeForestClassifier(**PARAMS, depth_tolerance=1.0, confidence_screening=True)
-    with pytest.warns(FutureWarning):
-        plain.fit(X_train, y_train)
-        screened.fit(X_train, y_train)
+    plain = CascadeForestClassifier(**PARAMS, max_loss_se=np.inf)
+    screened = CascadeForestClassifier(**PARAMS, max_loss_se=np.inf, confidence_screening=True)
+    plain.fit(X_train, y_train)
+    screened.fit(X_train, y_train)
     assert screened.score(X_test, y_test) > plain.score(X_test, y_test) - 0.03
 
     # Later layers train on the rows left, which are fewer: their forests are smaller.
