@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ._errors import UserError
+from ._termination import raise_if_terminated
 
 
 def is_special_file(path: Path) -> bool:
@@ -20,18 +24,29 @@ def is_special_file(path: Path) -> bool:
 
 
 @contextmanager
-def atomic_write(path: Path, stream_special: bool = True) -> Iterator[Path]:
+def atomic_write(
+    path: Path, stream_special: bool = True, exclusive: bool = False
+) -> Iterator[Path]:
     """Yield a path to write to; it becomes ``path`` on success and vanishes on failure.
 
     A regular file is written as a hidden file beside ``path`` and renamed over it at the end
     (atomic on one filesystem), so readers never see half a file and an interrupted run leaves
-    the old file intact. A special file (device, pipe) is written directly when
-    ``stream_special``; otherwise the data goes to a temporary file first and is copied into it
-    at the end, for writers that must seek or reread what they wrote.
+    the old file intact. With ``exclusive``, the final step fails if ``path`` exists by then,
+    created in the meantime by another process: it links the file into place, which the
+    filesystem refuses atomically when the name is taken, instead of renaming over it. A
+    special file (device, pipe) is written directly when ``stream_special``; otherwise the data
+    goes to a temporary file first and is copied into it at the end, for writers that must seek
+    or reread what they wrote.
+
+    Raises
+    ------
+    UserError
+        With ``exclusive``, when ``path`` appeared while the data was being written.
     """
     special = is_special_file(path)
     if special and stream_special:
-        yield path
+        with _storage_errors_as_user_errors(path):
+            yield path
         return
     if special:
         handle, name = tempfile.mkstemp(prefix="deepforest-", suffix=".tmp")
@@ -40,11 +55,55 @@ def atomic_write(path: Path, stream_special: bool = True) -> Iterator[Path]:
     else:
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        yield temporary
-        if special:
-            with open(temporary, "rb") as source, open(path, "wb") as target:
-                shutil.copyfileobj(source, target)
-        else:
-            os.replace(temporary, path)
+        with _storage_errors_as_user_errors(path):
+            yield temporary
+            # A termination signal whose exception was swallowed (in a ctypes callback, say)
+            # must still keep the file from being put in place.
+            raise_if_terminated()
+            if special:
+                with open(temporary, "rb") as source, open(path, "wb") as target:
+                    shutil.copyfileobj(source, target)
+            elif exclusive:
+                _link_into_place(temporary, path)
+            else:
+                os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# What the storage, not the program, is to blame for: a full disk, a quota, a size limit, a
+# read-only filesystem, a failing device.
+_STORAGE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+
+
+@contextmanager
+def _storage_errors_as_user_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _STORAGE_ERRORS:
+            raise
+        raise UserError(
+            f"cannot write {path}: {error.strerror or os.strerror(error.errno)}; "
+            "nothing was written"
+        ) from None
+
+
+def _link_into_place(temporary: Path, path: Path) -> None:
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise UserError(
+            f"{path} was created by someone else while this ran; pass --force to overwrite it"
+        ) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        # A filesystem without hard links: claim the name, then move the file over it.
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            raise UserError(
+                f"{path} was created by someone else while this ran; pass --force to overwrite it"
+            ) from None
+        os.replace(temporary, path)

@@ -15,6 +15,7 @@ import shutil
 import sys
 import textwrap
 
+from . import _termination as termination
 from ._errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -93,8 +94,29 @@ def _names(values: list[str] | None) -> list[str]:
     return [name.strip() for value in values or [] for name in value.split(",") if name.strip()]
 
 
-def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+def _mark(text: str) -> str:
+    if len(text) != 1 or text.isalnum() or text in "+-":
+        raise argparse.ArgumentTypeError("expected one punctuation character, such as , or .")
+    return text
+
+
+def _add_reading_options(parser: argparse.ArgumentParser, numbers: bool = False) -> None:
     group = parser.add_argument_group("reading the CSV file")
+    if numbers:
+        group.add_argument(
+            "--decimal",
+            type=_mark,
+            default=".",
+            metavar="MARK",
+            help="decimal mark of the numbers (default: .); saved with the model",
+        )
+        group.add_argument(
+            "--thousands",
+            type=_mark,
+            metavar="SEP",
+            help="thousands separator of the numbers, removed before reading them (default: "
+            "none); saved with the model",
+        )
     group.add_argument(
         "--delimiter", help="column delimiter (default: detected among , ; tab |); 'tab' for tab"
     )
@@ -228,7 +250,7 @@ def _add_train_parser(commands) -> None:
         help="more cell values meaning 'missing' (comma-separated), saved with the model",
     )
     train.add_argument("--force", action="store_true", help="overwrite the model file if it exists")
-    _add_reading_options(train)
+    _add_reading_options(train, numbers=True)
     _add_output_options(train, "print warnings and results only, no progress")
     estimator = train.add_argument_group(
         "estimator options (default: the estimator's own defaults unless stated)"
@@ -392,6 +414,8 @@ def _run_train(args) -> int:
         delimiter=args.delimiter,
         header=args.header,
         encoding=args.encoding,
+        decimal=args.decimal,
+        thousands=args.thousands,
         estimator_params=params,
         force=args.force,
         verbose=0 if args.quiet else 1,
@@ -525,23 +549,28 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from ._demo import run_demo  # imported here: the other commands need none of it
-
-        run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
-        return 0
+    previous_handlers = termination.install()
     try:
+        if args.command == "demo":
+            from ._demo import run_demo  # imported here: the other commands need none of it
+
+            run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
+            return 0
         return COMMANDS[args.command](args)
     except UserError as error:
         print(f"deepforest: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except termination.Terminated as stop:
+        print("deepforest: terminated; no output was written", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("deepforest: interrupted; no output was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader of stdout went away (`deepforest predict ... | head`): nothing to report.
+        # The reader of stdout went away (`deepforest predict ... | head`): it read what it
+        # wanted, which is no error, as for Unix tools.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_UNEXPECTED
+        return 0
     except MemoryError:
         print("deepforest: error: out of memory (try a smaller --chunk-size)", file=sys.stderr)
         return EXIT_UNEXPECTED
@@ -555,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED
+    finally:
+        termination.restore(previous_handlers)
 
 
 if __name__ == "__main__":
