@@ -90,7 +90,7 @@ def _split(X, y, task, test_size, random_state, log: Log):
     return train_test_split(X, y, test_size=n_test, random_state=random_state)
 
 
-def _read_validation(path, target_name, kinds, na_values, encoding, task, log: Log):
+def _read_validation(path, target_name, kinds, na_values, encoding, task, numbers, log: Log):
     fmt = tabular.sniff_format(path, encoding)
     tabular.find_column(fmt, path, target_name, "target")
     tabular.check_columns(fmt, path, list(kinds), [target_name])
@@ -99,13 +99,13 @@ def _read_validation(path, target_name, kinds, na_values, encoding, task, log: L
     kept = target.notna().to_numpy()
     if not kept.all():
         log(f"{path}: left out {int((~kept).sum())} rows whose target is missing")
-    X, unparsable = tabular.to_model_input(frame[kept], kinds)
+    X, unparsable, infinite = tabular.to_model_input(frame[kept], kinds, numbers)
     for name, count in unparsable.items():
         log(f"{path}: {count} cells of numeric column {name!r} are not numbers; read as missing")
+    for warning in tabular.infinity_warnings(infinite):
+        log(f"{path}: warning: {warning}")
     if task == "regression":
-        values = pd.to_numeric(target[kept], errors="coerce").to_numpy(dtype=np.float64)
-        if np.isnan(values).any():
-            raise UserError(f"target column {target_name!r} of {path} is not numeric")
+        values = tabular.prepare_target(target[kept], target_name, task, numbers).values
         return X, values
     return X, target[kept]
 
@@ -124,6 +124,8 @@ def train(
     delimiter: str | None = None,
     header: bool | None = None,
     encoding: str = "utf-8",
+    decimal: str = ".",
+    thousands: str | None = None,
     estimator_params: dict | None = None,
     force: bool = False,
     verbose: int = 1,
@@ -140,6 +142,7 @@ def train(
     start = time.perf_counter()
     params = dict(estimator_params or {})
     na_values = [*tabular.EXTRA_NA_VALUES, *na_values]
+    numbers = tabular.NumberFormat(decimal, thousands)
 
     # Everything that can be checked cheaply is checked before the long read and fit.
     fmt = tabular.sniff_format(data, encoding, delimiter, header)
@@ -157,14 +160,16 @@ def train(
     layout = f"delimiter {fmt.delimiter!r}, {'header row' if fmt.header else 'no header row'}"
     log(f"read {len(frame)} rows, {len(fmt.columns)} columns ({layout})")
 
-    kinds = tabular.infer_kinds(frame[features], list(categorical))
+    kinds = tabular.infer_kinds(frame[features], list(categorical), numbers)
     for warning in kinds.warnings:
         log(f"warning: {warning}")
-    y = tabular.prepare_target(frame[target], target, task)
+    y = tabular.prepare_target(frame[target], target, task, numbers)
     task = y.task
     if not y.kept_rows.all():
         log(f"left out {int((~y.kept_rows).sum())} rows whose target {target!r} is missing")
-    X, _ = tabular.to_model_input(frame[y.kept_rows], kinds.kinds)
+    X, _, infinite = tabular.to_model_input(frame[y.kept_rows], kinds.kinds, numbers)
+    for warning in tabular.infinity_warnings(infinite):
+        log(f"warning: {warning}")
     missing = {name: int(frame[name].isna().sum()) for name in features}
     del frame
     log(
@@ -176,7 +181,7 @@ def train(
     if validation is not None:
         X_train, y_train = X, y.values
         X_test, y_test = _read_validation(
-            validation, target, kinds.kinds, na_values, encoding, task, log
+            validation, target, kinds.kinds, na_values, encoding, task, numbers, log
         )
         held_out = f"validation file {validation}"
     elif test_size > 0:
@@ -228,6 +233,7 @@ def train(
             "target": target_schema,
             "ignored_columns": list(drop),
             "na_values": na_values,
+            "number_format": {"decimal": decimal, "thousands": thousands},
         },
         "training": {
             "data": str(data),
@@ -270,8 +276,14 @@ def _evaluate_rows(pipeline, task, X, y_true) -> dict:
     return regression_metrics(y_true.astype(np.float64), pipeline.predict(X))
 
 
-def _align_labels(y_true: np.ndarray, classes: np.ndarray):
-    return tabular.labels_like(pd.Series(y_true), classes)
+def _align_labels(y_true: np.ndarray, classes: np.ndarray, numbers=None):
+    return tabular.labels_like(pd.Series(y_true), classes, numbers or tabular.NumberFormat())
+
+
+def number_format(metadata: dict) -> tabular.NumberFormat:
+    """How the model's training file wrote numbers (files of release 0.1 wrote them plainly)."""
+    stored = metadata["schema"].get("number_format") or {}
+    return tabular.NumberFormat(stored.get("decimal", "."), stored.get("thousands"))
 
 
 class _ChunkScorer:
@@ -282,6 +294,7 @@ class _ChunkScorer:
         self.kinds = {column["name"]: column["type"] for column in metadata["schema"]["columns"]}
         self.na_values = metadata["schema"]["na_values"]
         self.task = metadata["schema"]["target"]["task"]
+        self.numbers = number_format(metadata)
         categorical = [name for name, kind in self.kinds.items() if kind == tabular.CATEGORICAL]
         encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
         self.known = {
@@ -290,6 +303,7 @@ class _ChunkScorer:
         }
         self.unseen = dict.fromkeys(categorical, 0)
         self.unparsable = dict.fromkeys(self.kinds, 0)
+        self.infinite = dict.fromkeys(self.kinds, 0)
         self.rows = 0
         self.log = log
 
@@ -297,9 +311,11 @@ class _ChunkScorer:
         """Yield each chunk's text cells and the model's output for it."""
         start = time.perf_counter()
         for chunk in tabular.iter_frames(path, fmt, self.na_values, usecols, chunk_size):
-            X, unparsable = tabular.to_model_input(chunk, self.kinds)
+            X, unparsable, infinite = tabular.to_model_input(chunk, self.kinds, self.numbers)
             for name, count in unparsable.items():
                 self.unparsable[name] += count
+            for name, count in infinite.items():
+                self.infinite[name] += count
             for name, known in self.known.items():
                 cells = chunk[name]
                 self.unseen[name] += int((cells.notna() & ~cells.isin(known)).sum())
@@ -326,12 +342,16 @@ class _ChunkScorer:
                     f"numeric column {name!r}: {count} cells are not numbers; "
                     "they were treated as missing"
                 )
+        found.extend(tabular.infinity_warnings({k: v for k, v in self.infinite.items() if v}))
         return found
 
 
-def _open_model_and_data(model, data, delimiter, header, encoding, log: Log, id_column=None):
+def _open_model_and_data(
+    model, data, delimiter, header, encoding, log: Log, id_column=None, metadata=None
+):
     """Check the model file and the data's columns before loading anything heavy."""
-    metadata = read_metadata(model)
+    if metadata is None:
+        metadata = read_metadata(model)
     fmt = tabular.sniff_format(data, encoding, delimiter, header)
     if id_column is not None:
         tabular.find_column(fmt, data, id_column, "--id-column")
@@ -342,7 +362,7 @@ def _open_model_and_data(model, data, delimiter, header, encoding, log: Log, id_
     if extra:
         names = ", ".join(repr(name) for name in extra[:10]) + (", ..." if len(extra) > 10 else "")
         log(f"warning: ignoring {len(extra)} columns unknown to the model: {names}")
-    pipeline, metadata, warnings = load_model(model)
+    pipeline, metadata, warnings = load_model(model, metadata)
     for warning in warnings:
         log(f"warning: {warning}")
     return pipeline, metadata, fmt, features, extra
@@ -396,19 +416,25 @@ def predict(
     if proba and task != "classification":
         raise UserError("--proba is only for classification models; this one does regression")
     pipeline, metadata, fmt, features, extra = _open_model_and_data(
-        model, data, delimiter, header, encoding, log, id_column
+        model, data, delimiter, header, encoding, log, id_column, metadata
     )
     load_seconds = time.perf_counter() - start
     target = metadata["schema"]["target"]["name"]
     usecols = list(dict.fromkeys([*([id_column] if id_column else []), *features]))
     scorer = _ChunkScorer(pipeline, metadata, log)
     classes = pipeline.named_steps["model"].classes_ if task == "classification" else None
+    outputs = [target, *(f"proba_{label}" for label in classes)] if proba else [target]
+    if id_column is not None and id_column in outputs:
+        raise UserError(
+            f"--id-column {id_column!r} is also the name of a column of predictions, which "
+            "would overwrite the ids; rename that column of the data file"
+        )
 
     chunks = scorer.chunks(data, fmt, usecols, chunk_size)
     if output is None:
         _write_predictions(chunks, stdout or sys.stdout, target, classes, proba, id_column)
     else:
-        with atomic_write(output) as destination:
+        with atomic_write(output, exclusive=not force) as destination:
             if output.suffix.lower() == ".gz":
                 handle = gzip.open(destination, "wt", newline="", encoding="utf-8")
             else:
@@ -450,7 +476,7 @@ def evaluate(
     fmt = tabular.sniff_format(data, encoding, delimiter, header)
     tabular.find_column(fmt, data, target, "target")
     pipeline, metadata, fmt, features, extra = _open_model_and_data(
-        model, data, delimiter, header, encoding, log
+        model, data, delimiter, header, encoding, log, metadata=metadata
     )
     scorer = _ChunkScorer(pipeline, metadata, log)
     truths, outputs = [], []
@@ -467,14 +493,14 @@ def evaluate(
     y_true, output = y_true[labelled], output[labelled]
     if task == "classification":
         classes = pipeline.named_steps["model"].classes_
-        y_true, classes = _align_labels(y_true, classes)
+        y_true, classes = _align_labels(y_true, classes, scorer.numbers)
         metrics = classification_metrics(y_true, output, classes)
     else:
-        numbers = pd.to_numeric(pd.Series(y_true), errors="coerce").to_numpy(dtype=np.float64)
-        if np.isnan(numbers).any():
-            example = y_true[np.isnan(numbers)][0]
-            raise UserError(f"target column {target!r} of {data} is not numeric (e.g. {example!r})")
-        metrics = regression_metrics(numbers, output)
+        try:
+            values = tabular.prepare_target(pd.Series(y_true), target, task, scorer.numbers)
+        except UserError as error:
+            raise UserError(f"{data}: {error}") from None
+        metrics = regression_metrics(values.values, output)
     warnings = scorer.warnings()
     for warning in warnings:
         log(f"warning: {warning}")

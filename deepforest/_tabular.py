@@ -10,6 +10,7 @@ data, and a stray non-number in a numeric column becomes a counted missing value
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import difflib
 import gzip
@@ -32,6 +33,8 @@ CATEGORICAL = "categorical"
 # On top of pandas' defaults ("", "NA", "N/A", "NaN", "null", ...): UCI-style "?".
 EXTRA_NA_VALUES = ("?",)
 SNIFF_BYTES = 64 * 1024
+# Cells that mark a missing value rather than name a column (lower case).
+_MISSING_MARKERS = {"?", "na", "n/a", "nan", "null", "none", "-"}
 DELIMITERS = ",;\t|"
 # A numeric target with at most this many distinct integer values is taken for class labels.
 MAX_AUTO_CLASSES = 20
@@ -39,6 +42,15 @@ MAX_AUTO_CLASSES = 20
 ID_LIKE_FRACTION = 0.5
 # Below this share of number-like cells a text column is categorical without a second thought.
 MOSTLY_NUMERIC_FRACTION = 0.95
+# An infinite cell ("inf", "-inf", "1e400") counts as beyond every number: it becomes this
+# value (or its negative), larger than any real measurement, and falls in the extreme bin.
+# A quarter of the largest float, so that bin edges halfway between two values never overflow.
+INFINITY_STAND_IN = float(np.finfo(np.float64).max / 4)
+# Regression targets beyond this would overflow the squared errors the layers are scored with.
+MAX_TARGET_MAGNITUDE = 1e150
+# Numbers written with a comma: thousands groups ("1,234,567.8") or a decimal comma ("3,14").
+_THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+_DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
 
 
 @dataclass
@@ -49,6 +61,14 @@ class CsvFormat:
     header: bool
     columns: list[str]
     encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How numbers are written: the decimal mark, and the thousands separator if any."""
+
+    decimal: str = "."
+    thousands: str | None = None
 
 
 @dataclass
@@ -132,16 +152,39 @@ def _read_sample(path: Path, encoding: str) -> str:
             raw = handle.read(SNIFF_BYTES)
     except Exception as error:
         raise read_errors_as_user_errors(path, error) from None
-    if b"\x00" in raw:
-        raise UserError(f"{path} does not look like a CSV text file (it holds binary data)")
+    try:
+        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        raise UserError(f"unknown encoding {encoding!r}") from None
+    if not wide:
+        bom = _wide_byte_order_mark(raw)
+        if bom is not None:
+            raise UserError(f"{path} is {bom} text; give its encoding with --encoding {bom}")
+        if b"\x00" in raw:
+            raise UserError(f"{path} does not look like a CSV text file (it holds binary data)")
     try:
         # A multi-byte character cut at the end of the sample is not an encoding error.
         text = raw.decode(encoding, errors="strict" if len(raw) < SNIFF_BYTES else "ignore")
     except UnicodeDecodeError as error:
         raise read_errors_as_user_errors(path, error) from None
-    except LookupError:
-        raise UserError(f"unknown encoding {encoding!r}") from None
+    # In UTF-16 or UTF-32 a NUL byte is ordinary; a NUL character is not text.
+    if "\x00" in text:
+        raise UserError(f"{path} does not look like a CSV text file (it holds binary data)")
     return text.lstrip("\ufeff")
+
+
+def _wide_byte_order_mark(raw: bytes) -> str | None:
+    """Name the UTF-16/32 encoding whose byte order mark starts ``raw``, if any."""
+    # UTF-32's marks begin with UTF-16's, so they are tried first.
+    for mark, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(mark):
+            return name
+    return None
 
 
 def _is_number(text: str) -> bool:
@@ -155,18 +198,22 @@ def _is_number(text: str) -> bool:
 def _looks_like_header(rows: list[list[str]]) -> bool:
     """Guess whether the first row names the columns.
 
-    The first row is data when it holds a number in a column whose cells below are all numbers;
-    files without any numeric column are assumed to have a header (the common case; --no-header
-    says otherwise).
+    A first cell that is text above a column of numbers is a name: the row is a header, even if
+    other names are numbers ("2019") or empty, which ``sniff_format`` then refuses. A first row
+    of numbers above numeric columns, and nothing else, is data. Files without any numeric
+    column are assumed to have a header (the common case; --no-header says otherwise).
     """
     first, body = rows[0], rows[1:]
-    if any(not cell.strip() for cell in first) or len(set(first)) != len(first):
-        return False
+    numeric_columns = 0
     for index, cell in enumerate(first):
         below = [row[index].strip() for row in body if index < len(row) and row[index].strip()]
-        if below and all(_is_number(value) for value in below) and _is_number(cell.strip()):
-            return False
-    return True
+        if not below or not all(_is_number(value) for value in below):
+            continue
+        numeric_columns += 1
+        text = cell.strip()
+        if text and not _is_number(text) and text.lower() not in _MISSING_MARKERS:
+            return True
+    return numeric_columns == 0
 
 
 def sniff_format(
@@ -213,6 +260,19 @@ def sniff_format(
         header = len(rows) == 1 or _looks_like_header(rows)
     if header:
         columns = [name.strip() for name in rows[0]]
+        empty = [str(index + 1) for index, name in enumerate(columns) if not name]
+        if empty:
+            raise UserError(
+                f"the header row of {path} has no name for column(s) {', '.join(empty)}: name "
+                "every column, or pass --no-header if the first row is data"
+            )
+        repeated = sorted({name for name in columns if columns.count(name) > 1})
+        if repeated:
+            raise UserError(
+                f"the header row of {path} names several columns "
+                f"{', '.join(repr(name) for name in repeated)}: give each column its own name, "
+                "or pass --no-header if the first row is data"
+            )
     else:
         columns = [str(index + 1) for index in range(len(rows[0]))]
     if header and len(lines) == 1:
@@ -300,11 +360,41 @@ def find_column(fmt: CsvFormat, path: str | os.PathLike, name: str, role: str) -
     raise UserError(f"{role} column {name!r} is not in {path}; its columns are: {columns}")
 
 
-def _numeric_values(column: pd.Series) -> pd.Series:
+def _numeric_values(column: pd.Series, numbers: NumberFormat = NumberFormat()) -> pd.Series:
+    if numbers.thousands or numbers.decimal != ".":
+        text = column.astype(str)
+        if numbers.thousands:
+            text = text.str.replace(numbers.thousands, "", regex=False)
+        if numbers.decimal != ".":
+            text = text.str.replace(numbers.decimal, ".", regex=False)
+        column = text.where(column.notna())
     return pd.to_numeric(column, errors="coerce").astype(np.float64)
 
 
-def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> ColumnKinds:
+def comma_number_hint(cells: pd.Series) -> str | None:
+    """A hint when text cells are mostly numbers written with a comma; None otherwise."""
+    text = cells.dropna().astype(str).str.strip()
+    if len(text) == 0:
+        return None
+    thousands = text.str.match(_THOUSANDS_COMMA)
+    decimal = text.str.match(_DECIMAL_COMMA)
+    if (thousands | decimal).mean() < MOSTLY_NUMERIC_FRACTION:
+        return None
+    example = text[thousands | decimal].iloc[0]
+    if thousands.all() and not (decimal & ~thousands).any():
+        return (
+            f"its cells are numbers written with a comma (e.g. {example!r}): if the comma "
+            "groups thousands, pass --thousands , (if it is the decimal mark, --decimal ,)"
+        )
+    return (
+        f"its cells are numbers written with a decimal comma (e.g. {example!r}): pass "
+        "--decimal , (with --delimiter if the comma also separates columns)"
+    )
+
+
+def infer_kinds(
+    frame: pd.DataFrame, force_categorical: list[str] = (), numbers: NumberFormat = NumberFormat()
+) -> ColumnKinds:
     """Decide for each column of ``frame`` whether it is numeric or categorical.
 
     Parameters
@@ -313,6 +403,8 @@ def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> Colum
         Feature columns as text cells, as read by :func:`read_frame`.
     force_categorical : list of str
         Columns to treat as categorical even if every cell is a number (codes, zip codes).
+    numbers : NumberFormat
+        How numbers are written.
 
     Returns
     -------
@@ -321,8 +413,8 @@ def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> Colum
     kinds, warnings = {}, []
     for name in frame.columns:
         cells = frame[name].dropna()
-        numbers = _numeric_values(cells)
-        parsed = int(numbers.notna().sum())
+        values = _numeric_values(cells, numbers)
+        parsed = int(values.notna().sum())
         if name in force_categorical:
             kinds[name] = CATEGORICAL
         elif len(cells) == 0:
@@ -332,8 +424,11 @@ def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> Colum
             kinds[name] = NUMERIC
         else:
             kinds[name] = CATEGORICAL
-            if parsed >= MOSTLY_NUMERIC_FRACTION * len(cells):
-                example = cells[numbers.isna()].iloc[0]
+            hint = comma_number_hint(cells)
+            if hint:
+                warnings.append(f"column {name!r} is treated as categorical: {hint}")
+            elif parsed >= MOSTLY_NUMERIC_FRACTION * len(cells):
+                example = cells[values.isna()].iloc[0]
                 warnings.append(
                     f"column {name!r} is treated as categorical although {parsed / len(cells):.0%} "
                     f"of its cells are numbers (e.g. {example!r} is not); if that marks a missing "
@@ -349,24 +444,39 @@ def infer_kinds(frame: pd.DataFrame, force_categorical: list[str] = ()) -> Colum
     return ColumnKinds(kinds=kinds, warnings=warnings)
 
 
-def to_model_input(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, dict]:
+def to_model_input(
+    frame: pd.DataFrame, kinds: dict[str, str], numbers: NumberFormat = NumberFormat()
+) -> tuple[pd.DataFrame, dict, dict]:
     """Convert text cells to model input: floats for numeric columns, strings for categorical.
 
-    Returns the converted frame, columns in ``kinds`` order, and for each numeric column the
-    number of cells that were not numbers and became missing.
+    Returns the converted frame, columns in ``kinds`` order; for each numeric column the number
+    of cells that were not numbers and became missing; and the number of infinite cells
+    ("inf", "-inf", "1e400"), which count as beyond every number (``INFINITY_STAND_IN``).
     """
-    columns, unparsable = {}, {}
+    columns, unparsable, infinite = {}, {}, {}
     for name, kind in kinds.items():
         cells = frame[name]
         if kind == NUMERIC:
-            numbers = _numeric_values(cells)
-            bad = int((numbers.isna() & cells.notna()).sum())
+            values = _numeric_values(cells, numbers)
+            bad = int((values.isna() & cells.notna()).sum())
             if bad:
                 unparsable[name] = bad
-            columns[name] = numbers
+            endless = np.isinf(values.to_numpy())
+            if endless.any():
+                infinite[name] = int(endless.sum())
+                values = values.clip(-INFINITY_STAND_IN, INFINITY_STAND_IN)
+            columns[name] = values
         else:
             columns[name] = cells.astype(object)
-    return pd.DataFrame(columns, index=frame.index), unparsable
+    return pd.DataFrame(columns, index=frame.index), unparsable, infinite
+
+
+def infinity_warnings(infinite: dict[str, int]) -> list[str]:
+    return [
+        f"numeric column {name!r}: {count} cells are infinite; they count as beyond every "
+        "number (in the lowest or highest bin)"
+        for name, count in infinite.items()
+    ]
 
 
 @dataclass
@@ -379,7 +489,9 @@ class Target:
     kept_rows: np.ndarray
 
 
-def prepare_target(column: pd.Series, name: str, task: str) -> Target:
+def prepare_target(
+    column: pd.Series, name: str, task: str, number_format: NumberFormat = NumberFormat()
+) -> Target:
     """Turn the target column's text cells into labels or numbers, deciding the task if "auto".
 
     Rows whose target is missing are left out (``kept_rows`` marks the others).
@@ -388,11 +500,18 @@ def prepare_target(column: pd.Series, name: str, task: str) -> Target:
     cells = column[kept]
     if len(cells) == 0:
         raise UserError(f"target column {name!r} has no values")
-    numbers = _numeric_values(cells)
+    numbers = _numeric_values(cells, number_format)
     numeric = bool(numbers.notna().all())
-    integral = numeric and bool(np.all(np.mod(numbers.to_numpy(), 1) == 0))
+    finite = numbers.to_numpy()[np.isfinite(numbers.to_numpy())]
+    integral = numeric and len(finite) == len(numbers) and bool(np.all(np.mod(finite, 1) == 0))
     distinct = cells.nunique()
     if task == "auto":
+        hint = None if numeric else comma_number_hint(cells)
+        if hint and distinct > MAX_AUTO_CLASSES:
+            raise UserError(
+                f"target column {name!r} holds {distinct} distinct text labels, but {hint}; "
+                "for classes after all, pass --task classification"
+            )
         if not numeric:
             task, note = "classification", f"target {name!r} holds text labels"
         elif integral and distinct <= MAX_AUTO_CLASSES:
@@ -409,7 +528,19 @@ def prepare_target(column: pd.Series, name: str, task: str) -> Target:
                 f"target column {name!r} is not numeric (e.g. {example!r}): regression needs a "
                 "number in every row; use --task classification for labels"
             )
-        return Target(numbers.to_numpy(), task, note, kept)
+        values = numbers.to_numpy()
+        largest = float(np.max(np.abs(values)))
+        if not np.isfinite(largest):
+            raise UserError(
+                f"target column {name!r} holds infinite values ({int(np.isinf(values).sum())} "
+                "rows): regression needs a finite number in every row"
+            )
+        if largest > MAX_TARGET_MAGNITUDE:
+            raise UserError(
+                f"target column {name!r} holds values as large as {largest:.3g}: their squared "
+                f"errors overflow; rescale the target (below {MAX_TARGET_MAGNITUDE:g})"
+            )
+        return Target(values, task, note, kept)
     if numeric:
         # Whole-number labels stay integers in predictions ("1", not "1.0").
         values = numbers.to_numpy().astype(np.int64) if integral else numbers.to_numpy()
@@ -424,7 +555,9 @@ def prepare_target(column: pd.Series, name: str, task: str) -> Target:
     return Target(values, task, note, kept)
 
 
-def labels_like(column: pd.Series, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def labels_like(
+    column: pd.Series, classes: np.ndarray, number_format: NumberFormat = NumberFormat()
+) -> tuple[np.ndarray, np.ndarray]:
     """Read evaluation labels in the type of the model's classes.
 
     Returns the labels and the classes to compare them with: when the model's classes are
@@ -432,10 +565,11 @@ def labels_like(column: pd.Series, classes: np.ndarray) -> tuple[np.ndarray, np.
     error rather than failing the comparison.
     """
     if classes.dtype.kind in "iuf":
-        numbers = _numeric_values(column)
+        numbers = _numeric_values(column, number_format)
         if numbers.notna().all():
             values = numbers.to_numpy()
-            if classes.dtype.kind in "iu" and np.all(np.mod(values, 1) == 0):
+            whole = np.isfinite(values).all() and np.all(np.mod(values, 1) == 0)
+            if classes.dtype.kind in "iu" and whole:
                 values = values.astype(np.int64)
             return values, classes
         return column.astype(str).to_numpy(dtype=object), classes.astype(str).astype(object)

@@ -72,10 +72,37 @@ def test_infer_kinds_and_its_warnings():
 
 def test_to_model_input_counts_cells_that_are_not_numbers():
     frame = pd.DataFrame({"x": ["1", "two", np.nan], "c": ["a", np.nan, "b"]}, dtype=object)
-    converted, unparsable = tabular.to_model_input(frame, {"x": "numeric", "c": "categorical"})
-    assert unparsable == {"x": 1}
+    converted, unparsable, infinite = tabular.to_model_input(
+        frame, {"x": "numeric", "c": "categorical"}
+    )
+    assert unparsable == {"x": 1} and infinite == {}
     assert converted["x"].dtype == np.float64 and np.isnan(converted["x"].iloc[1:]).all()
     assert converted["c"].tolist()[0] == "a"
+
+
+def test_to_model_input_clips_infinite_cells_beyond_every_number():
+    frame = pd.DataFrame({"x": ["inf", "-inf", "1e400", "-Infinity", "2.5"]}, dtype=object)
+    converted, unparsable, infinite = tabular.to_model_input(frame, {"x": "numeric"})
+    assert unparsable == {} and infinite == {"x": 4}
+    stand_in = tabular.INFINITY_STAND_IN
+    assert converted["x"].tolist() == [stand_in, -stand_in, stand_in, -stand_in, 2.5]
+    assert np.isfinite(converted["x"]).all() and stand_in > 1e300
+
+
+@pytest.mark.parametrize(
+    ("cells", "decimal", "thousands", "expected"),
+    [
+        (["1,234", "2,000.5", "-3"], ".", ",", [1234.0, 2000.5, -3.0]),
+        (["1,5", "2", "-0,25"], ",", None, [1.5, 2.0, -0.25]),
+        (["1.234,5", "7"], ",", ".", [1234.5, 7.0]),
+    ],
+)
+def test_number_formats_read_thousands_and_decimal_commas(cells, decimal, thousands, expected):
+    frame = pd.DataFrame({"x": cells}, dtype=object)
+    numbers = tabular.NumberFormat(decimal=decimal, thousands=thousands)
+    converted, unparsable, _ = tabular.to_model_input(frame, {"x": "numeric"}, numbers)
+    assert unparsable == {}
+    assert converted["x"].tolist() == expected
 
 
 @pytest.mark.parametrize(
@@ -116,6 +143,15 @@ def _fit(estimator, n_rows=120):
     return build_pipeline(["colour"], estimator).fit(X, y), X
 
 
+# The smallest description the commands accept (see _model_file._check_description).
+SCHEMA = {
+    "columns": [{"name": "size", "type": "numeric"}, {"name": "colour", "type": "categorical"}],
+    "target": {"name": "label", "task": "classification"},
+    "na_values": [""],
+    "ignored_columns": [],
+}
+
+
 @pytest.mark.parametrize(
     "estimator",
     [
@@ -132,10 +168,10 @@ def test_every_estimator_variant_saves_and_loads_with_the_trusted_list(tmp_path,
     # (only types that hold data, never functions).
     pipeline, X = _fit(estimator)
     path = tmp_path / "model.skops"
-    save_model(pipeline, {"schema": {}}, path)
+    save_model(pipeline, {"schema": SCHEMA}, path)
     loaded, metadata, warnings = load_model(path)
     assert warnings == []
-    assert metadata["format_version"] == 2 and metadata["schema"] == {}
+    assert metadata["format_version"] == 2 and metadata["schema"] == SCHEMA
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
 
 
@@ -157,9 +193,9 @@ def test_save_model_is_atomic_and_keeps_the_old_file(tmp_path):
 
 def test_the_description_is_plain_json_beside_the_skops_members(tmp_path):
     pipeline, _ = _fit(CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0))
-    save_model(pipeline, {"schema": {"note": "é"}}, tmp_path / "m.skops")
+    save_model(pipeline, {"schema": {**SCHEMA, "note": "é"}}, tmp_path / "m.skops")
     with zipfile.ZipFile(tmp_path / "m.skops") as archive:
         assert "schema.json" in archive.namelist()  # a regular skops file
         description = json.loads(archive.read("deepforest-model.json"))
     assert description["format"] == "deepforest-model"
-    assert description["schema"] == {"note": "é"}
+    assert description["schema"]["note"] == "é"

@@ -1,0 +1,397 @@
+"""Regression tests of the hardening pass: each case an adversarial or careless user found.
+
+Every test runs the real command in a subprocess (see ``test_cli.run``) on files made here, and
+asserts what must hold: one line on stderr and exit code 2 for a file or option that cannot be
+used, exit code 0 with a warning for data that can, and nothing overwritten or left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import FAST, REPO_ROOT, error_line, run
+
+from deepforest import _model_file
+from deepforest._atomic import atomic_write
+from deepforest._errors import UserError
+
+
+def _table(n_rows: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=n_rows)
+    return pd.DataFrame(
+        {
+            "size": size.round(3),
+            "colour": rng.choice(["red", "green", "blue"], size=n_rows),
+            "label": np.where(size > 0, "pos", "neg"),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory) -> Path:
+    """A model file trained on 120 rows: 'size' (numeric), 'colour', target 'label'."""
+    folder = tmp_path_factory.mktemp("small")
+    _table().to_csv(folder / "train.csv", index=False)
+    run("train", "train.csv", "-t", "label", "-o", "model.skops", *FAST, cwd=folder)
+    return folder / "model.skops"
+
+
+def _rewrite(source: Path, path: Path, replace: dict[str, bytes | int]) -> Path:
+    """A copy of a model file with members replaced (an int: that many spaces), deflated."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = replace.get(item.filename, None)
+            if isinstance(data, int):
+                # Streamed, so that this process never holds the bomb either.
+                with new.open(item.filename, "w", force_zip64=True) as member:
+                    for _ in range(data // 2**20):
+                        member.write(b" " * 2**20)
+            else:
+                new.writestr(item.filename, old.read(item) if data is None else data)
+    return path
+
+
+def _run_measured(*args, cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+    """Run the command in a child that reports its own peak memory (MB) on its last line."""
+    script = (
+        "import sys\n"
+        "from deepforest.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        # VmHWM is this program's own peak (ru_maxrss would include the parent's, before exec).
+        "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "print(f'peak-mb {int(status.split()[0]) / 1024:.0f}', file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    *lines, last = result.stderr.strip().splitlines()
+    result.stderr = "\n".join(lines) + "\n"
+    return result, float(last.split()[1])
+
+
+# -- 2. bounded model loading -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["info", "predict", "evaluate"])
+def test_a_zip_bomb_is_refused_before_it_is_read(small_model, tmp_path, command):
+    # 400 MB of zeros deflate to about 400 KB; declared sizes give the bomb away.
+    _rewrite(small_model, tmp_path / "bomb.skops", {"schema.json": 400 * 2**20})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    arguments = {
+        "info": ("info", "bomb.skops"),
+        "predict": ("predict", "bomb.skops", "new.csv", "-o", "out.csv"),
+        "evaluate": ("evaluate", "bomb.skops", "new.csv"),
+    }[command]
+    result, peak_mb = _run_measured(*arguments, cwd=tmp_path)
+    line = error_line(result)
+    assert "bomb.skops is not a deepforest model file" in line and "zip bomb" in line
+    assert not (tmp_path / "out.csv").exists()
+    # The command never held the bomb's content (reading it whole took over 400 MB).
+    assert peak_mb < 300
+
+
+def test_an_oversized_description_is_refused(small_model, tmp_path):
+    with zipfile.ZipFile(small_model) as archive:
+        description = json.loads(archive.read(_model_file.METADATA_MEMBER))
+    description["padding"] = " " * (_model_file.MAX_METADATA_BYTES + 1)
+    member = json.dumps(description).encode()
+    _rewrite(small_model, tmp_path / "big.skops", {_model_file.METADATA_MEMBER: member})
+    line = error_line(run("info", "big.skops", cwd=tmp_path, check=False))
+    assert "big.skops is not a deepforest model file" in line
+    assert "a model's description takes under" in line
+
+
+def test_the_archive_limit_leaves_real_models_alone(small_model):
+    with zipfile.ZipFile(small_model) as archive:
+        content = sum(item.file_size for item in archive.infolist())
+    # Real model files expand a few times at most: far from the limit.
+    assert content < small_model.stat().st_size * _model_file.MAX_EXPANSION / 5
+
+
+# -- 7. malformed descriptions ---------------------------------------------------------------------
+
+
+def _description(model: Path) -> dict:
+    with zipfile.ZipFile(model) as archive:
+        return json.loads(archive.read(_model_file.METADATA_MEMBER))
+
+
+def _column_types(model: Path) -> dict[str, str]:
+    return {c["name"]: c["type"] for c in _description(model)["schema"]["columns"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("schema"), "no schema"),
+        (lambda d: d["schema"].update(columns="size,colour"), "schema's columns are not a list"),
+        (lambda d: d["schema"]["columns"][0].update(type="date"), "schema's columns are not"),
+        (lambda d: d["schema"]["target"].pop("task"), "target lacks a name or a task"),
+        (lambda d: d["schema"].update(na_values=None), "na_values are not a list"),
+        (lambda d: d.update(metrics=[0.9]), "metrics is not an object"),
+    ],
+    ids=["no-schema", "columns-text", "unknown-type", "no-task", "na-values", "metrics-list"],
+)
+def test_a_malformed_description_is_not_a_model_file(small_model, tmp_path, change, message):
+    description = _description(small_model)
+    change(description)
+    member = json.dumps(description).encode()
+    _rewrite(small_model, tmp_path / "odd.skops", {_model_file.METADATA_MEMBER: member})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    for arguments in [("info", "odd.skops"), ("predict", "odd.skops", "new.csv")]:
+        line = error_line(run(*arguments, cwd=tmp_path, check=False))
+        assert "odd.skops is not a deepforest model file" in line and message in line
+
+
+def test_a_description_that_is_not_json_is_not_a_model_file(small_model, tmp_path):
+    _rewrite(small_model, tmp_path / "odd.skops", {_model_file.METADATA_MEMBER: b"\xff{not json"})
+    line = error_line(run("info", "odd.skops", cwd=tmp_path, check=False))
+    assert "odd.skops is not a deepforest model file" in line and "not JSON" in line
+
+
+def test_info_on_an_unknown_skops_loader_is_not_a_model_file(small_model, tmp_path):
+    with zipfile.ZipFile(small_model) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    schema["__loader__"] = "NoSuchNode"
+    _rewrite(small_model, tmp_path / "odd.skops", {"schema.json": json.dumps(schema).encode()})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    line = error_line(run("info", "odd.skops", cwd=tmp_path, check=False))
+    assert "odd.skops is not a deepforest model file" in line and "NoSuchNode" in line
+    line = error_line(run("predict", "odd.skops", "new.csv", cwd=tmp_path, check=False))
+    assert "cannot load odd.skops" in line and "NoSuchNode" in line
+
+
+# -- 3. ids never overwritten --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("id_name", "options"), [("label", []), ("proba_pos", ["--proba"])], ids=["target", "proba"]
+)
+def test_an_id_column_named_like_a_prediction_is_refused(small_model, tmp_path, id_name, options):
+    frame = _table(10, seed=1).drop(columns="label")
+    frame.insert(0, id_name, [f"row{i}" for i in range(10)])
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    result = run(
+        "predict", small_model, "new.csv", "--id-column", id_name, *options, "-o", "out.csv",
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    line = error_line(result)
+    assert f"--id-column {id_name!r} is also the name of a column of predictions" in line
+    assert not (tmp_path / "out.csv").exists()
+
+
+# -- 4. no silent overwrite by a concurrent run --------------------------------------------------
+
+
+def test_an_exclusive_write_fails_when_the_name_is_taken_meanwhile(tmp_path):
+    path = tmp_path / "out.csv"
+    with pytest.raises(UserError, match="was created by someone else while this ran"):
+        with atomic_write(path, exclusive=True) as destination:
+            destination.write_text("mine")
+            path.write_text("theirs")  # another process finishing first
+    assert path.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    # Without exclusive (--force), the last writer wins, as asked.
+    with atomic_write(path) as destination:
+        destination.write_text("mine")
+    assert path.read_text() == "mine"
+
+
+def test_two_predicts_to_one_new_output_never_both_succeed(small_model, tmp_path):
+    big = pd.concat([_table(120, seed=s).drop(columns="label") for s in range(50)])
+    big.to_csv(tmp_path / "new.csv", index=False)
+    command = [sys.executable, "-m", "deepforest", "predict", str(small_model), "new.csv"]
+    command += ["-o", "out.csv", "--chunk-size", "500"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    runs = [
+        subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outcomes = sorted((p.wait(timeout=600), p.stderr.read()) for p in runs)
+    assert [code for code, _ in outcomes] == [0, 2], outcomes
+    assert "out.csv" in outcomes[1][1] and "--force" in outcomes[1][1]
+    assert len(pd.read_csv(tmp_path / "out.csv")) == len(big)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out.csv"]
+
+
+# -- 5. infinity is data ------------------------------------------------------------------------
+
+
+def test_infinite_cells_train_and_predict_with_a_warning(tmp_path):
+    frame = _table(120)
+    frame["size"] = frame["size"].astype(object)
+    frame.loc[:4, "size"] = ["inf", "-inf", "1e400", "-Infinity", "INF"]
+    frame.loc[:4, "label"] = ["pos", "neg", "pos", "neg", "pos"]
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    result = run("train", "train.csv", "-t", "label", "-o", "m.skops", *FAST, cwd=tmp_path)
+    assert "numeric column 'size': 5 cells are infinite" in result.stderr
+    new = frame.drop(columns="label").iloc[:10]
+    new.to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "m.skops", "new.csv", "-o", "out.csv", cwd=tmp_path)
+    assert "numeric column 'size': 5 cells are infinite" in result.stderr
+    predictions = pd.read_csv(tmp_path / "out.csv")["label"]
+    # Beyond every number: +inf is as positive as the largest sizes, -inf as negative.
+    assert predictions.tolist()[:4] == ["pos", "neg", "pos", "neg"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("inf", "holds infinite values (1 rows)"),
+        ("1e400", "holds infinite values (1 rows)"),
+        ("1.7e308", "holds values as large as 1.7e+308"),
+    ],
+)
+def test_an_infinite_or_huge_regression_target_is_a_clear_error(tmp_path, cell, message):
+    frame = _table(60).drop(columns="label")
+    frame["price"] = (frame["size"] * 10).astype(object)
+    frame.loc[3, "price"] = cell
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    result = run(
+        "train", "train.csv", "-t", "price", "--task", "regression", cwd=tmp_path, check=False
+    )
+    assert message in error_line(result)
+    assert [p.name for p in tmp_path.iterdir()] == ["train.csv"]
+
+
+# -- 7. termination signals ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_terminated_predict_leaves_no_temporary_file(small_model, tmp_path, signum):
+    big = pd.concat([_table(120, seed=s).drop(columns="label") for s in range(400)])
+    big.to_csv(tmp_path / "new.csv", index=False)
+    precious = tmp_path / "out.csv"
+    precious.write_text("yesterday's predictions")
+    command = [sys.executable, "-m", "deepforest", "predict", str(small_model), "new.csv"]
+    command += ["-o", "out.csv", "--force", "--chunk-size", "200"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    # Wait for the hidden temporary output to appear (the hang guard is generous: a busy
+    # machine may take long to start; the test's outcome never depends on the timing).
+    deadline = time.monotonic() + 300
+    while not any(p.name.startswith(".out.csv") for p in tmp_path.iterdir()):
+        assert process.poll() is None, "predict ended before it began writing"
+        assert time.monotonic() < deadline, "predict never began writing"
+        time.sleep(0.05)
+    process.send_signal(signum)
+    code = process.wait(timeout=300)
+    assert code == 128 + signum, process.stderr.read()
+    assert "terminated; no output was written" in process.stderr.read()
+    assert precious.read_text() == "yesterday's predictions"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "out.csv"]
+
+
+# -- 7. headers and number formats ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("size,size,label", "names several columns 'size'"),
+        ("size,,label", "has no name for column(s) 2"),
+    ],
+    ids=["duplicate", "empty"],
+)
+def test_a_header_with_duplicate_or_empty_names_is_refused(tmp_path, header, message):
+    body = _table(40).to_csv(index=False, header=False)
+    (tmp_path / "train.csv").write_text(header + "\n" + body)
+    line = error_line(run("train", "train.csv", "-t", "label", cwd=tmp_path, check=False))
+    assert message in line and "--no-header" in line
+
+
+def test_a_header_with_numeric_names_is_still_a_header(tmp_path):
+    frame = _table(40)
+    frame.insert(1, "2019", np.arange(40))
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    result = run("train", "train.csv", "-t", "label", "-o", "m.skops", *FAST, cwd=tmp_path)
+    assert "read 40 rows" in result.stderr and "header row" in result.stderr
+    names = [c["name"] for c in _description(tmp_path / "m.skops")["schema"]["columns"]]
+    assert names == ["size", "2019", "colour"]
+
+
+def test_thousands_separators_warn_and_read_with_the_option(tmp_path):
+    frame = _table(60)
+    frame["income"] = [f"{value:,}" for value in range(1000, 1000 + 60 * 1013, 1013)]
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    result = run("train", "train.csv", "-t", "label", "-o", "a.skops", *FAST, cwd=tmp_path)
+    assert "column 'income' is treated as categorical" in result.stderr
+    assert "--thousands ," in result.stderr
+    run("train", "train.csv", "-t", "label", "-o", "b.skops", "--thousands", ",", *FAST,
+        cwd=tmp_path)  # fmt: skip
+    description = _description(tmp_path / "b.skops")
+    assert _column_types(tmp_path / "b.skops")["income"] == "numeric"
+    assert description["schema"]["number_format"] == {"decimal": ".", "thousands": ","}
+    # Prediction reads the new file's numbers the way the model's training file wrote them.
+    frame.drop(columns="label").to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "b.skops", "new.csv", "-o", "out.csv", cwd=tmp_path)
+    assert "not numbers" not in result.stderr
+
+
+def test_decimal_commas_warn_and_read_with_the_option(tmp_path):
+    frame = _table(60)
+    text = frame.assign(size=frame["size"].map(lambda v: f"{v:.3f}".replace(".", ",")))
+    text.to_csv(tmp_path / "train.csv", index=False, sep=";")
+    result = run("train", "train.csv", "-t", "label", "-o", "a.skops", *FAST, cwd=tmp_path)
+    assert "column 'size' is treated as categorical" in result.stderr
+    assert "--decimal ," in result.stderr
+    result = run("train", "train.csv", "-t", "label", "-o", "b.skops", "--decimal", ",", *FAST,
+                 cwd=tmp_path)  # fmt: skip
+    assert _column_types(tmp_path / "b.skops")["size"] == "numeric"
+
+
+def test_a_comma_number_target_with_many_values_is_not_taken_for_labels(tmp_path):
+    frame = _table(60).drop(columns="label")
+    frame["price"] = [f"{1000 + 37 * i:,}" for i in range(60)]
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    line = error_line(run("train", "train.csv", "-t", "price", cwd=tmp_path, check=False))
+    assert "holds 60 distinct text labels" in line and "--thousands ," in line
+
+
+# -- found on the fresh-eyes pass ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_wide_unicode_file_gets_its_encoding_named_and_reads_with_it(tmp_path, encoding):
+    _table(60).to_csv(tmp_path / "train.csv", index=False, encoding=encoding)
+    line = error_line(run("train", "train.csv", "-t", "label", cwd=tmp_path, check=False))
+    assert f"is {encoding} text; give its encoding with --encoding {encoding}" in line
+    run("train", "train.csv", "-t", "label", "--encoding", encoding, *FAST, cwd=tmp_path)
+    assert (tmp_path / "train.skops").exists()
+
+
+def test_nul_characters_in_wide_text_are_still_binary_data(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,\x00\n2,3\n", encoding="utf-16")
+    result = run("train", "data.csv", "-t", "b", "--encoding", "utf-16", cwd=tmp_path, check=False)
+    assert "holds binary data" in error_line(result)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_a_full_disk_is_a_clear_error(small_model, tmp_path, command):
+    _table(60).to_csv(tmp_path / "data.csv", index=False)
+    if command == "train":
+        args = ("train", "data.csv", "-t", "label", *FAST, "-o", "/dev/full")
+    else:
+        args = ("predict", small_model, "data.csv", "-o", "/dev/full")
+    result = run(*args, cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        "deepforest: error: cannot write /dev/full: No space left on device; nothing was written"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
