@@ -41,7 +41,7 @@ def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1500,
         check=False,
     )
     return out, completed
@@ -153,7 +153,7 @@ def test_report_command_rerenders(tiny_run, tmp_path):
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=1500,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr

@@ -40,7 +40,7 @@ def run(*args, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1500,
     )
     assert "Traceback" not in result.stderr, result.stderr
     if check:
@@ -159,7 +159,7 @@ def test_predict_in_chunks_into_a_pipe_matches_one_pass(adult, tmp_path):
                 os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
             except OSError:
                 pass  # the reader is gone already
-        text = received.result(timeout=60)
+        text = received.result(timeout=600)
     assert "scored 77 rows" in result.stderr and "scored 1000 rows" in result.stderr
     assert text == (adult["dir"] / "out.csv").read_text()
     assert len(text.splitlines()) == 1001  # a header, then one line per row

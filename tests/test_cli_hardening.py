@@ -76,7 +76,7 @@ def _run_measured(*args, cwd: Path) -> tuple[subprocess.CompletedProcess, float]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", script, *map(str, args)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     *lines, last = result.stderr.strip().splitlines()
     result.stderr = "\n".join(lines) + "\n"
@@ -221,7 +221,7 @@ def test_two_predicts_to_one_new_output_never_both_succeed(small_model, tmp_path
         subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    outcomes = sorted((p.wait(timeout=600), p.stderr.read()) for p in runs)
+    outcomes = sorted((p.wait(timeout=1500), p.stderr.read()) for p in runs)
     assert [code for code, _ in outcomes] == [0, 2], outcomes
     assert "out.csv" in outcomes[1][1] and "--force" in outcomes[1][1]
     assert len(pd.read_csv(tmp_path / "out.csv")) == len(big)
@@ -283,13 +283,13 @@ def test_a_terminated_predict_leaves_no_temporary_file(small_model, tmp_path, si
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     # Wait for the hidden temporary output to appear (the hang guard is generous: a busy
     # machine may take long to start; the test's outcome never depends on the timing).
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 1500
     while not any(p.name.startswith(".out.csv") for p in tmp_path.iterdir()):
         assert process.poll() is None, "predict ended before it began writing"
         assert time.monotonic() < deadline, "predict never began writing"
         time.sleep(0.05)
     process.send_signal(signum)
-    code = process.wait(timeout=300)
+    code = process.wait(timeout=1500)
     assert code == 128 + signum, process.stderr.read()
     assert "terminated; no output was written" in process.stderr.read()
     assert precious.read_text() == "yesterday's predictions"

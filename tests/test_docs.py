@@ -32,7 +32,7 @@ SHOWN_LANGUAGES = {"console", "text"}
 # Pages whose code is not run, with the reason (none: every page's blocks run or are marked).
 UNCHECKED_PAGES: dict[str, str] = {}
 # Seconds a page's examples may take (all pages together: well under 90 s of CPU).
-PAGE_TIMEOUT = 240
+PAGE_TIMEOUT = 1500
 
 _FENCE = re.compile(r"^(?P<prefix>[ \t]*(?:>[ \t]?)*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
@@ -142,7 +142,7 @@ def test_site_builds_without_warnings(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1500,
         env={**_environment(), "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stderr

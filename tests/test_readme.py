@@ -33,7 +33,7 @@ def test_readme_python_examples_run(index, tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        timeout=300,
+        timeout=1500,
     )
     assert result.returncode == 0, result.stderr
 
@@ -44,7 +44,7 @@ def test_demo_command_prints_progress_and_both_accuracies():
         [sys.executable, "-m", "deepforest", "demo"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1500,
     )
     assert result.returncode == 0, result.stderr
     assert re.search(r"layer 0: score=0\.9\d+", result.stderr)
