@@ -8,6 +8,7 @@ sizes, depths, bit-identical results for any n_jobs) is checked exactly; what is
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from deepforest._core.forests import (
 )
 from deepforest._core.grower import draw_bootstrap
 from deepforest._core.rng import new_state
-from deepforest._core.traversal import sum_trees
+from deepforest._core.traversal import pack_nodes, sum_trees
 from deepforest._core.trees import BinnedForest
 
 SETTINGS = ForestSettings(
@@ -55,10 +56,7 @@ def _tree_output(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:
     sum_trees(
         np.ascontiguousarray(X),
         forest.roots,
-        forest.feature,
-        forest.threshold,
-        forest.left,
-        forest.right,
+        pack_nodes(forest.feature, forest.threshold, forest.left, forest.right),
         forest.values,
         forest.n_pure,
         tree,
@@ -375,3 +373,15 @@ def test_compiled_kernels_are_cached_elsewhere_when_the_package_directory_is_rea
     cached = list((home / ".cache" / "numba").rglob("*.nbi"))
     assert any("grow_tree" in path.name for path in cached)
     assert not any(p.is_dir() for p in package.rglob("__pycache__"))
+
+
+def test_the_node_table_made_for_prediction_is_never_saved(digits):
+    X_train, y_train, X_test, _ = digits
+    forest, _ = fit_forest("random", SETTINGS, X_train, Target.classes(y_train, 10), None, None, 0)
+    before = len(pickle.dumps(forest))
+    expected = forest.output(X_test)
+    assert "_nodes" in forest.__dict__  # made on first use, kept for the next call
+    copy = pickle.loads(pickle.dumps(forest))
+    assert len(pickle.dumps(forest)) == before
+    assert "_nodes" not in copy.__dict__
+    np.testing.assert_array_equal(copy.output(X_test), expected)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from .traversal import sum_trees
+from .traversal import pack_nodes, sum_trees
 
 # Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
 ROWS_PER_TASK = 1024
@@ -84,6 +84,19 @@ class BinnedForest:
         arrays = (self.roots, self.feature, self.threshold, self.left, self.right, self.values)
         return sum(array.nbytes for array in arrays)
 
+    def _node_table(self) -> np.ndarray:
+        # Made on first use and kept, but never saved: it repeats the four node arrays.
+        table = self.__dict__.get("_nodes")
+        if table is None:
+            table = pack_nodes(self.feature, self.threshold, self.left, self.right)
+            self._nodes = table
+        return table
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_nodes", None)
+        return state
+
     def output(
         self, X_binned: np.ndarray, fold: int | None = None, n_jobs: int | None = None
     ) -> np.ndarray:
@@ -105,7 +118,7 @@ class BinnedForest:
         begin, end = (0, self.n_trees) if fold is None else self.fold_bounds[fold : fold + 2]
         out = np.zeros((X_binned.shape[0], self.n_outputs), dtype=np.float64)
         starts = range(0, X_binned.shape[0], ROWS_PER_TASK)
-        arrays = (self.roots, self.feature, self.threshold, self.left, self.right, self.values)
+        arrays = (self.roots, self._node_table(), self.values)
 
         def run(start: int) -> None:
             stop = start + ROWS_PER_TASK
