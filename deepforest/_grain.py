@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forests
+from ._core.trees import forest_outputs
 from ._windows import gather_windows
 
 
@@ -39,7 +40,8 @@ class GrainForests:
 
         ``fold=None`` uses all the trees; an int only those that never trained on that fold.
         """
-        return [self.forests[kind].output(windows, fold, n_jobs) for kind in FOREST_KINDS]
+        forests = [self.forests[kind] for kind in FOREST_KINDS]
+        return forest_outputs(forests, windows, fold=fold, n_jobs=n_jobs)
 
 
 def sample_windows(

@@ -17,6 +17,7 @@ import numpy as np
 
 from .binning import QuantileBinner
 from .forests import FOREST_KINDS, ForestSettings, Target, fit_forests
+from .trees import forest_outputs
 
 # Class probability p goes to bin round(p * PROBABILITY_STEPS).
 PROBABILITY_STEPS = 254
@@ -41,7 +42,7 @@ class Layer:
 
     def outputs(self, X: np.ndarray, n_jobs: int | None = None) -> list[np.ndarray]:
         """Every forest's output on the layer's input features X."""
-        return [forest.output(X, n_jobs=n_jobs) for forest in self.forests]
+        return forest_outputs(self.forests, X, n_jobs=n_jobs)
 
     def binned_outputs(self, outputs: list[np.ndarray]) -> np.ndarray:
         """The outputs as uint8 bins, one column per forest and output column."""
