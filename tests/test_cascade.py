@@ -371,6 +371,21 @@ def test_regressor_matches_a_forest_and_is_honest():
     assert -0.2 < model.best_score_ < 0.7  # out-of-sample R², not a training fit
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regressor_considers_every_feature_by_default(seed):
+    """One strong feature among 40: with ``"sqrt"`` most random-forest splits never see it
+    (the default was ``"sqrt"`` until measured on regression tables; see max_features)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(1000, 40))
+    y = 10 * X[:, 0] + np.sin(3 * X[:, 1]) + rng.normal(scale=0.3, size=1000)
+    X_train, X_test, y_train, y_test = X[:700], X[700:], y[:700], y[700:]
+    default = CascadeForestRegressor(n_trees=30, random_state=seed).fit(X_train, y_train)
+    sqrt = CascadeForestRegressor(n_trees=30, max_features="sqrt", random_state=seed)
+    sqrt.fit(X_train, y_train)
+    assert default.max_features == 1.0
+    assert default.score(X_test, y_test) > sqrt.score(X_test, y_test) + 0.01
+
+
 def test_multi_output_regression():
     X, y = load_diabetes(return_X_y=True)
     Y = np.column_stack([y, -2 * y + 5])
