@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._core.layer import Layer
+from ._core.layer import Layer, combine_outputs
 from ._core.trees import BinnedForest
 from ._grain import GrainForests
 
@@ -223,11 +223,13 @@ class SpilledLayer(_SpilledFile):
     """
 
     _what = "cascade layer"
+    output_weights = None  # what pickles made before layers had weights stand for
 
     def __init__(self, path: str | os.PathLike, layer: Layer, digest: str, kind: str):
         super().__init__(path, digest, kind, [str(i) for i in range(len(layer.forests))])
         self.n_outputs = layer.n_outputs
         self.output_binner = layer.output_binner
+        self.output_weights = layer.output_weights
 
     def __repr__(self) -> str:
         return f"SpilledLayer(path={str(self.path)!r}, n_outputs={self.n_outputs})"
@@ -265,9 +267,13 @@ class SpilledLayer(_SpilledFile):
         """The outputs as uint8 bins, as :meth:`deepforest._core.layer.Layer.binned_outputs`."""
         return Layer([], self.n_outputs, self.output_binner).binned_outputs(outputs)
 
+    def combine(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """The layer's prediction, as :meth:`deepforest._core.layer.Layer.combine`."""
+        return combine_outputs(outputs, self.output_weights)
+
     def materialize(self) -> Layer:
         """Load the forests into an ordinary in-memory :class:`~deepforest._core.layer.Layer`."""
-        return Layer(self._load(), self.n_outputs, self.output_binner)
+        return Layer(self._load(), self.n_outputs, self.output_binner, self.output_weights)
 
 
 def spill_layer(

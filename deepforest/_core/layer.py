@@ -4,6 +4,14 @@ A layer holds ``n_estimators`` pairs of forests, a random forest and a completel
 forest (for diversity). Fitting returns the fitted layer and, for every training row, the output
 of trees that never trained on it; those outputs feed the next layer.
 
+A regression layer's prediction weighs its forests: a completely-random forest on its own is a
+poor regressor (test R² 0.13 against a random forest's 0.79 on Friedman #1 with 25 noise
+features), so an equal-weight mean halved what the layer's random forests reached. The weights
+are the convex combination (non-negative, summing to 1) that fits the forests' out-of-sample
+outputs to the training targets best in squared error; the completely-random forests' outputs
+still reach the next layer as features, where their diversity helps. Class vectors are
+averaged with equal weights, as in the gcForest paper.
+
 The next layer reads bins, as the first one does: class probabilities are binned on a fixed grid
 of 255 steps over [0, 1] (no fitting, and finer than the vote of any forest of fewer than 255
 trees), regression outputs on quantile bins fitted to the layer's out-of-sample outputs.
@@ -14,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from .binning import QuantileBinner
 from .forests import FOREST_KINDS, ForestSettings, Target, fit_forests
@@ -34,11 +43,18 @@ class Layer:
         Output columns of every forest (classes, or regression targets).
     output_binner : QuantileBinner or None
         Bins of the regression outputs; None for classification (a fixed grid).
+    output_weights : float64 ndarray of shape (n_forests,) or None
+        Weights of the forests in the layer's prediction; None: equal weights.
     """
 
     forests: list
     n_outputs: int
     output_binner: QuantileBinner | None = None
+    output_weights: np.ndarray | None = None
+
+    def combine(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """The layer's prediction from its forests' outputs: their (weighted) mean."""
+        return combine_outputs(outputs, self.output_weights)
 
     def outputs(self, X: np.ndarray, n_jobs: int | None = None) -> list[np.ndarray]:
         """Every forest's output on the layer's input features X."""
@@ -50,6 +66,46 @@ class Layer:
         if self.output_binner is None:
             return np.rint(np.clip(stacked, 0.0, 1.0) * PROBABILITY_STEPS).astype(np.uint8)
         return self.output_binner.transform(stacked)
+
+
+def combine_outputs(outputs: list[np.ndarray], weights: np.ndarray | None) -> np.ndarray:
+    """The mean of ``outputs``, weighted by ``weights`` unless it is None."""
+    if weights is None:
+        return np.mean(outputs, axis=0)
+    combined = weights[0] * outputs[0]
+    for weight, output in zip(weights[1:], outputs[1:], strict=True):
+        combined += weight * output
+    return combined
+
+
+def stacking_weights(
+    outputs: list[np.ndarray], targets: np.ndarray, sample_weight: np.ndarray | None
+) -> np.ndarray:
+    """Convex weights of the forests' out-of-sample ``outputs`` that best fit ``targets``.
+
+    Minimises the (sample-weighted) squared error of ``sum_k w_k outputs[k]`` over all output
+    columns subject to ``w >= 0`` and ``sum(w) = 1``.
+    """
+    n_forests = len(outputs)
+    columns = [output.reshape(-1) for output in outputs]
+    y = np.asarray(targets, dtype=np.float64).reshape(-1)
+    if sample_weight is not None:
+        root = np.sqrt(np.repeat(np.asarray(sample_weight, dtype=np.float64), outputs[0].shape[1]))
+        columns = [column * root for column in columns]
+        y = y * root
+    if n_forests == 1:
+        return np.ones(1)
+    # Non-negative least squares keeps w >= 0; the sum enters as one heavily weighted extra
+    # equation, and the small remaining deviation from 1 is normalised away.
+    matrix = np.column_stack(columns)
+    scale = max(float(np.abs(y).max()), 1.0)
+    penalty = np.sqrt(len(y)) * scale
+    augmented = np.vstack([matrix, np.full((1, n_forests), penalty)])
+    weights, _ = nnls(augmented, np.append(y, penalty))
+    total = weights.sum()
+    if not np.isfinite(total) or total <= 0:
+        return np.full(n_forests, 1.0 / n_forests)
+    return weights / total
 
 
 def fit_layer(
