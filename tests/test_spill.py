@@ -4,6 +4,7 @@ failures."""
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 import weakref
 
@@ -330,3 +331,17 @@ def test_the_spill_directory_is_private_and_others_directories_are_refused(class
     with pytest.raises(PermissionError, match="writable by other users"):
         CascadeForestClassifier(**SMALL, spill_dir=shared).fit(X, y)
     assert list(shared.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="giving a directory to another user needs root",
+)
+def test_a_spill_directory_of_another_user_is_refused(classifier, tmp_path):
+    model, _ = classifier
+    foreign = tmp_path / "foreign"
+    foreign.mkdir(mode=0o700)
+    os.chown(foreign, 12345, 12345)
+    with pytest.raises(PermissionError, match="belongs to another user"):
+        spill_layer(model.layers_[0], foreign, 0)
+    assert list(foreign.iterdir()) == []
