@@ -458,7 +458,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             outputs = layer.outputs(self._layer_input(features), self.n_jobs)
             if index + 1 == len(self.layers_):
                 break
-            mean_output = np.mean(outputs, axis=0)
+            mean_output = layer.combine(outputs)
             if final is None:
                 final = np.empty((X_binned.shape[0], mean_output.shape[1]))
             screened = mean_output.max(axis=1) > thresholds[index]

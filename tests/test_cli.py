@@ -159,7 +159,7 @@ def test_predict_in_chunks_into_a_pipe_matches_one_pass(adult, tmp_path):
                 os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
             except OSError:
                 pass  # the reader is gone already
-        text = received.result(timeout=600)
+        text = received.result(timeout=1500)
     assert "scored 77 rows" in result.stderr and "scored 1000 rows" in result.stderr
     assert text == (adult["dir"] / "out.csv").read_text()
     assert len(text.splitlines()) == 1001  # a header, then one line per row

@@ -366,7 +366,7 @@ def test_compiled_kernels_are_cached_elsewhere_when_the_package_directory_is_rea
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     result = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=1500
     )
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) > 0.9

@@ -87,14 +87,14 @@ def stacking_weights(
     columns subject to ``w >= 0`` and ``sum(w) = 1``.
     """
     n_forests = len(outputs)
+    if n_forests == 1:
+        return np.ones(1)
     columns = [output.reshape(-1) for output in outputs]
     y = np.asarray(targets, dtype=np.float64).reshape(-1)
     if sample_weight is not None:
         root = np.sqrt(np.repeat(np.asarray(sample_weight, dtype=np.float64), outputs[0].shape[1]))
         columns = [column * root for column in columns]
         y = y * root
-    if n_forests == 1:
-        return np.ones(1)
     # Non-negative least squares keeps w >= 0; the sum enters as one heavily weighted extra
     # equation, and the small remaining deviation from 1 is normalised away.
     matrix = np.column_stack(columns)
