@@ -74,3 +74,65 @@ def test_a_fitted_model_of_another_format_is_refused_and_an_unfitted_one_loads()
             stale.__setstate__({**state, "_model_format": other})
     unfitted = pickle.loads(pickle.dumps(CascadeForestClassifier(n_trees=7)))
     assert unfitted.n_trees == 7
+
+
+# Models of the current format, saved by this development line before its modules were moved
+# into subpackages: users' pickles and model files name the old module paths, and must keep
+# loading and predicting exactly what they predicted when saved.
+CURRENT = "0.2.0.dev0"
+
+
+def _expected(version: str) -> dict:
+    import json
+
+    with open(FIXTURES / f"expected-{version}.json") as handle:
+        return json.load(handle)
+
+
+@pytest.mark.parametrize("name", ["cascade-classifier", "cascade-regressor", "gcforest"])
+@pytest.mark.parametrize("load", [pickle.load, joblib.load], ids=["pickle", "joblib"])
+def test_pickles_of_the_current_format_predict_what_they_predicted_when_saved(name, load):
+    import numpy as np
+    from sklearn.datasets import load_diabetes, load_digits
+
+    path = FIXTURES / f"{name}-{CURRENT}.pkl"
+    if load is joblib.load:
+        model = joblib.load(path)
+    else:
+        with open(path, "rb") as handle:
+            model = pickle.load(handle)
+    expected = np.asarray(_expected(CURRENT)[name])
+    if name == "cascade-classifier":
+        got = model.predict_proba(load_iris(return_X_y=True)[0])
+    elif name == "cascade-regressor":
+        got = model.predict(load_diabetes(return_X_y=True)[0])
+    else:
+        got = model.predict_proba(load_digits(return_X_y=True)[0][:100])
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
+def test_model_file_of_the_current_format_predicts_what_it_predicted_when_saved(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "predictions.csv"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deepforest",
+            "predict",
+            str(FIXTURES / f"cli-iris-{CURRENT}.skops"),
+            str(FIXTURES / "iris.csv"),
+            "-o",
+            str(out),
+            "--proba",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = pd.read_csv(FIXTURES / f"cli-iris-{CURRENT}.predictions.csv")
+    got = pd.read_csv(out)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
