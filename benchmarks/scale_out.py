@@ -124,7 +124,7 @@ class _RssSampler:
 def _spill_hook(spill_dir: Path):
     """Spill each layer as soon as it is fitted: ``spill_dir`` or the same hook from outside."""
     from deepforest import CascadeForestClassifier, cascade
-    from deepforest._spill import spill_layer
+    from deepforest._core.spill import spill_layer
 
     if "spill_dir" in CascadeForestClassifier().get_params():
         return {"spill_dir": str(spill_dir)}, "spill_dir parameter"

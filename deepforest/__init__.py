@@ -4,13 +4,29 @@ Cascade forests grow layer by layer, each layer's forests passing class vectors 
 and stop growing when validation stops improving.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from ._legacy import IncompatibleModelError, install_removed_modules
-from .cascade import CascadeForestClassifier, CascadeForestRegressor
-from .scanning import GCForestClassifier, MultiGrainScanner
+
+if TYPE_CHECKING:
+    from .cascade import CascadeForestClassifier, CascadeForestRegressor
+    from .scanning import GCForestClassifier, MultiGrainScanner
 
 install_removed_modules()
 
 __version__ = "0.2.0.dev0"
+
+# The estimators import scikit-learn (about a second); they load on first use, so that the
+# command line answers --help and usage errors without it.
+_LAZY = {
+    "CascadeForestClassifier": "cascade",
+    "CascadeForestRegressor": "cascade",
+    "GCForestClassifier": "scanning",
+    "MultiGrainScanner": "scanning",
+}
 
 __all__ = [
     "CascadeForestClassifier",
@@ -20,3 +36,15 @@ __all__ = [
     "MultiGrainScanner",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

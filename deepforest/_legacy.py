@@ -7,15 +7,22 @@ line that says to train it again, never load half-way or predict with the wrong 
 * pickles name modules that no longer exist (``deepforest._binning``, ``deepforest._layer`` of
   release 0.1.0): those names resolve to placeholder modules whose attributes raise
   :class:`IncompatibleModelError`;
+* pickles and model files of this model format saved before the modules moved into the
+  ``_core``, ``_scanning`` and ``cli`` subpackages name the old paths (``deepforest._grain``,
+  ``deepforest._predictor``...): those names resolve, on first use, to the classes' new homes
+  (:data:`MOVED_MODULES`);
 * every fitted estimator stores the model format it was saved in (``__getstate__``) and refuses
   another one when it is loaded (``__setstate__``).
 
 Model files of the command line carry their format in their description and are refused before
-anything is loaded (``_model_file.read_metadata``).
+anything is loaded (``deepforest.cli.model_file.read_metadata``).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.util
 import sys
 import types
 
@@ -25,6 +32,19 @@ MODEL_FORMAT = 2
 
 # Modules of earlier releases that their pickles name and that no longer exist.
 REMOVED_MODULES = ("deepforest._binning", "deepforest._layer", "deepforest._out_of_sample")
+
+# Modules of this model format that moved; a saved model may name any class of theirs by the old
+# path. The value lists the new module(s) where the old module's names now live.
+MOVED_MODULES = {
+    "deepforest._labels": ("deepforest._core.labels",),
+    "deepforest._leaf_size": ("deepforest._core.leaf_size",),
+    "deepforest._predictor": ("deepforest._core.predictor",),
+    "deepforest._progress": ("deepforest._core.progress",),
+    "deepforest._scoring": ("deepforest._core.scoring",),
+    "deepforest._spill": ("deepforest._core.spill", "deepforest._scanning.spill"),
+    "deepforest._grain": ("deepforest._scanning.grain",),
+    "deepforest._windows": ("deepforest._scanning.windows",),
+}
 
 _FITTED_MARKERS = ("layers_", "grains_", "pipeline_")
 
@@ -48,15 +68,68 @@ class _RemovedModule(types.ModuleType):
     """Stands for a module of an earlier release; any class a pickle asks of it is refused."""
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        # Pickles name classes; pickle's own search for a function's module (whichmodule)
+        # asks every module for lowercase names and must get an AttributeError.
+        if name.startswith("_") or not name[:1].isupper():
             raise AttributeError(name)
         raise IncompatibleModelError(_message(f"model (it holds {self.__name__}.{name})", None))
 
 
+class _MovedModule(types.ModuleType):
+    """Stands for a module that moved; its names are looked up in the new module(s) on use.
+
+    The new modules are imported only when a name is asked for, so registering the aliases
+    costs nothing at import time.
+    """
+
+    def __init__(self, name: str, targets: tuple[str, ...]):
+        super().__init__(name)
+        self._targets = targets
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "_targets":
+            raise AttributeError(name)
+        for target in self._targets:
+            module = importlib.import_module(target)
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+def moved_name(qualified_name: str) -> str:
+    """The current path of a class saved under ``qualified_name`` (itself if it did not move)."""
+    module, _, name = qualified_name.rpartition(".")
+    for target in MOVED_MODULES.get(module, ()):
+        if hasattr(importlib.import_module(target), name):
+            return f"{target}.{name}"
+    return qualified_name
+
+
+class _LegacyModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes the placeholder or alias of an old module path when something imports it.
+
+    Unpickling imports the module a class is saved under; only then does the stand-in exist,
+    so the modules of a process that never loads an old model stay as they are.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in REMOVED_MODULES or fullname in MOVED_MODULES:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        if spec.name in REMOVED_MODULES:
+            return _RemovedModule(spec.name)
+        return _MovedModule(spec.name, MOVED_MODULES[spec.name])
+
+    def exec_module(self, module):
+        pass
+
+
 def install_removed_modules() -> None:
-    """Register the placeholders, so that unpickling an old model reaches them."""
-    for name in REMOVED_MODULES:
-        sys.modules.setdefault(name, _RemovedModule(name))
+    """Register the finder of old module paths, so that unpickling a saved model reaches them."""
+    if not any(isinstance(finder, _LegacyModuleFinder) for finder in sys.meta_path):
+        sys.meta_path.append(_LegacyModuleFinder())
 
 
 class ModelFormatMixin:

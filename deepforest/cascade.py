@@ -20,25 +20,20 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._compat import Interval, RealNotInt, StrOptions, _check_sample_weight, validate_params
 from ._core.binning import MAX_BINS, QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
+from ._core.labels import encode_class_labels
 from ._core.layer import fit_layer, stacking_weights
+from ._core.leaf_size import choose_min_samples_leaf
+from ._core.predictor import make_predictor
 from ._core.screening import screening_threshold
+from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
 from ._core.stopping import CascadeGrowth, LayerScorer
-from ._labels import encode_class_labels
-from ._leaf_size import choose_min_samples_leaf
 from ._legacy import ModelFormatMixin
-from ._predictor import make_predictor
-from ._spill import SpilledLayer, check_spill_directory, spill_layer
 
 # Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
@@ -113,7 +108,12 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # Hooks that the classifier and the regressor define.
     _is_classifier = False
+
+    def _encode_target(self, y) -> Target:
+        """The validated target as the forests take it (class codes or float values)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight):
@@ -192,10 +192,10 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         """
         scorer = LayerScorer(
             self.scoring,
-            self._is_classifier,
-            data.y_scored,
-            data.sample_weight,
-            getattr(self, "classes_", None),
+            is_classifier=self._is_classifier,
+            y=data.y_scored,
+            sample_weight=data.sample_weight,
+            classes=getattr(self, "classes_", None),
             seed=int(data.rng.randint(np.iinfo(np.int32).max)),
         )
         growth = CascadeGrowth(
@@ -407,9 +407,15 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         group_size = np.bincount(groups)[groups]
         draws = bootstrap_size(self.max_samples, n_rows)
         expected_trees = self.n_trees * (1.0 - group_size / n_rows) ** draws
-        share = float(np.mean(expected_trees < 3))
+        poorly = expected_trees < 3
+        share = float(np.mean(poorly))
         if share > 0:
-            self._log(f"{share:.1%} of the rows have identical twins that keep them in the bag")
+            twins = float(np.mean(poorly & (group_size > 1)))
+            self._log(
+                f"{share:.1%} of the rows can expect fewer than 3 of the {self.n_trees} trees to "
+                f"leave them out of the bag ({twins:.1%} of the rows have identical twins that "
+                "keep them in it)"
+            )
         return share
 
     def _make_folds(self, groups, target: Target, rng):
@@ -614,8 +620,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         trees out among ``n_folds`` models that each skip one fold (gcForest's scheme, with the
         trees split rather than repeated, so it costs one forest's worth of trees); rows that are
         identical after binning stay in one fold. ``"auto"`` is ``"oob"``, or ``"kfold"`` when
-        sample or class weights are given: scikit-learn draws weighted bootstrap samples, so a
-        heavily weighted row would hardly ever be out of bag. The choice is in
+        sample or class weights are given (a heavily weighted row would hardly ever be out of
+        bag) or when more than 5% of the rows can expect fewer than 3 trees to leave them out
+        of the bag (rows with many identical twins, or ``n_trees`` of 8 or fewer); it stays
+        ``"oob"`` with fewer distinct rows than ``n_folds``. The choice is in
         ``out_of_sample_``.
     n_folds : int, default=3
         Number of folds for ``out_of_sample="kfold"``.
@@ -720,6 +728,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
 
     def __init__(
         self,
+        *,
         n_estimators: int = 2,
         n_trees: int = 100,
         max_layers: int = 20,
@@ -795,7 +804,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self : CascadeForestClassifier
             The fitted estimator.
         """
-        self._validate_params()
+        validate_params(self)
         return self._fit(X, y, sample_weight)
 
     def _encode_target(self, y) -> Target:
@@ -891,8 +900,10 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         trees out among ``n_folds`` models that each skip one fold (gcForest's scheme, with the
         trees split rather than repeated, so it costs one forest's worth of trees); rows that are
         identical after binning stay in one fold. ``"auto"`` is ``"oob"``, or ``"kfold"`` when
-        sample or class weights are given: scikit-learn draws weighted bootstrap samples, so a
-        heavily weighted row would hardly ever be out of bag. The choice is in
+        sample or class weights are given (a heavily weighted row would hardly ever be out of
+        bag) or when more than 5% of the rows can expect fewer than 3 trees to leave them out
+        of the bag (rows with many identical twins, or ``n_trees`` of 8 or fewer); it stays
+        ``"oob"`` with fewer distinct rows than ``n_folds``. The choice is in
         ``out_of_sample_``.
     n_folds : int, default=3
         Number of folds for ``out_of_sample="kfold"``.
@@ -979,6 +990,7 @@ default="squared_error"
 
     def __init__(
         self,
+        *,
         n_estimators: int = 2,
         n_trees: int = 100,
         max_layers: int = 20,
@@ -1050,7 +1062,7 @@ default="squared_error"
         self : CascadeForestRegressor
             The fitted estimator.
         """
-        self._validate_params()
+        validate_params(self)
         return self._fit(X, y, sample_weight)
 
     def _encode_target(self, y) -> Target:

@@ -54,8 +54,9 @@ def _backend_class():
     # Imported on first use so that deepforest never needs Dask installed.
     from uuid import uuid4
 
-    from joblib._dask import Batch, DaskDistributedBackend
-    from joblib._utils import _TracebackCapturingWrapper
+    from ._compat import joblib_dask_backend
+
+    DaskDistributedBackend, Batch, _TracebackCapturingWrapper = joblib_dask_backend()
 
     class ReplicatedDaskBackend(DaskDistributedBackend):
         """joblib's Dask backend that retries, inline, a batch whose scattered data is lost."""

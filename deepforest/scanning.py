@@ -23,18 +23,19 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import Interval, StrOptions, _check_feature_names_in, validate_params
 from ._core.binning import QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import FOREST_KINDS, ForestSettings, resolve_engine
-from ._grain import GrainForests, fit_grain
-from ._labels import encode_class_labels
+from ._core.labels import encode_class_labels
+from ._core.progress import Progress
+from ._core.spill import check_spill_directory
 from ._legacy import ModelFormatMixin
-from ._progress import Progress
-from ._spill import SpilledGrain, check_spill_directory, spill_grain
-from ._windows import (
+from ._scanning.grain import GrainForests, fit_grain
+from ._scanning.spill import SpilledGrain, spill_grain
+from ._scanning.windows import (
     batch_windows,
     format_shape,
     pool,
@@ -189,6 +190,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
+        *,
         window_sizes: list | None = None,
         stride: int = 1,
         pooling: int | None = None,
@@ -268,7 +270,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         return self._fit(X, y, with_output=True)
 
     def _fit(self, X, y, with_output: bool) -> np.ndarray | None:
-        self._validate_params()
+        validate_params(self)
         if y is None:
             raise ValueError(
                 "MultiGrainScanner requires y to be passed, but the target y is None: the "
@@ -494,10 +496,12 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
     ``GCForestClassifier(**params).fit(X, y)`` fits exactly::
 
         make_pipeline(
-            MultiGrainScanner(window_sizes, stride, pooling, image_shape, input_kind,
+            MultiGrainScanner(window_sizes=window_sizes, stride=stride, pooling=pooling,
+                              image_shape=image_shape, input_kind=input_kind,
                               n_trees=scan_n_trees, max_windows=max_windows, **scan_params,
                               n_jobs=n_jobs, random_state=random_state, verbose=verbose),
-            CascadeForestClassifier(n_estimators, n_trees, max_layers, max_samples=max_samples,
+            CascadeForestClassifier(n_estimators=n_estimators, n_trees=n_trees,
+                                    max_layers=max_layers, max_samples=max_samples,
                                     **cascade_params, n_jobs=n_jobs,
                                     random_state=random_state, verbose=verbose),
         )
@@ -593,6 +597,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
+        *,
         window_sizes: list | None = None,
         stride: int = 1,
         pooling: int | None = None,
@@ -681,7 +686,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         self : GCForestClassifier
             The fitted estimator.
         """
-        self._validate_params()
+        validate_params(self)
         pipeline = self.make_pipeline()
         pipeline.fit(X, y)
         self.pipeline_ = pipeline

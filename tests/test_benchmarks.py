@@ -16,6 +16,9 @@ import pytest
 from benchmarks import _datasets, _depth, _report, _runner
 from benchmarks._datasets import DatasetUnavailable, load_dataset
 
+# Slow: runs the benchmark suite end to end on tiny data.
+pytestmark = pytest.mark.slow
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

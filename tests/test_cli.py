@@ -20,8 +20,11 @@ import pandas as pd
 import pytest
 from conftest import DATA_DIR_VARIABLE, shared_data_dir
 
-from deepforest._model_file import read_metadata
 from deepforest.cli import main
+from deepforest.cli.model_file import read_metadata
+
+# Slow: the command line run as a subprocess on real CSV files.
+pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Small settings keep each training run to seconds; the figures asserted hold with margin.
@@ -261,7 +264,7 @@ def test_whole_number_labels_without_header_stay_whole_numbers(tmp_path):
 def test_help_of_every_command_has_examples(tmp_path):
     assert "examples:" in run("train", "--help", cwd=tmp_path).stdout
     # The other commands' help in process: a subprocess each would only repeat the import.
-    from deepforest.cli import build_parser
+    from deepforest.cli.main import build_parser
 
     commands = build_parser()._subparsers._group_actions[0].choices
     for name in ("train", "predict", "evaluate", "info"):
@@ -407,3 +410,26 @@ def test_predict_never_leaves_a_half_written_or_clobbered_output(adult, tmp_path
         run("predict", model, "broken.csv", "-o", "out.csv", cwd=tmp_path, check=False)
     )
     assert "out.csv already exists; pass --force" in line
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["train", "--help"], ["predict"], ["train", "data.csv"], ["--version"]]
+)
+def test_help_and_usage_errors_answer_without_importing_scikit_learn(argv):
+    # What makes them answer in a tenth of a second rather than two: scikit-learn, pandas and
+    # skops load only when a command runs.
+    code = (
+        "import sys\n"
+        "from deepforest.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as stop:\n"
+        "    code = stop.code\n"
+        "heavy = sorted(m for m in ('sklearn', 'pandas', 'skops', 'numba') if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    exit_code, heavy = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert heavy == "[]"
+    assert exit_code == ("2" if argv in (["predict"], ["train", "data.csv"]) else "0")

@@ -21,9 +21,12 @@ import pandas as pd
 import pytest
 from test_cli import FAST, REPO_ROOT, error_line, run
 
-from deepforest import _model_file
-from deepforest._atomic import atomic_write
-from deepforest._errors import UserError
+from deepforest.cli import model_file as _model_file
+from deepforest.cli.atomic import atomic_write
+from deepforest.cli.errors import UserError
+
+# Slow: the command line run as a subprocess on damaged and hostile files.
+pytestmark = pytest.mark.slow
 
 
 def _table(n_rows: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -171,8 +174,10 @@ def test_info_on_an_unknown_skops_loader_is_not_a_model_file(small_model, tmp_pa
     _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
     line = error_line(run("info", "odd.skops", cwd=tmp_path, check=False))
     assert "odd.skops is not a deepforest model file" in line and "NoSuchNode" in line
-    line = error_line(run("predict", "odd.skops", "new.csv", cwd=tmp_path, check=False))
-    assert "cannot load odd.skops" in line and "NoSuchNode" in line
+    result = run("predict", "odd.skops", "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = error_line(result)
+    assert "odd.skops is not a deepforest model file" in line and "NoSuchNode" in line
 
 
 # -- 3. ids never overwritten --------------------------------------------------------------------

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
-from deepforest import _tabular as tabular
-from deepforest._commands import build_pipeline
-from deepforest._errors import UserError
-from deepforest._model_file import TRUSTED_TYPES, load_model, save_model
+from deepforest.cli import tabular
+from deepforest.cli.commands import build_pipeline
+from deepforest.cli.errors import UserError
+from deepforest.cli.model_file import TRUSTED_TYPES, load_model, save_model
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def _fit(estimator, n_rows=120):
     return build_pipeline(["colour"], estimator).fit(X, y), X
 
 
-# The smallest description the commands accept (see _model_file._check_description).
+# The smallest description the commands accept (see deepforest.cli.model_file._check_description).
 SCHEMA = {
     "columns": [{"name": "size", "type": "numeric"}, {"name": "colour", "type": "categorical"}],
     "target": {"name": "label", "task": "classification"},
@@ -175,8 +175,27 @@ def test_every_estimator_variant_saves_and_loads_with_the_trusted_list(tmp_path,
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
 
 
-def test_trusted_types_are_data_holding_classes_only():
-    assert all(name.startswith(("deepforest.", "sklearn.tree._tree.")) for name in TRUSTED_TYPES)
+def _resolve(qualified_name: str):
+    import importlib
+
+    module, _, name = qualified_name.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_trusted_types_are_classes_that_exist_and_their_old_paths_are_the_same_classes():
+    from deepforest.cli.model_file import trusted_types
+
+    for name in TRUSTED_TYPES:
+        assert name.startswith(("deepforest.", "sklearn.tree._tree.")), name
+        resolved = _resolve(name)
+        # Classes only: a trusted function would let a file call it.
+        assert isinstance(resolved, type), name
+        assert f"{resolved.__module__}.{resolved.__qualname__}" == name
+    earlier = [name for name in trusted_types() if name not in TRUSTED_TYPES]
+    assert "deepforest._predictor.ForestPredictor" in earlier
+    for name in earlier:
+        current = _resolve(name)
+        assert f"{current.__module__}.{current.__qualname__}" in TRUSTED_TYPES, name
 
 
 def test_save_model_is_atomic_and_keeps_the_old_file(tmp_path):

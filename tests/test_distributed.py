@@ -28,7 +28,8 @@ from deepforest import CascadeForestClassifier  # noqa: E402
 from deepforest.cluster import register_dask_backend  # noqa: E402
 
 # Workers start, train and stop well within this; a hang must fail rather than block CI.
-pytestmark = pytest.mark.timeout(1800)
+# Slow: trains on a real local Dask cluster.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 # n_jobs must be set: with n_jobs=None joblib runs sequentially and never asks the backend.
 # 40 trees: four tasks of ten trees per forest, so that both workers get some.

@@ -135,6 +135,7 @@ def test_mkdocs_is_installed() -> None:
     _require_mkdocs()
 
 
+@pytest.mark.slow  # builds the whole site
 def test_site_builds_without_warnings(tmp_path: Path) -> None:
     _require_mkdocs()
     result = subprocess.run(
@@ -195,6 +196,7 @@ def test_the_block_parser_sees_markers_and_languages(tmp_path: Path) -> None:
     assert blocks[2].code == "shown\n"
 
 
+@pytest.mark.slow  # each page's examples in a fresh process
 @pytest.mark.parametrize("page", _page_ids())
 def test_page_examples_run(page: str, tmp_path: Path) -> None:
     blocks = parse_blocks(DOCS / page)

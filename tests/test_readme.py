@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: the README's commands, run as a user would.
+pytestmark = pytest.mark.slow
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -136,3 +136,23 @@ def test_model_file_of_the_current_format_predicts_what_it_predicted_when_saved(
     expected = pd.read_csv(FIXTURES / f"cli-iris-{CURRENT}.predictions.csv")
     got = pd.read_csv(out)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_stand_ins_for_old_modules_answer_pickles_search_for_a_function_module():
+    # pickle.whichmodule asks every imported module for a name; the stand-ins of removed
+    # modules, imported by an attempt to load an old model, must answer with AttributeError.
+    with pytest.raises(IncompatibleModelError):
+        with open(FIXTURES / "cascade-classifier-0.1.0.pkl", "rb") as handle:
+            pickle.load(handle)
+    from deepforest._legacy import REMOVED_MODULES
+
+    assert any(name in sys.modules for name in REMOVED_MODULES)
+
+    def orphan():
+        pass
+
+    orphan.__module__ = None
+    assert pickle.whichmodule(orphan, "some_function_nowhere") == "__main__"
+    X, y = load_iris(return_X_y=True)
+    model = CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)
+    assert (pickle.loads(pickle.dumps(model)).predict(X) == model.predict(X)).all()

@@ -9,11 +9,11 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepforest import CascadeForestClassifier, GCForestClassifier, MultiGrainScanner
 from deepforest import scanning as scanning_module
+from deepforest._compat import InvalidParameterError
 
 # Small forests keep the module fast; the shapes and properties tested do not depend on size.
 SMALL = {"n_trees": 6, "max_windows": 4000, "random_state": 0}
@@ -138,20 +138,26 @@ def test_invalid_parameters_are_rejected(digits):
 
 def test_extra_max_features_sets_the_second_forest_of_every_grain(digits):
     X, y = digits
-    default = MultiGrainScanner(window_sizes=[4], image_shape=(8, 8), **SMALL).fit(X, y)
-    extra = MultiGrainScanner(
-        window_sizes=[4], image_shape=(8, 8), extra_max_features="sqrt", **SMALL
-    ).fit(X, y)
-    # More candidates per split give purer trees: the second forest's in-sample vectors
-    # separate the classes more sharply.
-    second = np.char.find(default.get_feature_names_out().astype(str), "completely_random") >= 0
-    assert second.sum() == default.n_features_out_ // 2
+    differences = []
+    for seed in range(3):
+        params = {**SMALL, "random_state": seed}
+        default = MultiGrainScanner(window_sizes=[4], image_shape=(8, 8), **params).fit(X, y)
+        extra = MultiGrainScanner(
+            window_sizes=[4], image_shape=(8, 8), extra_max_features="sqrt", **params
+        ).fit(X, y)
+        # More candidates per split give purer trees: the second forest's in-sample vectors
+        # separate the classes more sharply.
+        names = default.get_feature_names_out().astype(str)
+        second = np.char.find(names, "completely_random") >= 0
+        assert second.sum() == default.n_features_out_ // 2
 
-    def sharpness(scanner):
-        vectors = scanner.transform(X)[:, second].reshape(len(X), -1, 10)
-        return vectors.max(axis=2).mean()
+        def sharpness(scanner, second=second):
+            vectors = scanner.transform(X)[:, second].reshape(len(X), -1, 10)
+            return vectors.max(axis=2).mean()
 
-    assert sharpness(extra) > sharpness(default) + 0.03  # measured 0.25 against 0.19
+        differences.append(sharpness(extra) - sharpness(default))
+    # Measured 0.25 against 0.19 with seed 0; sharper on every seed, by 0.03 on average.
+    assert min(differences) > 0 and np.mean(differences) > 0.03
 
 
 def test_transform_checks_the_sample_shape(digits):
@@ -251,8 +257,17 @@ def test_pooling_averages_blocks_of_positions(digits, window, grid, pooled):
 
 # ---------------------------------------------- reproducibility and pickle
 def test_results_do_not_depend_on_n_jobs(digits):
+    from deepforest._core.forests import TREES_PER_TASK
+
     X, y = digits
-    params = {"window_sizes": [3, 5], "image_shape": (8, 8), **SMALL}
+    # Several chunks of trees per fold model, so that sums across chunks are exercised.
+    params = {
+        "window_sizes": [3, 5],
+        "image_shape": (8, 8),
+        **SMALL,
+        "n_trees": 2 * TREES_PER_TASK + 3,
+        "max_windows": 1500,
+    }
     one = MultiGrainScanner(n_jobs=1, **params).fit_transform(X, y)
     two = MultiGrainScanner(n_jobs=2, **params).fit_transform(X, y)
     np.testing.assert_array_equal(one, two)
@@ -321,23 +336,26 @@ def test_gcforest_on_images_in_3d(digits):
 
 def test_scanning_beats_the_cascade_alone_on_digits():
     X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, random_state=0, stratify=y
-    )
-    # min_samples_leaf=1 skips the cascade's leaf-size probe (it picks 1 on digits anyway).
-    cascade_params = {"n_trees": 50, "max_layers": 3, "n_jobs": 2, "random_state": 0}
-    gcforest = GCForestClassifier(
-        window_sizes=[3, 4, 5],
-        image_shape=(8, 8),
-        scan_n_trees=60,
-        cascade_params={"min_samples_leaf": 1},
-        **cascade_params,
-    ).fit(X_train, y_train)
-    cascade = CascadeForestClassifier(min_samples_leaf=1, **cascade_params).fit(X_train, y_train)
-    gc_accuracy = gcforest.score(X_test, y_test)
-    cascade_accuracy = cascade.score(X_test, y_test)
-    assert gc_accuracy > cascade_accuracy
-    assert gc_accuracy > 0.97
+    gc_accuracies, cascade_accuracies = [], []
+    for seed in (0, 1):
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, random_state=seed, stratify=y
+        )
+        # min_samples_leaf=1 skips the cascade's leaf-size probe (it picks 1 on digits anyway).
+        cascade_params = {"n_trees": 50, "max_layers": 3, "n_jobs": 2, "random_state": seed}
+        gcforest = GCForestClassifier(
+            window_sizes=[3, 4, 5],
+            image_shape=(8, 8),
+            scan_n_trees=60,
+            cascade_params={"min_samples_leaf": 1},
+            **cascade_params,
+        ).fit(X_train, y_train)
+        cascade = CascadeForestClassifier(min_samples_leaf=1, **cascade_params)
+        cascade.fit(X_train, y_train)
+        gc_accuracies.append(gcforest.score(X_test, y_test))
+        cascade_accuracies.append(cascade.score(X_test, y_test))
+    assert np.mean(gc_accuracies) > np.mean(cascade_accuracies)
+    assert min(gc_accuracies) > 0.96
 
 
 # ------------------------------------------------------------ sklearn checks

@@ -17,12 +17,13 @@ from deepforest import (
     CascadeForestRegressor,
     GCForestClassifier,
     MultiGrainScanner,
-    _spill,
     cascade,
 )
+from deepforest._core import spill as _spill
 from deepforest._core.layer import Layer
-from deepforest._grain import GrainForests
-from deepforest._spill import SpilledGrain, SpilledLayer, SpillFileError, spill_layer
+from deepforest._core.spill import SpilledLayer, SpillFileError, spill_layer
+from deepforest._scanning.grain import GrainForests
+from deepforest._scanning.spill import SpilledGrain
 
 SMALL = {"n_trees": 8, "max_layers": 2, "min_samples_leaf": 1, "random_state": 0}
 

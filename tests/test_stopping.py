@@ -53,7 +53,9 @@ def test_layer_scores_track_held_out_accuracy_on_duplicate_heavy_data(seed):
 
 def test_paired_gain_is_the_mean_difference_of_per_row_results():
     y = np.array([0, 1, 1, 0, 1, 0, 1, 1])
-    scorer = LayerScorer(None, True, y, None, np.array([0, 1]), seed=0)
+    scorer = LayerScorer(
+        None, is_classifier=True, y=y, sample_weight=None, classes=np.array([0, 1]), seed=0
+    )
     old = scorer.evidence(np.eye(2)[[0, 1, 0, 0, 1, 1, 1, 0]])  # 5 of 8 right
     new = scorer.evidence(np.eye(2)[[0, 1, 1, 0, 1, 1, 1, 0]])  # 6 of 8 right
     assert old.score == pytest.approx(5 / 8) and new.score == pytest.approx(6 / 8)
@@ -66,7 +68,7 @@ def test_paired_gain_is_the_mean_difference_of_per_row_results():
 def test_regression_gains_are_differences_in_r2():
     rng = np.random.default_rng(0)
     y = rng.normal(size=500)
-    scorer = LayerScorer(None, False, y, None, None, seed=0)
+    scorer = LayerScorer(None, is_classifier=False, y=y, sample_weight=None, classes=None, seed=0)
     rough = scorer.evidence(y + rng.normal(scale=0.8, size=500))
     fine = scorer.evidence(y + rng.normal(scale=0.3, size=500))
     r2 = [1 - np.mean((y - p) ** 2) / np.var(y) for p in (y + 0, y + 0)]
@@ -83,7 +85,9 @@ def test_any_scorer_is_compared_with_a_paired_bootstrap():
     noisy = np.clip(np.eye(2)[y] * 0.2 + rng.uniform(0, 0.8, (600, 2)), 0, 1)
     good /= good.sum(axis=1, keepdims=True)
     noisy /= noisy.sum(axis=1, keepdims=True)
-    scorer = LayerScorer("roc_auc", True, y, None, np.array([0, 1]), seed=0)
+    scorer = LayerScorer(
+        "roc_auc", is_classifier=True, y=y, sample_weight=None, classes=np.array([0, 1]), seed=0
+    )
     better, worse = scorer.evidence(good), scorer.evidence(noisy)
     assert better.terms is None and better.standard_error > 0
     gain, error = scorer.gain(better, worse)
@@ -93,7 +97,7 @@ def test_any_scorer_is_compared_with_a_paired_bootstrap():
 
 def _growth(scores_terms, z=1.0, patience=2):
     y = np.ones(len(scores_terms[0]))
-    scorer = LayerScorer(None, False, y, None, None, seed=0)
+    scorer = LayerScorer(None, is_classifier=False, y=y, sample_weight=None, classes=None, seed=0)
     growth = CascadeGrowth(scorer, z=z, delta=0.0, patience=patience, keep_z=z)
     decisions = []
     for terms in scores_terms:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._scoring import layer_score
+from .scoring import layer_score
 
 # Rows resampled for the paired bootstrap of scorers that are not a mean over rows.
 BOOTSTRAP_ROUNDS = 100
@@ -67,7 +67,7 @@ class LayerScorer:
         Seeds the bootstrap resamples (the same resamples for every layer).
     """
 
-    def __init__(self, scoring, is_classifier: bool, y, sample_weight, classes, seed: int):
+    def __init__(self, scoring, *, is_classifier: bool, y, sample_weight, classes, seed: int):
         self.scoring = scoring
         self.is_classifier = is_classifier
         self.y = y
@@ -108,7 +108,14 @@ class LayerScorer:
         weight = None if self.sample_weight is None else self.sample_weight
         if rows is not None and weight is not None:
             weight = weight[rows]
-        return layer_score(self.scoring, self.is_classifier, y, output, weight, self.classes)
+        return layer_score(
+            self.scoring,
+            is_classifier=self.is_classifier,
+            y=y,
+            mean_output=output,
+            sample_weight=weight,
+            classes=self.classes,
+        )
 
     def evidence(self, mean_output: np.ndarray) -> LayerEvidence:
         """Score a layer's averaged out-of-sample output."""

@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
-from .cascade import CascadeForestClassifier
+from ..cascade import CascadeForestClassifier
 
 
 def run_demo(n_jobs: int = -1, random_state: int = 0, out=None) -> dict:

@@ -15,7 +15,7 @@ from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-from ._core.forests import ForestSettings, Target, fit_forest
+from .forests import ForestSettings, Target, fit_forest
 
 # XGBoost settings chosen on LETTER and ADULT; a learning rate of 0.1 over 300 rounds matched
 # 500 rounds at XGBoost's default rate, at a fraction of the time.

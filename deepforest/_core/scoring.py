@@ -36,6 +36,7 @@ class _PrecomputedRegressor(RegressorMixin, BaseEstimator):
 
 def layer_score(
     scoring,
+    *,
     is_classifier: bool,
     y: np.ndarray,
     mean_output: np.ndarray,

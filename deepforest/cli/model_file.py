@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from ._atomic import atomic_write, is_special_file
-from ._errors import UserError
+from .atomic import atomic_write, is_special_file
+from .errors import UserError
 
 FORMAT_NAME = "deepforest-model"
 FORMAT_VERSION = 2
@@ -44,11 +44,28 @@ TRUSTED_TYPES = (
     "deepforest._core.forests.SklearnForest",
     "deepforest._core.layer.Layer",
     "deepforest._core.trees.BinnedForest",
-    "deepforest._predictor.ForestPredictor",
+    "deepforest._core.predictor.ForestPredictor",
     "deepforest.cascade.CascadeForestClassifier",
     "deepforest.cascade.CascadeForestRegressor",
     "sklearn.tree._tree.Tree",
 )
+
+
+def trusted_types() -> list[str]:
+    """:data:`TRUSTED_TYPES` under their current paths and the paths earlier files name them by.
+
+    A model file saved before a module moved names its classes by the old path, which
+    :mod:`deepforest._legacy` resolves to the same class: the same types, trusted under both.
+    """
+    from .._legacy import MOVED_MODULES
+
+    earlier = [
+        f"{old}.{name}"
+        for old, targets in MOVED_MODULES.items()
+        for module, _, name in (trusted.rpartition(".") for trusted in TRUSTED_TYPES)
+        if module in targets
+    ]
+    return [*TRUSTED_TYPES, *earlier]
 
 
 def _skops_io():
@@ -63,7 +80,7 @@ def library_versions() -> dict[str, str]:
     """Versions of the libraries that a saved pipeline depends on."""
     from importlib.metadata import version
 
-    from . import __version__
+    from .. import __version__
 
     return {
         "deepforest": __version__,
@@ -262,7 +279,7 @@ def read_metadata(path: str | os.PathLike) -> dict:
             if isinstance(version, int) and version > FORMAT_VERSION
             else "train the model again with this version"
         )
-        from . import __version__
+        from .. import __version__
 
         raise UserError(
             f"{path} uses model format {version} (saved by deepforest "
@@ -288,7 +305,7 @@ def untrusted_types(path: str | os.PathLike) -> list[str]:
     except TypeError as error:
         # skops's audit met a node it has no loader for: a tampered schema.json.
         raise _not_a_model(path, f" (its skops schema is not one skops reads: {error})") from None
-    return sorted(set(found) - set(TRUSTED_TYPES))
+    return sorted(set(found) - set(trusted_types()))
 
 
 def load_model(
@@ -315,7 +332,7 @@ def load_model(
 
     try:
         # skops audits every type before it constructs anything and refuses the others.
-        pipeline = sio.load(path, trusted=list(TRUSTED_TYPES))
+        pipeline = sio.load(path, trusted=trusted_types())
     except UntrustedTypesFoundException:
         unexpected = ", ".join(untrusted_types(path))
         raise UserError(
@@ -325,10 +342,19 @@ def load_model(
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise UserError(f"{path} is truncated or damaged ({error})") from None
     except Exception as error:
-        # Loading arrays into classes of another library version is where incompatibility shows.
+        reason = " ".join(str(error).split())
+        if isinstance(error, TypeError) and "find loader" in reason:
+            # skops's audit met a node it has no loader for: a tampered or foreign schema.json.
+            why = f" (its skops schema is not one skops reads: {reason})"
+            raise _not_a_model(path, why) from None
+        # Loading arrays into classes of another library version is where incompatibility
+        # shows; with the versions that saved the file, a failure is a bug and keeps its
+        # traceback.
         differences = _version_differences(saved, installed)
+        if not differences:
+            raise
         raise UserError(
-            f"cannot load {path}: {type(error).__name__}: {' '.join(str(error).split())}"
+            f"cannot load {path}: {type(error).__name__}: {reason}"
             + (f" (saved with {differences})" if differences else "")
         ) from None
     from sklearn.pipeline import Pipeline

@@ -1,9 +1,10 @@
 """The ``deepforest`` command line: thin parsing and messages over the estimators.
 
 Subcommands: ``demo`` (the README's first command), ``train``, ``predict``, ``evaluate`` and
-``info`` for CSV files. The work is done in ``_commands``; here arguments are parsed, results
-printed (text, or JSON with ``--json``) and failures turned into one line on stderr with a
-non-zero exit code: 2 for a mistake in the files or options, 1 for anything unexpected.
+``info`` for CSV files. The work is done in :mod:`deepforest.cli.commands`; here arguments are
+parsed, results printed (text, or JSON with ``--json``) and failures turned into one line on
+stderr with a non-zero exit code: 2 for a mistake in the files or options, 1 for a bug (with
+its traceback).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import shutil
 import sys
 import textwrap
 
-from . import _termination as termination
-from ._errors import UserError
+from . import termination
+from .defaults import DEFAULT_CHUNK_ROWS
+from .errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_UNEXPECTED = 1
@@ -153,11 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"deepforest {__version__}")
     parser.add_argument(
-        "--debug", action="store_true", help="show the traceback of unexpected errors"
+        "--debug",
+        action="store_true",
+        help="let unexpected errors propagate (for a debugger) instead of exiting with status 1",
     )
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
@@ -328,8 +332,6 @@ def _add_predict_parser(commands) -> None:
 
 
 def _add_chunk_option(parser: argparse.ArgumentParser) -> None:
-    from ._commands import DEFAULT_CHUNK_ROWS
-
     parser.add_argument(
         "--chunk-size",
         type=_positive_int,
@@ -385,7 +387,7 @@ def _default_model_path(data: str) -> str:
 
 
 def _run_train(args) -> int:
-    from ._commands import train
+    from .commands import train
 
     params = {
         "n_estimators": args.n_estimators,
@@ -424,7 +426,7 @@ def _run_train(args) -> int:
     if args.json:
         _print_json(result)
         return 0
-    from ._evaluation import format_metrics
+    from .evaluation import format_metrics
 
     if result["metrics"] is not None:
         print(f"held-out metrics on {result['held_out']}:")
@@ -438,7 +440,7 @@ def _run_train(args) -> int:
 
 
 def _run_predict(args) -> int:
-    from ._commands import predict
+    from .commands import predict
 
     if args.json and args.output is None:
         raise UserError("--json prints a summary on stdout, so it needs -o for the predictions")
@@ -467,8 +469,8 @@ def _run_predict(args) -> int:
 
 
 def _run_evaluate(args) -> int:
-    from ._commands import evaluate
-    from ._evaluation import format_metrics
+    from .commands import evaluate
+    from .evaluation import format_metrics
 
     result = evaluate(
         args.model,
@@ -488,8 +490,8 @@ def _run_evaluate(args) -> int:
 
 
 def _run_info(args) -> int:
-    from ._commands import info
-    from ._evaluation import format_metrics
+    from .commands import info
+    from .evaluation import format_metrics
 
     result = info(args.model)
     if args.json:
@@ -552,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     previous_handlers = termination.install()
     try:
         if args.command == "demo":
-            from ._demo import run_demo  # imported here: the other commands need none of it
+            from .demo import run_demo  # imported here: the other commands need none of it
 
             run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
             return 0
@@ -577,10 +579,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if args.debug or os.environ.get("DEEPFOREST_DEBUG"):
             raise
+        # Not a mistake in the user's files or options but a bug: its traceback is what a
+        # report needs, so it is printed, with one line after it that says what happened.
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
         message = " ".join(str(error).split())
         print(
             f"deepforest: error: unexpected {type(error).__name__}: {message} "
-            "(please report it; --debug shows the traceback)",
+            "(a bug in deepforest: please report it with the traceback above)",
             file=sys.stderr,
         )
         return EXIT_UNEXPECTED

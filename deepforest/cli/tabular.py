@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import UserError
+from .errors import UserError
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -121,8 +121,12 @@ def check_readable(path: str | os.PathLike) -> Path:
     return path
 
 
-def read_errors_as_user_errors(path: Path, error: BaseException) -> UserError:
-    """Translate what reading a damaged or non-text file raises into one explanatory line."""
+def read_errors_as_user_errors(path: Path, error: BaseException) -> BaseException:
+    """Translate what reading a damaged or non-text file raises into one explanatory line.
+
+    Only the errors a file's content or its access causes are translated; anything else is a
+    bug in how the file was read and is returned unchanged, to be raised with its traceback.
+    """
     if isinstance(error, UserError):
         return error
     if isinstance(error, UnicodeDecodeError):
@@ -140,10 +144,13 @@ def read_errors_as_user_errors(path: Path, error: BaseException) -> UserError:
         return UserError(f"cannot read {path}: {error.strerror or error}")
     if isinstance(error, pd.errors.EmptyDataError):
         return UserError(f"{path} is empty")
-    if isinstance(error, (pd.errors.ParserError, csv.Error, ValueError)):
+    if isinstance(error, (pd.errors.ParserError, csv.Error)):
         message = " ".join(str(error).split())
         return UserError(f"cannot parse {path} as CSV: {message}")
-    return UserError(f"cannot read {path}: {error}")
+    if isinstance(error, ValueError) and "ZIP file" in str(error):
+        # pandas reads one member of a zip archive and refuses an archive of none or several.
+        return UserError(f"cannot read {path}: {error}")
+    return error
 
 
 def _read_sample(path: Path, encoding: str) -> str:

@@ -14,8 +14,8 @@ import dataclasses
 
 import numpy as np
 
-from ._core.forests import ForestSettings, Target, fit_forests
-from ._scoring import layer_score
+from .forests import ForestSettings, Target, fit_forests
+from .scoring import layer_score
 
 LEAF_SIZE_CANDIDATES = (1, 2, 4, 8, 16)
 PROBE_TREES = 24
@@ -39,8 +39,9 @@ def choose_min_samples_leaf(
 ) -> tuple[int, dict[int, float]]:
     """Return the candidate leaf size with the best out-of-sample score, and every score.
 
-    Candidates are tried from the smallest up, two at a time; the search stops once a size
-    scores clearly worse than the best so far, since larger leaves only smooth further. With
+    Candidates are tried from the smallest up, two at a time; the search stops once the larger
+    size of a pair scores clearly worse than the best so far, since larger leaves only smooth
+    further. With
     ``folds`` (the cascade's fold-wise scheme, which weighted fits use) the probes are grown and
     scored fold-wise, with the sample and class weights, as the layers will be. Out of bag they
     ignore the weights: scikit-learn draws weighted bootstrap samples, so heavily weighted rows
@@ -73,7 +74,12 @@ def choose_min_samples_leaf(
         )
         for size, (_, output) in zip(sizes, fitted, strict=True):
             scores[size] = layer_score(
-                scoring, settings.is_classifier, y_scored, output, sample_weight, classes
+                scoring,
+                is_classifier=settings.is_classifier,
+                y=y_scored,
+                mean_output=output,
+                sample_weight=sample_weight,
+                classes=classes,
             )
         best = max(scores.values())
         # Larger leaves only smooth further: once the largest size so far is clearly worse than

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._errors import UserError
-from ._termination import raise_if_terminated
+from .errors import UserError
+from .termination import raise_if_terminated
 
 
 def is_special_file(path: Path) -> bool:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forests
-from ._core.trees import forest_outputs
-from ._windows import gather_windows
+from .._core.forests import FOREST_KINDS, ForestSettings, Target, fit_forests
+from .._core.trees import forest_outputs
+from .windows import gather_windows
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """The work behind ``deepforest train | predict | evaluate | info``, as plain functions.
 
 Each function takes paths and options, reports progress through ``log`` (one line at a time, for
-stderr) and returns a JSON-ready dict; ``cli.py`` only parses arguments and prints. The saved
-model is a scikit-learn Pipeline (categorical encoding, then the cascade), so prediction encodes
-new rows exactly as the training rows were.
+stderr) and returns a JSON-ready dict; :mod:`deepforest.cli.main` only parses arguments and
+prints. The saved model is a scikit-learn Pipeline (categorical encoding, then the cascade),
+so prediction encodes new rows exactly as the training rows were.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,22 +22,22 @@ from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
-from sklearn.utils._param_validation import InvalidParameterError
 
-from . import _tabular as tabular
-from ._atomic import atomic_write
-from ._errors import UserError
-from ._evaluation import classification_metrics, regression_metrics
-from ._model_file import (
+from .._compat import InvalidParameterError, column_transformer_options
+from ..cascade import CascadeForestClassifier, CascadeForestRegressor
+from . import tabular
+from .atomic import atomic_write
+from .defaults import DEFAULT_CHUNK_ROWS
+from .errors import UserError
+from .evaluation import classification_metrics, regression_metrics
+from .model_file import (
     check_output_path,
     load_model,
     read_metadata,
     save_model,
     untrusted_types,
 )
-from .cascade import CascadeForestClassifier, CascadeForestRegressor
 
-DEFAULT_CHUNK_ROWS = 50_000
 ESTIMATORS = {"classification": CascadeForestClassifier, "regression": CascadeForestRegressor}
 # Probabilities are written rounded: more digits only make large outputs larger.
 PROBA_DECIMALS = 6
@@ -58,6 +59,7 @@ def build_pipeline(categorical: list[str], estimator) -> Pipeline:
         [("categorical", encoder, categorical)],
         remainder="passthrough",
         verbose_feature_names_out=False,
+        **column_transformer_options(),
     )
     return Pipeline([("encode", columns), ("model", estimator)])
 
@@ -110,6 +112,27 @@ def _read_validation(path, target_name, kinds, na_values, encoding, task, number
     return X, target[kept]
 
 
+@dataclass
+class _TrainingTable:
+    """The training file read and encoded for the estimator."""
+
+    X: pd.DataFrame
+    y: tabular.Target
+    kinds: tabular.ColumnKinds
+    missing: dict[str, int]
+
+
+@dataclass
+class _HeldOut:
+    """The rows the model trains on and the rows its metrics are measured on (if any)."""
+
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_test: pd.DataFrame | None
+    y_test: np.ndarray | None
+    description: str
+
+
 def train(
     data: str,
     target: str,
@@ -155,101 +178,49 @@ def train(
     features = [name for name in fmt.columns if name != target and name not in drop]
     if not features:
         raise UserError(f"no feature columns left in {data} besides the target {target!r}")
-    log(f"reading {data}")
-    frame = tabular.read_frame(data, fmt, na_values)
-    layout = f"delimiter {fmt.delimiter!r}, {'header row' if fmt.header else 'no header row'}"
-    log(f"read {len(frame)} rows, {len(fmt.columns)} columns ({layout})")
 
-    kinds = tabular.infer_kinds(frame[features], list(categorical), numbers)
-    for warning in kinds.warnings:
-        log(f"warning: {warning}")
-    y = tabular.prepare_target(frame[target], target, task, numbers)
-    task = y.task
-    if not y.kept_rows.all():
-        log(f"left out {int((~y.kept_rows).sum())} rows whose target {target!r} is missing")
-    X, _, infinite = tabular.to_model_input(frame[y.kept_rows], kinds.kinds, numbers)
-    for warning in tabular.infinity_warnings(infinite):
-        log(f"warning: {warning}")
-    missing = {name: int(frame[name].isna().sum()) for name in features}
-    del frame
-    log(
-        f"{len(features)} features ({len(kinds.numeric)} numeric, {len(kinds.categorical)} "
-        f"categorical); task: {task} ({y.note}; --task overrides)"
+    table = _read_training_table(
+        data, fmt, target, features, task, categorical, na_values, numbers, log
     )
-
-    random_state = params.get("random_state")
+    task = table.y.task
     if validation is not None:
-        X_train, y_train = X, y.values
         X_test, y_test = _read_validation(
-            validation, target, kinds.kinds, na_values, encoding, task, numbers, log
+            validation, target, table.kinds.kinds, na_values, encoding, task, numbers, log
         )
-        held_out = f"validation file {validation}"
-    elif test_size > 0:
-        X_train, X_test, y_train, y_test = _split(X, y.values, task, test_size, random_state, log)
-        held_out = f"{len(y_test)} random rows (--test-size {test_size:g})"
+        rows = _HeldOut(table.X, table.y.values, X_test, y_test, f"validation file {validation}")
     else:
-        X_train, y_train, X_test, y_test = X, y.values, None, None
-        held_out = "no rows (--test-size 0)"
-    if task == "classification" and len(pd.unique(np.asarray(y_train))) < 2:
+        rows = _hold_out(table, test_size, params.get("random_state"), log)
+    if task == "classification" and len(pd.unique(np.asarray(rows.y_train))) < 2:
         raise UserError(f"the training rows hold only one class of {target!r}")
-    log(f"training on {len(y_train)} rows; held out: {held_out}")
+    log(f"training on {len(rows.y_train)} rows; held out: {rows.description}")
 
     estimator = ESTIMATORS[task](**params, verbose=verbose)
-    pipeline = build_pipeline(kinds.categorical, estimator)
+    pipeline = build_pipeline(table.kinds.categorical, estimator)
     fit_start = time.perf_counter()
     try:
-        pipeline.fit(X_train, y_train)
+        pipeline.fit(rows.X_train, rows.y_train)
     except InvalidParameterError as error:
         raise UserError(f"invalid estimator option: {error}") from None
     fit_seconds = time.perf_counter() - fit_start
-    history = estimator.history_
     log(
         f"trained in {fit_seconds:.1f} s: kept {estimator.n_layers_} of "
-        f"{len(history['score'])} layers grown"
+        f"{len(estimator.history_['score'])} layers grown"
     )
-
     metrics = None
-    if X_test is not None:
-        metrics = _evaluate_rows(pipeline, task, X_test, np.asarray(y_test))
+    if rows.X_test is not None:
+        metrics = _evaluate_rows(pipeline, task, rows.X_test, np.asarray(rows.y_test))
 
-    schema_columns = []
-    encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
-    categories = dict(zip(kinds.categorical, getattr(encoder, "categories_", []), strict=False))
-    for name, kind in kinds.kinds.items():
-        entry = {"name": name, "type": kind, "missing_in_training": missing[name]}
-        if kind == tabular.CATEGORICAL:
-            entry["categories"] = int(sum(1 for value in categories[name] if value == value))
-        schema_columns.append(entry)
-    target_schema = {"name": target, "task": task, "inferred_because": y.note}
-    if task == "classification":
-        target_schema["classes"] = _jsonable(estimator.classes_)
-    importances = dict(
-        zip(kinds.categorical + kinds.numeric, estimator.feature_importances_, strict=True)
-    )
-    importances = dict(sorted(importances.items(), key=lambda item: -item[1]))
     metadata = {
-        "schema": {
-            "columns": schema_columns,
-            "target": target_schema,
-            "ignored_columns": list(drop),
-            "na_values": na_values,
-            "number_format": {"decimal": decimal, "thousands": thousands},
-        },
+        "schema": _schema(pipeline, table, target, drop, na_values, decimal, thousands),
         "training": {
             "data": str(data),
-            "rows": len(y.values),
-            "train_rows": len(y_train),
-            "held_out": held_out,
+            "rows": len(table.y.values),
+            "train_rows": len(rows.y_train),
+            "held_out": rows.description,
             "fit_seconds": round(fit_seconds, 2),
         },
         "metrics": metrics,
-        "estimator": {
-            "class": type(estimator).__name__,
-            "params": _jsonable(estimator.get_params()),
-            "n_layers": int(estimator.n_layers_),
-            "history": _jsonable(history),
-            "feature_importances": _jsonable(importances),
-        },
+        "estimator": _estimator_description(estimator, table.kinds),
     }
     save_start = time.perf_counter()
     size = save_model(pipeline, metadata, output, force=force)
@@ -262,9 +233,84 @@ def train(
         "target": target,
         **metadata["training"],
         "n_layers": int(estimator.n_layers_),
-        "history": _jsonable(history),
+        "history": _jsonable(estimator.history_),
         "metrics": metrics,
         "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def _read_training_table(
+    data, fmt, target, features, task, categorical, na_values, numbers, log: Log
+) -> _TrainingTable:
+    """Read the training file, infer the column kinds and the task, encode the cells."""
+    log(f"reading {data}")
+    frame = tabular.read_frame(data, fmt, na_values)
+    layout = f"delimiter {fmt.delimiter!r}, {'header row' if fmt.header else 'no header row'}"
+    log(f"read {len(frame)} rows, {len(fmt.columns)} columns ({layout})")
+
+    kinds = tabular.infer_kinds(frame[features], list(categorical), numbers)
+    for warning in kinds.warnings:
+        log(f"warning: {warning}")
+    y = tabular.prepare_target(frame[target], target, task, numbers)
+    if not y.kept_rows.all():
+        log(f"left out {int((~y.kept_rows).sum())} rows whose target {target!r} is missing")
+    X, _, infinite = tabular.to_model_input(frame[y.kept_rows], kinds.kinds, numbers)
+    for warning in tabular.infinity_warnings(infinite):
+        log(f"warning: {warning}")
+    missing = {name: int(frame[name].isna().sum()) for name in features}
+    log(
+        f"{len(features)} features ({len(kinds.numeric)} numeric, {len(kinds.categorical)} "
+        f"categorical); task: {y.task} ({y.note}; --task overrides)"
+    )
+    return _TrainingTable(X, y, kinds, missing)
+
+
+def _hold_out(table: _TrainingTable, test_size: float, random_state, log: Log) -> _HeldOut:
+    """Split off ``test_size`` of the rows for the held-out metrics (none with 0)."""
+    if test_size == 0:
+        return _HeldOut(table.X, table.y.values, None, None, "no rows (--test-size 0)")
+    X_train, X_test, y_train, y_test = _split(
+        table.X, table.y.values, table.y.task, test_size, random_state, log
+    )
+    description = f"{len(y_test)} random rows (--test-size {test_size:g})"
+    return _HeldOut(X_train, y_train, X_test, y_test, description)
+
+
+def _schema(pipeline, table: _TrainingTable, target, drop, na_values, decimal, thousands) -> dict:
+    """What a file to predict must look like: its columns, their kinds, the number format."""
+    columns = []
+    encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
+    kinds = table.kinds
+    categories = dict(zip(kinds.categorical, getattr(encoder, "categories_", []), strict=False))
+    for name, kind in kinds.kinds.items():
+        entry = {"name": name, "type": kind, "missing_in_training": table.missing[name]}
+        if kind == tabular.CATEGORICAL:
+            entry["categories"] = int(sum(1 for value in categories[name] if value == value))
+        columns.append(entry)
+    target_schema = {"name": target, "task": table.y.task, "inferred_because": table.y.note}
+    if table.y.task == "classification":
+        target_schema["classes"] = _jsonable(pipeline.named_steps["model"].classes_)
+    return {
+        "columns": columns,
+        "target": target_schema,
+        "ignored_columns": list(drop),
+        "na_values": na_values,
+        "number_format": {"decimal": decimal, "thousands": thousands},
+    }
+
+
+def _estimator_description(estimator, kinds) -> dict:
+    """The fitted cascade's class, parameters, depth, history and feature importances."""
+    importances = dict(
+        zip(kinds.categorical + kinds.numeric, estimator.feature_importances_, strict=True)
+    )
+    importances = dict(sorted(importances.items(), key=lambda item: -item[1]))
+    return {
+        "class": type(estimator).__name__,
+        "params": _jsonable(estimator.get_params()),
+        "n_layers": int(estimator.n_layers_),
+        "history": _jsonable(estimator.history_),
+        "feature_importances": _jsonable(importances),
     }
 
 
