@@ -517,10 +517,28 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
             criterion=self.criterion,
             max_samples=self.max_samples,
-            class_weight=getattr(self, "class_weight", None),
+            class_weight=self._class_weight_of_codes(),
             n_jobs=self.n_jobs,
             engine=self.engine_,
         )
+
+    def _class_weight_of_codes(self):
+        """``class_weight`` with a dict's keys turned from the user's labels into class codes.
+
+        The forests train on class codes 0..n_classes-1, not on the labels a dict names.
+        """
+        class_weight = getattr(self, "class_weight", None)
+        if not isinstance(class_weight, dict):
+            return class_weight
+        labels = self.classes_.tolist()
+        unknown = [key for key in class_weight if key not in labels]
+        if unknown:
+            raise ValueError(
+                f"class_weight names classes that are not in y: {unknown}; the classes are {labels}"
+            )
+        return {
+            code: class_weight[label] for code, label in enumerate(labels) if label in class_weight
+        }
 
     @property
     def feature_importances_(self) -> np.ndarray:

@@ -556,3 +556,20 @@ def test_uint8_input_is_used_as_it_is(digits_split):
     np.testing.assert_array_equal(
         as_uint8.predict_proba(X_test.astype(np.uint8)), as_float.predict_proba(X_test)
     )
+
+
+@pytest.mark.parametrize("engine", ["numba", "sklearn"])
+def test_class_weight_dict_names_the_user_s_labels(engine):
+    # The forests train on class codes; a dict keyed by the labels must reach them.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = np.where(X[:, 0] + rng.normal(scale=1.0, size=300) > 0.8, "rare", "common")
+    params = {"n_trees": 20, "max_layers": 1, "random_state": 0, "engine": engine}
+    plain = CascadeForestClassifier(**params).fit(X, y)
+    weighted = CascadeForestClassifier(**params, class_weight={"rare": 10.0}).fit(X, y)
+    # The same fit on integer labels whose codes are the same (common: 0, rare: 1).
+    codes = CascadeForestClassifier(**params, class_weight={1: 10.0}).fit(X, (y == "rare") * 1)
+    np.testing.assert_array_equal(weighted.predict_proba(X), codes.predict_proba(X))
+    assert not np.array_equal(weighted.predict_proba(X), plain.predict_proba(X))
+    with pytest.raises(ValueError, match=r"class_weight names classes that are not in y: \['c'\]"):
+        CascadeForestClassifier(**params, class_weight={"c": 2.0}).fit(X, y)
