@@ -159,6 +159,11 @@ def _build_in_peer(dataset: Dataset, seed: int, threads: int, params: dict):
     raise RuntimeError("peer models are built by _peer_child.py in their own environment")
 
 
+def _build_cascade_hist_gb(dataset: Dataset, seed: int, threads: int, params: dict):
+    """The cascade with scikit-learn's HistGradientBoosting beside the forests of every layer."""
+    return _build_cascade(dataset, seed, threads, {"layer_estimators": ["hist_gb"], **params})
+
+
 def _build_cascade_sklearn(dataset: Dataset, seed: int, threads: int, params: dict):
     return _build_cascade(dataset, seed, threads, {"engine": "sklearn", **params})
 
@@ -475,6 +480,13 @@ MODELS: dict[str, ModelSpec] = {
             peer="deep_forest_017",
         ),
         ModelSpec(
+            "cascade_hist_gb",
+            "Cascade + HistGB layers",
+            _build_cascade_hist_gb,
+            _always,
+            _importable("deepforest", "this project"),
+        ),
+        ModelSpec(
             "cascade_sklearn",
             "Cascade (engine=sklearn)",
             _build_cascade_sklearn,
@@ -504,7 +516,7 @@ def default_cascade_trees() -> int:
 def fitted_details(name: str, model) -> dict:
     """What a fitted model tells about itself (layers, rounds, epochs), for the results."""
     details: dict = {}
-    if name in ("cascade", "cascade_sklearn", "gcforest"):
+    if name in ("cascade", "cascade_hist_gb", "cascade_sklearn", "gcforest"):
         cascade = getattr(model, "cascade_", model)
         for attribute in ("n_layers_",):
             if hasattr(cascade, attribute):
@@ -512,7 +524,7 @@ def fitted_details(name: str, model) -> dict:
         history = getattr(cascade, "history_", None)
         if isinstance(history, dict):
             details["history"] = {k: [float(v) for v in vs] for k, vs in history.items()}
-        if name in ("cascade", "cascade_sklearn"):
+        if name in ("cascade", "cascade_hist_gb", "cascade_sklearn"):
             details["trees_grown"] = cascade_trees_grown(model)
             details["params"] = {
                 k: v

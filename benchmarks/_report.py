@@ -35,6 +35,7 @@ REFERENCE = {
 }
 MODEL_ORDER = [
     "cascade",
+    "cascade_hist_gb",
     "cascade_sklearn",
     "gcforest",
     "deep_forest_017",
@@ -46,6 +47,7 @@ MODEL_ORDER = [
 ]
 LABELS = {
     "cascade": "CascadeForest",
+    "cascade_hist_gb": "CascadeForest + HistGB in layers",
     "cascade_sklearn": "CascadeForest (engine=sklearn)",
     "gcforest": "gcForest (scan + cascade)",
     "deep_forest_017": "Deep-Forest 0.1.7",
@@ -167,9 +169,13 @@ def _fresh_peak(runs: list[dict]) -> float:
 
 def _notes(model: str, runs: list[dict]) -> str:
     details = [r.get("details", {}) for r in runs]
-    if model in ("cascade", "cascade_sklearn", "gcforest", "deep_forest_017") and all(
-        "n_layers_" in d for d in details
-    ):
+    if model in (
+        "cascade",
+        "cascade_hist_gb",
+        "cascade_sklearn",
+        "gcforest",
+        "deep_forest_017",
+    ) and all("n_layers_" in d for d in details):
         kept = "/".join(str(d["n_layers_"]) for d in details)
         if not all("history" in d for d in details):
             return f"layers kept {kept}"

@@ -88,6 +88,7 @@ class Suite:
 
 ALL_MODELS = [
     "cascade",
+    "cascade_hist_gb",
     "cascade_sklearn",
     "gcforest",
     "xgboost",
@@ -116,8 +117,9 @@ SUITES: dict[str, Suite] = {
     "quick": Suite(
         "quick",
         ["digits", "letter", "adult"],
-        # The optional CNN is left to the full suite: it is slow on CPU and CI lacks torch.
-        [m for m in ALL_MODELS if m != "cnn"],
+        # The optional CNN is left to the full suite: it is slow on CPU and CI lacks torch; the
+        # cascade with gradient boosting in its layers to the estimators suite (minutes).
+        [m for m in ALL_MODELS if m not in ("cnn", "cascade_hist_gb")],
         seeds=3,
         # A smoke test under 5 minutes on 2 cores: three seeds on digits, one on LETTER and
         # ADULT, and one for gcForest, whose scanning is the slowest fit on digits.
@@ -133,6 +135,14 @@ SUITES: dict[str, Suite] = {
         seeds=3,
         description="the forest engine (issue 15): the compiled engine, scikit-learn's forests "
         "and Deep-Forest 0.1.7, defaults, 3 seeds",
+    ),
+    "estimators": Suite(
+        "estimators",
+        ["adult", "letter", "digits"],
+        ["cascade", "cascade_hist_gb", "xgboost", "hist_gb"],
+        seeds=3,
+        description="layer estimators (issue 18): the cascade with HistGradientBoosting beside "
+        "its forests, against the forests alone and gradient boosting, defaults, 3 seeds",
     ),
     "full": Suite(
         "full",

@@ -23,6 +23,7 @@ def _moved(name: str, library: str, version: str) -> ImportError:
 
 try:
     from sklearn.utils._param_validation import (
+        HasMethods,
         Interval,
         InvalidParameterError,
         RealNotInt,
@@ -97,6 +98,7 @@ def joblib_dask_backend() -> tuple[type, type, type]:
 
 
 __all__ = [
+    "HasMethods",
     "Interval",
     "InvalidParameterError",
     "RealNotInt",

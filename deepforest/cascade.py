@@ -20,20 +20,36 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._compat import Interval, RealNotInt, StrOptions, _check_sample_weight, validate_params
+from ._compat import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _check_sample_weight,
+    validate_params,
+)
 from ._core.binning import MAX_BINS, QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
 from ._core.labels import encode_class_labels
 from ._core.layer import fit_layer, stacking_weights
+from ._core.layer_estimators import (
+    aligned_output,
+    check_layer_estimators,
+    fit_with_weights,
+    named_estimators,
+    require_package,
+)
 from ._core.leaf_size import choose_min_samples_leaf
-from ._core.predictor import make_predictor
+from ._core.predictor import ForestPredictor, make_predictor
 from ._core.screening import screening_threshold
 from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
 from ._core.stopping import CascadeGrowth, LayerScorer
 from ._legacy import ModelFormatMixin
+from ._migration import DeepForestMethods
 
 # Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
@@ -58,17 +74,21 @@ class _TrainingData:
     folds: np.ndarray | None
     settings: ForestSettings
     rng: np.random.RandomState
+    # The user's layer estimators, named, and the folds they are fitted on.
+    layer_estimators: list = dataclasses.field(default_factory=list)
+    estimator_folds: np.ndarray | None = None
 
 
 def _subset(values: np.ndarray | None, rows: np.ndarray | None):
     return values if values is None or rows is None else values[rows]
 
 
-class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
+class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     """Shared fit and predict logic of the cascade classifier and regressor."""
 
     _parameter_constraints: dict = {
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 0, None, closed="left")],
+        "layer_estimators": [None, list, tuple],
         "n_trees": [Interval(Integral, 1, None, closed="left")],
         "max_layers": [Interval(Integral, 1, None, closed="left")],
         "n_tolerant_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -83,6 +103,10 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             None,
         ],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_split": [
+            Interval(Integral, 2, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
         "min_samples_leaf": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -99,8 +123,14 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         "n_bins": [Interval(Integral, 2, MAX_BINS, closed="both")],
         "bin_subsample": [Interval(Integral, 1, None, closed="left"), None],
         "scoring": [None, str, callable],
-        "predictor": [None, StrOptions({"forest", "xgboost"})],
+        "predictor": [
+            None,
+            StrOptions({"forest", "xgboost", "lightgbm"}),
+            HasMethods(["fit", "predict"]),
+        ],
         "predictor_params": [None, dict],
+        "use_predictor": [None, "boolean"],
+        "predictor_kwargs": [None, dict],
         "spill_dir": [None, str, os.PathLike],
         "engine": [StrOptions({"auto", "numba", "sklearn"})],
         "n_jobs": [None, Integral],
@@ -117,13 +147,52 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight):
+        predictor, predictor_params = self._final_predictor()
         data = self._prepare(X, y, sample_weight)
         growth, layers, fit_times, last_index, last_outputs = self._grow(data)
         self._keep_layers(growth, layers, fit_times, last_index)
         self.predictor_ = None
-        if self.predictor is not None:
-            self._fit_predictor(data, last_outputs)
+        if predictor is not None:
+            self._fit_predictor(data, last_outputs, predictor, predictor_params)
         return self
+
+    def _final_predictor(self):
+        """The final predictor to fit (None, a name or an estimator) and its parameters.
+
+        ``use_predictor`` and ``predictor_kwargs`` are Deep-Forest 0.1.7's spellings.
+        """
+        if self.predictor_kwargs is not None and self.predictor_params is not None:
+            raise ValueError(
+                "give predictor_params or predictor_kwargs (Deep-Forest 0.1.7's name for it), "
+                "not both"
+            )
+        params = self.predictor_params if self.predictor_params is not None else None
+        if params is None:
+            params = self.predictor_kwargs
+        if self.use_predictor is False:
+            return None, params
+        if isinstance(self.predictor, str):
+            require_package(self.predictor)
+        if self.use_predictor and self.predictor is None:
+            return "forest", params  # Deep-Forest 0.1.7's default predictor
+        return self.predictor, params
+
+    def _named_layer_estimators(self) -> list[tuple[str, object]]:
+        if self.layer_estimators is None:
+            if self.n_estimators == 0:
+                raise ValueError(
+                    "n_estimators=0 leaves the layers empty: give layer_estimators, or at "
+                    "least one forest pair"
+                )
+            return []
+        named = check_layer_estimators(
+            self.layer_estimators,
+            classification=self._is_classifier,
+            reserved=set(self.get_params(deep=False)),
+        )
+        if not named and self.n_estimators == 0:
+            raise ValueError("n_estimators=0 and no layer_estimators leave the layers empty")
+        return named
 
     def _prepare(self, X, y, sample_weight) -> _TrainingData:
         """Validate and bin the data, choose the out-of-sample scheme and the leaf size."""
@@ -164,6 +233,11 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             settings=self._forest_settings(),
             rng=rng,
         )
+        data.layer_estimators = self._named_layer_estimators()
+        if data.layer_estimators:
+            data.estimator_folds = data.folds
+            if data.estimator_folds is None:
+                data.estimator_folds = self._folds_for_estimators(groups, target, rng)
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
             self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
@@ -230,6 +304,8 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
                 folds=_subset(data.folds, rows),
                 groups=_subset(data.groups, rows),
                 rng=data.rng,
+                layer_estimators=data.layer_estimators,
+                estimator_folds=_subset(data.estimator_folds, rows),
             )
             if not target.is_classification:
                 layer.output_weights = stacking_weights(outputs, target.values, sample_weight)
@@ -310,21 +386,31 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             f"score {self.best_score_:.5f} ± {record.standard_errors[record.best_index]:.5f})"
         )
 
-    def _fit_predictor(self, data: _TrainingData, last_outputs) -> None:
+    def _fit_predictor(self, data: _TrainingData, last_outputs, predictor, params) -> None:
         """Fit the final predictor on the last kept layer's augmented features."""
         start = time.perf_counter()
         outputs, rows = last_outputs
         self.predictor_ = make_predictor(
-            self.predictor,
+            predictor,
             settings=data.settings,
             seed=int(data.rng.randint(np.iinfo(np.int32).max)),
-            params=self.predictor_params,
+            params=params,
         )
         final_features = _augment(data.X_binned[rows], self.layers_[-1], outputs, order="F")
+        if not isinstance(self.predictor_, ForestPredictor):
+            final_features = np.ascontiguousarray(final_features)
         target = data.target.take(rows)
         y_fit = target.codes if self._is_classifier else _raveled(target.values)
-        self.predictor_.fit(final_features, y_fit, sample_weight=_subset(data.sample_weight, rows))
-        self._log(f"final predictor {self.predictor!r}: fit={time.perf_counter() - start:.2f}s")
+        sample_weight = _subset(data.sample_weight, rows)
+        class_weight = data.settings.class_weight if self._is_classifier else None
+        if class_weight is not None:
+            # The cascade's class weights hold for its final predictor too.
+            mode = "balanced" if class_weight == "balanced_subsample" else class_weight
+            weights = compute_sample_weight(mode, target.codes)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+        fit_with_weights(self.predictor_, final_features, y_fit, sample_weight, "predictor")
+        name = predictor if isinstance(predictor, str) else type(predictor).__name__
+        self._log(f"final predictor {name}: fit={time.perf_counter() - start:.2f}s")
 
     def _layer_evidence(self, scorer: LayerScorer, mean_output: np.ndarray):
         """Score one layer's averaged out-of-sample output (with its standard error)."""
@@ -418,6 +504,15 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             )
         return share
 
+    def _folds_for_estimators(self, groups, target: Target, rng) -> np.ndarray:
+        """Folds of the layer estimators when the forests use out-of-bag outputs."""
+        if groups.max() + 1 < self.n_folds:
+            raise ValueError(
+                f"layer_estimators are fitted on n_folds={self.n_folds} folds, which needs at "
+                f"least {self.n_folds} distinct samples; got {groups.max() + 1}"
+            )
+        return assign_folds(groups, self.n_folds, rng, target.codes)
+
     def _make_folds(self, groups, target: Target, rng):
         if self.out_of_sample_ != "kfold":
             return None
@@ -485,10 +580,15 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             output = np.empty((0, outputs[0].shape[1]))
         else:
             final_features = _augment(X_binned, self.layers_[-1], outputs)
-            if self._is_classifier:
-                output = self.predictor_.predict_proba(final_features)
+            if isinstance(self.predictor_, ForestPredictor):
+                forest = self.predictor_
+                predict = forest.predict_proba if self._is_classifier else forest.predict
+                output = predict(final_features)
             else:
-                output = self.predictor_.predict(final_features)
+                n_outputs = outputs[0].shape[1]
+                output = aligned_output(
+                    self.predictor_, final_features, n_outputs, self._is_classifier
+                )
         if not self._is_classifier and self._single_output:
             return output.reshape(-1)
         return output
@@ -513,6 +613,7 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
             n_trees=self.n_trees,
             max_features=self.max_features,
             max_depth=self.max_depth,
+            min_samples_split=self.min_samples_split,
             min_samples_leaf=self.min_samples_leaf,
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
             criterion=self.criterion,
@@ -549,21 +650,85 @@ class _BaseCascadeForest(ModelFormatMixin, BaseEstimator):
         """
         check_is_fitted(self, "layers_")
         n_features = self.n_features_in_
+        forests = [forest for layer in self.layers_ for forest in layer.forests]
+        if not forests:
+            raise AttributeError(
+                "feature_importances_ comes from the forests, and with n_estimators=0 the "
+                "layers hold only layer_estimators: use their own importances "
+                "(get_estimator(layer_idx, est_idx, 'custom').models)"
+            )
         importances = np.mean(
-            [
-                forest.feature_importances_[:n_features]
-                for layer in self.layers_
-                for forest in layer.forests
-            ],
-            axis=0,
+            [forest.feature_importances_[:n_features] for forest in forests], axis=0
         )
         total = importances.sum()
         return importances / total if total > 0 else importances
+
+    # ------------------------------------------- parameters of layer estimators
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters of this estimator, and with ``deep`` of its estimators.
+
+        The layer estimators' parameters appear as ``<name>__<parameter>``, as a
+        ``StackingClassifier``'s do, so that ``set_params`` and ``GridSearchCV`` reach them.
+        """
+        params = super().get_params(deep=deep)
+        if not deep:
+            return params
+        for name, estimator in _named_or_none(self.layer_estimators):
+            params[name] = estimator
+            if hasattr(estimator, "get_params") and not isinstance(estimator, type):
+                for key, value in estimator.get_params(deep=True).items():
+                    params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including a layer estimator's (``<name>__<parameter>``) or a whole
+        layer estimator (``<name>=estimator``)."""
+        own = self.get_params(deep=False)
+        if "layer_estimators" in params:
+            super().set_params(layer_estimators=params.pop("layer_estimators"))
+        named = dict(_named_or_none(self.layer_estimators))
+        by_estimator: dict[str, dict] = {}
+        replaced: dict[str, object] = {}
+        rest = {}
+        for key, value in params.items():
+            head, separator, tail = key.partition("__")
+            if head in own or head not in named:
+                rest[key] = value
+            elif separator:
+                by_estimator.setdefault(head, {})[tail] = value
+            else:
+                replaced[head] = value
+        if replaced:
+            # A new list: the one the user gave is not modified.
+            items = []
+            for item, (name, _) in zip(
+                self.layer_estimators, named_estimators(self.layer_estimators), strict=True
+            ):
+                if name not in replaced:
+                    items.append(item)
+                elif isinstance(item, tuple):
+                    items.append((name, replaced[name]))
+                else:
+                    items.append(replaced[name])
+            super().set_params(layer_estimators=items)
+            named = dict(named_estimators(self.layer_estimators))
+        for name, values in by_estimator.items():
+            named[name].set_params(**values)
+        if rest:
+            super().set_params(**rest)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _named_or_none(layer_estimators) -> list[tuple[str, object]]:
+    """The named layer estimators, or none for a value that is not a list (fit refuses it)."""
+    if not isinstance(layer_estimators, (list, tuple)):
+        return []
+    return named_estimators(layer_estimators)
 
 
 def _augment(X_binned: np.ndarray, layer, outputs: list[np.ndarray], order: str = "C"):
@@ -593,7 +758,18 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     ----------
     n_estimators : int, default=2
         Number of forest pairs per layer; each pair is a random forest and a completely-random
-        tree forest.
+        tree forest. 0 leaves the layers to ``layer_estimators`` alone.
+    layer_estimators : list or None, default=None
+        Estimators of your own in every layer, beside the forests: scikit-learn estimators
+        (HistGradientBoosting, XGBoost, LightGBM, an MLP, a pipeline...), ``(name, estimator)``
+        pairs, or the names ``"hist_gb"``, ``"xgboost"`` and ``"lightgbm"`` for ones with
+        defaults suited to a layer. Each is cloned and fitted once per fold (``n_folds``
+        stratified folds, identical rows in one fold), so that every training row gets the
+        output of a model that never saw it; new rows get the mean of the fold models. They
+        read the layer's input as the forests do (the bins of the features, then of the
+        previous layer's outputs). Their parameters are reached as ``<name>__<parameter>``
+        (``get_params``, ``set_params``, ``GridSearchCV``), the name being the lower-cased
+        class name unless given.
     n_trees : int, default=100
         Number of trees in each forest.
     max_layers : int, default=20
@@ -622,6 +798,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         draw one feature and one threshold per split.
     max_depth : int or None, default=None
         Maximum depth of every tree.
+    min_samples_split : int or float, default=2
+        Fewest samples a node needs to be split, as in scikit-learn's forests (a float is a
+        share of the training samples).
     min_samples_leaf : "auto", int or float, default="auto"
         Minimum number of samples in a leaf. ``"auto"`` picks it from 1, 2, 4, 8 and 16 by the
         out-of-bag score of a small probe forest on the input features: one sample per leaf suits
@@ -652,10 +831,16 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     scoring : str, callable or None, default=None
         How a layer is scored on out-of-sample outputs: None for accuracy, or any
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
-    predictor : {None, "forest", "xgboost"}, default=None
-        Optional final predictor trained on the last kept layer's augmented features.
+    predictor : {None, "forest", "xgboost", "lightgbm"} or estimator, default=None
+        Optional final predictor trained on the last kept layer's augmented features: a name,
+        or any scikit-learn estimator (cloned, never fitted itself).
     predictor_params : dict or None, default=None
         Parameters overriding the final predictor's defaults.
+    use_predictor : bool or None, default=None
+        Deep-Forest 0.1.7's switch: True fits ``predictor`` (``"forest"`` if it is None), False
+        fits none whatever ``predictor`` says; None (the default) fits ``predictor`` if given.
+    predictor_kwargs : dict or None, default=None
+        Deep-Forest 0.1.7's name for ``predictor_params`` (give one or the other).
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
@@ -748,6 +933,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self,
         *,
         n_estimators: int = 2,
+        layer_estimators: list | None = None,
         n_trees: int = 100,
         max_layers: int = 20,
         n_tolerant_rounds: int = 1,
@@ -757,6 +943,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         depth_tolerance="deprecated",
         max_features="sqrt",
         max_depth: int | None = None,
+        min_samples_split: int | float = 2,
         min_samples_leaf: int | float | str = "auto",
         min_weight_fraction_leaf: float = 0.0,
         max_samples=None,
@@ -765,8 +952,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,
         scoring=None,
-        predictor: str | None = None,
+        predictor=None,
         predictor_params: dict | None = None,
+        use_predictor: bool | None = None,
+        predictor_kwargs: dict | None = None,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
         n_jobs: int | None = None,
@@ -777,6 +966,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         confidence_screening: bool = False,
     ):
         self.n_estimators = n_estimators
+        self.layer_estimators = layer_estimators
         self.n_trees = n_trees
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
@@ -786,6 +976,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
         self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_samples = max_samples
@@ -796,6 +987,8 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params
+        self.use_predictor = use_predictor
+        self.predictor_kwargs = predictor_kwargs
         self.spill_dir = spill_dir
         self.engine = engine
         self.n_jobs = n_jobs
@@ -869,7 +1062,18 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     ----------
     n_estimators : int, default=2
         Number of forest pairs per layer; each pair is a random forest and a completely-random
-        tree forest.
+        tree forest. 0 leaves the layers to ``layer_estimators`` alone.
+    layer_estimators : list or None, default=None
+        Estimators of your own in every layer, beside the forests: scikit-learn estimators
+        (HistGradientBoosting, XGBoost, LightGBM, an MLP, a pipeline...), ``(name, estimator)``
+        pairs, or the names ``"hist_gb"``, ``"xgboost"`` and ``"lightgbm"`` for ones with
+        defaults suited to a layer. Each is cloned and fitted once per fold (``n_folds``
+        stratified folds, identical rows in one fold), so that every training row gets the
+        output of a model that never saw it; new rows get the mean of the fold models. They
+        read the layer's input as the forests do (the bins of the features, then of the
+        previous layer's outputs). Their parameters are reached as ``<name>__<parameter>``
+        (``get_params``, ``set_params``, ``GridSearchCV``), the name being the lower-cased
+        class name unless given.
     n_trees : int, default=100
         Number of trees in each forest.
     max_layers : int, default=20
@@ -902,6 +1106,9 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         forests always draw one feature and one threshold per split.
     max_depth : int or None, default=None
         Maximum depth of every tree.
+    min_samples_split : int or float, default=2
+        Fewest samples a node needs to be split, as in scikit-learn's forests (a float is a
+        share of the training samples).
     min_samples_leaf : "auto", int or float, default="auto"
         Minimum number of samples in a leaf. ``"auto"`` picks it from 1, 2, 4, 8 and 16 by the
         out-of-bag score of a small probe forest on the input features: one sample per leaf suits
@@ -932,10 +1139,16 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     scoring : str, callable or None, default=None
         How a layer is scored on out-of-sample outputs: None for R², or any
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
-    predictor : {None, "forest", "xgboost"}, default=None
-        Optional final predictor trained on the last kept layer's augmented features.
+    predictor : {None, "forest", "xgboost", "lightgbm"} or estimator, default=None
+        Optional final predictor trained on the last kept layer's augmented features: a name,
+        or any scikit-learn estimator (cloned, never fitted itself).
     predictor_params : dict or None, default=None
         Parameters overriding the final predictor's defaults.
+    use_predictor : bool or None, default=None
+        Deep-Forest 0.1.7's switch: True fits ``predictor`` (``"forest"`` if it is None), False
+        fits none whatever ``predictor`` says; None (the default) fits ``predictor`` if given.
+    predictor_kwargs : dict or None, default=None
+        Deep-Forest 0.1.7's name for ``predictor_params`` (give one or the other).
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
@@ -1010,6 +1223,7 @@ default="squared_error"
         self,
         *,
         n_estimators: int = 2,
+        layer_estimators: list | None = None,
         n_trees: int = 100,
         max_layers: int = 20,
         n_tolerant_rounds: int = 1,
@@ -1019,6 +1233,7 @@ default="squared_error"
         depth_tolerance="deprecated",
         max_features=1.0,
         max_depth: int | None = None,
+        min_samples_split: int | float = 2,
         min_samples_leaf: int | float | str = "auto",
         min_weight_fraction_leaf: float = 0.0,
         max_samples=None,
@@ -1027,8 +1242,10 @@ default="squared_error"
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,
         scoring=None,
-        predictor: str | None = None,
+        predictor=None,
         predictor_params: dict | None = None,
+        use_predictor: bool | None = None,
+        predictor_kwargs: dict | None = None,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
         n_jobs: int | None = None,
@@ -1037,6 +1254,7 @@ default="squared_error"
         criterion: str = "squared_error",
     ):
         self.n_estimators = n_estimators
+        self.layer_estimators = layer_estimators
         self.n_trees = n_trees
         self.max_layers = max_layers
         self.n_tolerant_rounds = n_tolerant_rounds
@@ -1046,6 +1264,7 @@ default="squared_error"
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
         self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
         self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.max_samples = max_samples
@@ -1056,6 +1275,8 @@ default="squared_error"
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params
+        self.use_predictor = use_predictor
+        self.predictor_kwargs = predictor_kwargs
         self.spill_dir = spill_dir
         self.engine = engine
         self.n_jobs = n_jobs

@@ -433,3 +433,35 @@ def test_help_and_usage_errors_answer_without_importing_scikit_learn(argv):
     exit_code, heavy = result.stdout.strip().splitlines()[-1].split(" ", 1)
     assert heavy == "[]"
     assert exit_code == ("2" if argv in (["predict"], ["train", "data.csv"]) else "0")
+
+
+def test_train_with_gradient_boosting_in_the_layers_and_a_final_predictor(adult, tmp_path):
+    folder = adult["dir"]
+    model = tmp_path / "boosted.skops"
+    result = run(
+        "train",
+        folder / "train.csv.gz",
+        "--target",
+        "income",
+        "-o",
+        model,
+        *FAST,
+        "--layer-estimator",
+        "hist_gb",
+        "--predictor",
+        "forest",
+        "--json",
+        cwd=tmp_path,
+    )
+    trained = json.loads(result.stdout)
+    assert trained["metrics"]["accuracy"] >= 0.8
+    params = read_metadata(model)["estimator"]["params"]
+    assert params["layer_estimators"] == ["hist_gb"] and params["predictor"] == "forest"
+    # The saved model holds HistGradientBoosting fold models, and loads as a safe file.
+    run("predict", model, folder / "test.csv", "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 1000
+    only = run(
+        "train", folder / "train.csv.gz", "--target", "income", "-o", tmp_path / "only.skops",
+        *FAST, "--n-estimators", "0", "--layer-estimator", "hist_gb", "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(only.stdout)["metrics"]["accuracy"] >= 0.8

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
+from deepforest._persistence import TRUSTED_TYPES
 from deepforest.cli import tabular
 from deepforest.cli.commands import build_pipeline
 from deepforest.cli.errors import UserError
-from deepforest.cli.model_file import TRUSTED_TYPES, load_model, save_model
+from deepforest.cli.model_file import load_model, save_model
 
 
 @pytest.mark.parametrize(
@@ -183,15 +184,17 @@ def _resolve(qualified_name: str):
 
 
 def test_trusted_types_are_classes_that_exist_and_their_old_paths_are_the_same_classes():
-    from deepforest.cli.model_file import trusted_types
+    from deepforest._persistence import BOOSTING_TYPES, trusted_types
 
     for name in TRUSTED_TYPES:
-        assert name.startswith(("deepforest.", "sklearn.tree._tree.")), name
+        assert name.startswith(
+            ("deepforest.", "sklearn.tree._tree.", "sklearn.ensemble._hist_gradient_boosting.")
+        ), name
         resolved = _resolve(name)
         # Classes only: a trusted function would let a file call it.
         assert isinstance(resolved, type), name
         assert f"{resolved.__module__}.{resolved.__qualname__}" == name
-    earlier = [name for name in trusted_types() if name not in TRUSTED_TYPES]
+    earlier = [name for name in trusted_types() if name not in (*TRUSTED_TYPES, *BOOSTING_TYPES)]
     assert "deepforest._predictor.ForestPredictor" in earlier
     for name in earlier:
         current = _resolve(name)

@@ -189,3 +189,14 @@ def test_fit_survives_an_external_sigkill(client, larger_data, tmp_path, moment)
     np.testing.assert_array_equal(result["model"].predict_proba(X), expected)
     # The nanny starts a replacement; leave the cluster as the other tests found it.
     client.wait_for_workers(N_WORKERS, timeout=1500)
+
+
+def test_a_cascade_with_layer_estimators_fits_on_the_cluster_as_it_does_locally(client, data):
+    # The forests are grown on the workers; the layer estimators are fitted where the cascade
+    # runs, with their own threads. The result is the same as a local fit.
+    X, y = data
+    params = {**PARAMS, "layer_estimators": ["hist_gb"]}
+    local = CascadeForestClassifier(**params).fit(X, y).predict_proba(X)
+    with joblib.parallel_backend("dask"):
+        remote = CascadeForestClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(remote.predict_proba(X), local)

@@ -26,6 +26,7 @@ from scipy.optimize import nnls
 
 from .binning import QuantileBinner
 from .forests import FOREST_KINDS, ForestSettings, Target, fit_forests
+from .layer_estimators import fit_fold_models
 from .trees import forest_outputs
 
 # Class probability p goes to bin round(p * PROBABILITY_STEPS).
@@ -43,22 +44,28 @@ class Layer:
         Output columns of every forest (classes, or regression targets).
     output_binner : QuantileBinner or None
         Bins of the regression outputs; None for classification (a fixed grid).
-    output_weights : float64 ndarray of shape (n_forests,) or None
-        Weights of the forests in the layer's prediction; None: equal weights.
+    output_weights : float64 ndarray of shape (n_forests + n_estimators,) or None
+        Weights of the forests (then the estimators) in the layer's prediction; None: equal
+        weights.
+    estimators : tuple of FoldModels
+        The user's layer estimators, fitted once per fold; their outputs follow the forests'.
     """
 
     forests: list
     n_outputs: int
     output_binner: QuantileBinner | None = None
     output_weights: np.ndarray | None = None
+    # A class-level default, so that layers pickled before estimators existed load with none.
+    estimators: tuple = ()
 
     def combine(self, outputs: list[np.ndarray]) -> np.ndarray:
         """The layer's prediction from its forests' outputs: their (weighted) mean."""
         return combine_outputs(outputs, self.output_weights)
 
     def outputs(self, X: np.ndarray, n_jobs: int | None = None) -> list[np.ndarray]:
-        """Every forest's output on the layer's input features X."""
-        return forest_outputs(self.forests, X, n_jobs=n_jobs)
+        """Every forest's, then every layer estimator's, output on the layer's input X."""
+        outputs = forest_outputs(self.forests, X, n_jobs=n_jobs) if self.forests else []
+        return outputs + [estimator.output(X) for estimator in self.estimators]
 
     def binned_outputs(self, outputs: list[np.ndarray]) -> np.ndarray:
         """The outputs as uint8 bins, one column per forest and output column."""
@@ -118,21 +125,48 @@ def fit_layer(
     folds: np.ndarray | None,
     groups: np.ndarray | None,
     rng: np.random.RandomState,
+    layer_estimators: list[tuple[str, object]] = (),
+    estimator_folds: np.ndarray | None = None,
 ) -> tuple[Layer, list[np.ndarray]]:
-    """Fit the forests of one layer; return the layer and each forest's out-of-sample output."""
-    if settings.engine == "sklearn":
-        # scikit-learn's trees read float32: convert once for all forests of the layer.
-        X = np.asarray(X, dtype=np.float32)
-    requests = [
-        (kind, int(rng.randint(np.iinfo(np.int32).max - 64)))
-        for _ in range(n_estimators)
-        for kind in FOREST_KINDS
-    ]
-    fitted = fit_forests(requests, settings, X, target, sample_weight, folds, groups=groups)
-    forests = [forest for forest, _ in fitted]
-    outputs = [output for _, output in fitted]
+    """Fit one layer; return it and each forest's (then each estimator's) out-of-sample output.
+
+    ``layer_estimators`` are ``(name, estimator)`` pairs, each fitted once per fold of
+    ``estimator_folds`` (see :mod:`deepforest._core.layer_estimators`).
+    """
+    forests, outputs = [], []
+    if n_estimators:
+        forest_input = X
+        if settings.engine == "sklearn":
+            # scikit-learn's trees read float32: convert once for all forests of the layer.
+            forest_input = np.asarray(X, dtype=np.float32)
+        requests = [
+            (kind, int(rng.randint(np.iinfo(np.int32).max - 64)))
+            for _ in range(n_estimators)
+            for kind in FOREST_KINDS
+        ]
+        fitted = fit_forests(
+            requests, settings, forest_input, target, sample_weight, folds, groups=groups
+        )
+        forests = [forest for forest, _ in fitted]
+        outputs = [output for _, output in fitted]
+    estimators = []
+    for name, estimator in layer_estimators:
+        fold_models, output = fit_fold_models(
+            name,
+            estimator,
+            X,
+            target,
+            sample_weight,
+            settings.class_weight if target.is_classification else None,
+            estimator_folds,
+            seed=int(rng.randint(np.iinfo(np.int32).max)),
+            n_jobs=settings.n_jobs,
+        )
+        estimators.append(fold_models)
+        outputs.append(output)
     output_binner = None
     if not target.is_classification:
         seed = int(rng.randint(np.iinfo(np.int32).max))
         output_binner = QuantileBinner(random_state=seed).fit(np.concatenate(outputs, axis=1))
-    return Layer(forests, target.n_outputs, output_binner), outputs
+    layer = Layer(forests, target.n_outputs, output_binner, estimators=tuple(estimators))
+    return layer, outputs

@@ -2,8 +2,8 @@
 
 By default the cascade predicts by averaging its last layer's forests. A final predictor, as in
 Deep-Forest, is a stronger learner fitted on the binned inputs plus that layer's binned
-out-of-sample outputs: ``"xgboost"`` (gradient boosting) or ``"forest"`` (a random forest, grown
-by the cascade's engine).
+out-of-sample outputs: ``"xgboost"`` or ``"lightgbm"`` (gradient boosting), ``"forest"`` (a
+random forest, grown by the cascade's engine), or any scikit-learn estimator of the user's.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import os
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from .forests import ForestSettings, Target, fit_forest
+from .layer_estimators import built_in_estimator
 
 # XGBoost settings chosen on LETTER and ADULT; a learning rate of 0.1 over 300 rounds matched
 # 500 rounds at XGBoost's default rate, at a fraction of the time.
@@ -116,21 +117,29 @@ bootstrap, max_samples, class_weight, n_jobs, random_state
 
 
 def make_predictor(
-    name: str,
+    name,
     *,
     settings: ForestSettings,
     seed: int,
     params: dict | None,
 ):
-    """Build the unfitted final predictor called ``name``.
+    """Build the unfitted final predictor ``name`` (a name, or the user's estimator).
 
     The forest predictor is a random forest of the cascade's engine with the cascade's number of
     trees and leaf size (which suits the data's noise level), and scikit-learn's defaults for
     the rest; ``params`` override them with scikit-learn's parameter names.
     """
     params = dict(params or {})
+    if not isinstance(name, str):
+        # The user's estimator: a clone, never the object itself.
+        return clone(name).set_params(**params)
     if name == "forest":
         return _make_forest_predictor(settings, seed, params)
+    if name == "lightgbm":
+        booster = built_in_estimator(
+            "lightgbm", classification=settings.is_classifier, seed=seed, n_jobs=settings.n_jobs
+        )
+        return booster.set_params(**params)
     try:
         import xgboost
     except ImportError as exc:  # pragma: no cover - depends on the environment

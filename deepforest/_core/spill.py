@@ -222,12 +222,16 @@ class SpilledLayer(_SpilledFile):
 
     _what = "cascade layer"
     output_weights = None  # what pickles made before layers had weights stand for
+    estimators = ()  # and before layers had estimators
 
     def __init__(self, path: str | os.PathLike, layer: Layer, digest: str, kind: str):
         super().__init__(path, digest, kind, [str(i) for i in range(len(layer.forests))])
         self.n_outputs = layer.n_outputs
         self.output_binner = layer.output_binner
         self.output_weights = layer.output_weights
+        # The user's layer estimators stay in memory: they are arbitrary objects, which the
+        # spill files (arrays, or scikit-learn's trees) cannot hold safely.
+        self.estimators = layer.estimators
 
     def __repr__(self) -> str:
         return f"SpilledLayer(path={str(self.path)!r}, n_outputs={self.n_outputs})"
@@ -271,12 +275,14 @@ class SpilledLayer(_SpilledFile):
 
     def materialize(self) -> Layer:
         """Load the forests into an ordinary in-memory :class:`~deepforest._core.layer.Layer`."""
-        return Layer(self._load(), self.n_outputs, self.output_binner, self.output_weights)
+        return Layer(
+            self._load(), self.n_outputs, self.output_binner, self.output_weights, self.estimators
+        )
 
 
 def spill_layer(
     layer: Layer, directory: str | os.PathLike, index: int, compress: bool = False
-) -> SpilledLayer:
+) -> SpilledLayer | Layer:
     """Write a fitted layer's forests to a file in ``directory`` and return its stand-in.
 
     The caller should drop its reference to ``layer`` afterwards so that the forests are freed.
@@ -296,9 +302,12 @@ def spill_layer(
 
     Returns
     -------
-    SpilledLayer
-        A layer with the same outputs whose forests load from the file on use.
+    SpilledLayer or Layer
+        A layer with the same outputs whose forests load from the file on use (``layer``
+        itself when it has no forests).
     """
+    if not layer.forests:
+        return layer  # only layer estimators (n_estimators=0): nothing to write
     forests = {str(i): forest for i, forest in enumerate(layer.forests)}
     path, digest, kind = _write(forests, directory, f"layer-{index:03d}", compress)
     return SpilledLayer(path, layer, digest, kind)

@@ -301,9 +301,12 @@ def _schema(pipeline, table: _TrainingTable, target, drop, na_values, decimal, t
 
 def _estimator_description(estimator, kinds) -> dict:
     """The fitted cascade's class, parameters, depth, history and feature importances."""
-    importances = dict(
-        zip(kinds.categorical + kinds.numeric, estimator.feature_importances_, strict=True)
-    )
+    importances = {}
+    if any(layer.forests for layer in estimator.layers_):
+        # Impurity importances come from the forests (none with --n-estimators 0).
+        importances = dict(
+            zip(kinds.categorical + kinds.numeric, estimator.feature_importances_, strict=True)
+        )
     importances = dict(sorted(importances.items(), key=lambda item: -item[1]))
     return {
         "class": type(estimator).__name__,

@@ -51,6 +51,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -260,7 +270,24 @@ def _add_train_parser(commands) -> None:
         "estimator options (default: the estimator's own defaults unless stated)"
     )
     estimator.add_argument(
-        "--n-estimators", type=_positive_int, metavar="N", help="forest pairs per layer"
+        "--n-estimators",
+        type=_non_negative_int,
+        metavar="N",
+        help="forest pairs per layer (0: only the --layer-estimator ones)",
+    )
+    estimator.add_argument(
+        "--layer-estimator",
+        action="append",
+        choices=["hist_gb", "xgboost", "lightgbm"],
+        metavar="NAME",
+        help="add gradient boosting to every layer, beside the forests: hist_gb "
+        "(scikit-learn's HistGradientBoosting), xgboost or lightgbm; repeatable",
+    )
+    estimator.add_argument(
+        "--predictor",
+        choices=["forest", "xgboost", "lightgbm"],
+        metavar="NAME",
+        help="a final predictor on the last layer's output: forest, xgboost or lightgbm",
     )
     estimator.add_argument("--n-trees", type=_positive_int, metavar="N", help="trees per forest")
     estimator.add_argument(
@@ -397,6 +424,8 @@ def _run_train(args) -> int:
         "max_features": args.max_features,
         "max_depth": args.max_depth,
         "min_samples_leaf": args.min_samples_leaf,
+        "layer_estimators": args.layer_estimator,
+        "predictor": args.predictor,
     }
     # Options left out keep the estimator's defaults.
     params = {name: value for name, value in params.items() if value is not None}

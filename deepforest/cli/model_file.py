@@ -4,7 +4,8 @@ A model file is what ``skops.io.dump`` writes (a zip archive that cannot run cod
 unlike pickle) with one more member, ``deepforest-model.json``: the format version, the column
 schema, the training metrics and the library versions. Reading that member alone is enough for
 ``deepforest info`` and for refusing a wrong or incompatible file before any array is loaded.
-The pipeline itself loads only if every type in the archive is on :data:`TRUSTED_TYPES` or is
+The pipeline itself loads only if every type in the archive is on
+:data:`deepforest._persistence.TRUSTED_TYPES` or is
 one that skops trusts by default (numpy, builtins and scikit-learn's own estimators), so a file
 from someone else cannot instantiate arbitrary classes or call functions.
 """
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from .._persistence import trusted_types
 from .atomic import atomic_write, is_special_file
 from .errors import UserError
 
@@ -34,38 +36,6 @@ MAX_EXPANSION = 50
 EXPANSION_ALLOWANCE = 16 * 2**20
 MAX_METADATA_BYTES = 4 * 2**20
 ZIP_MAGIC = b"PK\x03\x04"
-
-# Types that skops does not trust by default and that a deepforest model legitimately holds.
-# Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
-# attributes. A new class inside the estimators must be added here (a test in
-# tests/test_cli_internals.py saves and loads every estimator variant and fails until it is).
-TRUSTED_TYPES = (
-    "deepforest._core.binning.QuantileBinner",
-    "deepforest._core.forests.SklearnForest",
-    "deepforest._core.layer.Layer",
-    "deepforest._core.trees.BinnedForest",
-    "deepforest._core.predictor.ForestPredictor",
-    "deepforest.cascade.CascadeForestClassifier",
-    "deepforest.cascade.CascadeForestRegressor",
-    "sklearn.tree._tree.Tree",
-)
-
-
-def trusted_types() -> list[str]:
-    """:data:`TRUSTED_TYPES` under their current paths and the paths earlier files name them by.
-
-    A model file saved before a module moved names its classes by the old path, which
-    :mod:`deepforest._legacy` resolves to the same class: the same types, trusted under both.
-    """
-    from .._legacy import MOVED_MODULES
-
-    earlier = [
-        f"{old}.{name}"
-        for old, targets in MOVED_MODULES.items()
-        for module, _, name in (trusted.rpartition(".") for trusted in TRUSTED_TYPES)
-        if module in targets
-    ]
-    return [*TRUSTED_TYPES, *earlier]
 
 
 def _skops_io():
