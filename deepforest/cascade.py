@@ -309,6 +309,12 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             )
             if not target.is_classification:
                 layer.output_weights = stacking_weights(outputs, target.values, sample_weight)
+            elif layer.estimators:
+                # Forests and the user's estimators are unlike members: the layer weighs them
+                # by the convex combination of their out-of-fold class vectors that is closest
+                # to the labels (Brier score), as a regression layer weighs its forests.
+                one_hot = np.eye(target.n_outputs)[target.codes]
+                layer.output_weights = stacking_weights(outputs, one_hot, sample_weight)
             if self.spill_dir is not None:
                 layer = spill_layer(layer, self.spill_dir, index)
             mean_output = layer.combine(outputs)

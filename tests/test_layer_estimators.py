@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_diabetes, load_iris, make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
@@ -209,6 +210,8 @@ def test_layer_outputs_follow_the_forests_and_the_next_layer_reads_them(iris):
     assert model.n_layers_ >= 2
     layer = model.layers_[0]
     assert len(layer.forests) == 4 and len(layer.estimators) == 1
+    weights = layer.output_weights
+    assert weights.shape == (5,) and weights.min() >= 0 and weights.sum() == pytest.approx(1.0)
     # The second layer reads the features and 5 outputs of 3 classes.
     second = model.layers_[1].forests[0]
     assert second.feature_importances_.shape == (4 + 5 * 3,)
@@ -227,6 +230,21 @@ def test_regression_layers_weigh_a_strong_layer_estimator_in():
     assert model.score(X, linear) > 0.99
     with pytest.raises(ValueError, match="is a classifier; a cascade regressor needs regressors"):
         CascadeForestRegressor(**SMALL, layer_estimators=[DecisionTreeClassifier()]).fit(X, y)
+
+
+def test_a_classification_layer_weighs_a_much_better_estimator_in():
+    # Labels from a linear rule over 30 features: a linear model is far better than forests
+    # that see a few features per split, and the layer's weights say so (equal weights would
+    # give it a fifth).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 30))
+    y = (X @ rng.normal(size=30) > 0).astype(int)
+    model = CascadeForestClassifier(
+        **SMALL, layer_estimators=[("linear", LogisticRegression(max_iter=1000))]
+    ).fit(X[:600], y[:600])
+    assert model.layers_[0].output_weights[-1] > 0.5
+    forests_only = CascadeForestClassifier(**SMALL).fit(X[:600], y[:600])
+    assert model.score(X[600:], y[600:]) > forests_only.score(X[600:], y[600:]) + 0.05
 
 
 # -- final predictor ------------------------------------------------------------------------------
@@ -273,7 +291,8 @@ def test_min_samples_split_reaches_the_trees(iris):
 
 def test_results_do_not_depend_on_n_jobs_with_layer_estimators(iris):
     X, y = iris
-    params = {**SMALL, "n_trees": 25, "layer_estimators": ["hist_gb"]}
+    booster = HistGradientBoostingClassifier(max_iter=20, random_state=0)
+    params = {**SMALL, "n_trees": 25, "layer_estimators": [booster]}
     one = CascadeForestClassifier(**params, n_jobs=1).fit(X, y).predict_proba(X)
     two = CascadeForestClassifier(**params, n_jobs=2).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(one, two)
@@ -295,7 +314,9 @@ def test_spilled_layers_keep_their_estimators_in_memory(iris, tmp_path):
 def test_pickle_round_trip_with_layer_estimators_and_predictor(iris):
     X, y = iris
     model = CascadeForestClassifier(
-        **SMALL, layer_estimators=["hist_gb"], predictor=LogisticRegression(max_iter=500)
+        **SMALL,
+        layer_estimators=[HistGradientBoostingClassifier(max_iter=10, random_state=0)],
+        predictor=LogisticRegression(max_iter=500),
     ).fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
@@ -344,12 +365,14 @@ class _UnknownClassifier(LogisticRegression):
 
 def test_save_and_load_a_directory_safely(iris, tmp_path):
     X, y = iris
-    model = CascadeForestClassifier(**SMALL, layer_estimators=["hist_gb"]).fit(X, y)
+    small_booster = HistGradientBoostingClassifier(max_iter=10, random_state=0)
+    model = CascadeForestClassifier(**SMALL, layer_estimators=[small_booster]).fit(X, y)
     model.save(tmp_path / "model")
     assert [p.name for p in (tmp_path / "model").iterdir()] == ["model.skops"]
     loaded = CascadeForestClassifier().load(tmp_path / "model")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert loaded.get_params() == model.get_params()
+    assert repr(loaded.get_params()) == repr(model.get_params())
+    assert loaded.get_params()["histgradientboostingclassifier__max_iter"] == 10
     with pytest.raises(FileExistsError, match="overwrite=True"):
         model.save(tmp_path / "model")
     model.save(tmp_path / "model", overwrite=True)
@@ -391,5 +414,6 @@ def test_save_and_load_a_directory_safely(iris, tmp_path):
         "not equivalent to repeating rows",
     },
 )
+@pytest.mark.slow  # the cascades' own estimator checks run in the fast subset
 def test_scikit_learn_contract_with_layer_estimators(estimator, check):
     check(estimator)

@@ -10,7 +10,10 @@ features), so an equal-weight mean halved what the layer's random forests reache
 are the convex combination (non-negative, summing to 1) that fits the forests' out-of-sample
 outputs to the training targets best in squared error; the completely-random forests' outputs
 still reach the next layer as features, where their diversity helps. Class vectors are
-averaged with equal weights, as in the gcForest paper.
+averaged with equal weights, as in the gcForest paper, unless the layer also holds the user's
+estimators: such unlike members are weighed as regression forests are, by the convex
+combination of their out-of-fold class vectors closest to the labels in squared error (the
+Brier score).
 
 The next layer reads bins, as the first one does: class probabilities are binned on a fixed grid
 of 255 steps over [0, 1] (no fitting, and finer than the vote of any forest of fewer than 255
