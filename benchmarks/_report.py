@@ -57,7 +57,7 @@ LABELS = {
     "mlp": "MLP",
     "cnn": "CNN (PyTorch)",
 }
-MARKERS = dict(zip(MODEL_ORDER, "oh*PsD^vX", strict=True))
+MARKERS = dict(zip(MODEL_ORDER, "oph*PsD^vX", strict=True))
 SUMMARY_FIELDS = [
     "dataset",
     "model",
