@@ -719,6 +719,11 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             super().set_params(layer_estimators=items)
             named = dict(named_estimators(self.layer_estimators))
         for name, values in by_estimator.items():
+            if isinstance(named[name], str):
+                raise ValueError(
+                    f"the layer estimator {name!r} is given by its name, which has no "
+                    f"parameters to set ({sorted(values)}); give an estimator object instead"
+                )
             named[name].set_params(**values)
         if rest:
             super().set_params(**rest)

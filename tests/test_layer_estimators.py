@@ -140,6 +140,8 @@ def test_layer_estimator_parameters_are_reached_the_scikit_learn_way(iris):
         cv=2,
     ).fit(X, y)
     assert [p["lr__C"] for p in search.cv_results_["params"]] == [0.001, 10.0]
+    with pytest.raises(ValueError, match="given by its name, which has no parameters"):
+        CascadeForestClassifier(layer_estimators=["hist_gb"]).set_params(hist_gb__max_iter=5)
     best = search.best_estimator_.layers_[0].estimators[0].models
     assert {model.C for model in best} == {search.best_params_["lr__C"]}
 
