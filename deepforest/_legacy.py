@@ -96,15 +96,6 @@ class _MovedModule(types.ModuleType):
         raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
 
 
-def moved_name(qualified_name: str) -> str:
-    """The current path of a class saved under ``qualified_name`` (itself if it did not move)."""
-    module, _, name = qualified_name.rpartition(".")
-    for target in MOVED_MODULES.get(module, ()):
-        if hasattr(importlib.import_module(target), name):
-            return f"{target}.{name}"
-    return qualified_name
-
-
 class _LegacyModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Makes the placeholder or alias of an old module path when something imports it.
 

@@ -86,14 +86,17 @@ def load_estimator(path: str | os.PathLike, *, trusted: list[str] | None = None)
     anything else untrusted is refused with the list of what was found.
     """
     import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     path = Path(path)
     allowed = [*trusted_types(), *(trusted or [])]
-    untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(allowed))
-    if untrusted:
+    try:
+        # skops audits every type before it builds anything; the file is parsed once.
+        return skops.io.load(path, trusted=allowed)
+    except UntrustedTypesFoundException:
+        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(allowed))
         raise UntrustedModelError(
             f"refusing to load {path}: it holds types that deepforest does not trust "
             f"({', '.join(untrusted)}); if you wrote the file, pass them as "
             "load(dirname, trusted=[...])"
-        )
-    return skops.io.load(path, trusted=allowed)
+        ) from None

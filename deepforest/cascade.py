@@ -20,7 +20,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._compat import (
@@ -42,6 +41,7 @@ from ._core.layer_estimators import (
     fit_with_weights,
     named_estimators,
     require_package,
+    with_class_weight,
 )
 from ._core.leaf_size import choose_min_samples_leaf
 from ._core.predictor import ForestPredictor, make_predictor
@@ -166,9 +166,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
                 "give predictor_params or predictor_kwargs (Deep-Forest 0.1.7's name for it), "
                 "not both"
             )
-        params = self.predictor_params if self.predictor_params is not None else None
-        if params is None:
-            params = self.predictor_kwargs
+        params = self.predictor_kwargs if self.predictor_params is None else self.predictor_params
         if self.use_predictor is False:
             return None, params
         if isinstance(self.predictor, str):
@@ -178,20 +176,18 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         return self.predictor, params
 
     def _named_layer_estimators(self) -> list[tuple[str, object]]:
-        if self.layer_estimators is None:
-            if self.n_estimators == 0:
-                raise ValueError(
-                    "n_estimators=0 leaves the layers empty: give layer_estimators, or at "
-                    "least one forest pair"
-                )
-            return []
-        named = check_layer_estimators(
-            self.layer_estimators,
-            classification=self._is_classifier,
-            reserved=set(self.get_params(deep=False)),
-        )
+        named = []
+        if self.layer_estimators is not None:
+            named = check_layer_estimators(
+                self.layer_estimators,
+                classification=self._is_classifier,
+                reserved=set(self.get_params(deep=False)),
+            )
         if not named and self.n_estimators == 0:
-            raise ValueError("n_estimators=0 and no layer_estimators leave the layers empty")
+            raise ValueError(
+                "n_estimators=0 leaves the layers empty: give layer_estimators, or at least "
+                "one forest pair"
+            )
         return named
 
     def _prepare(self, X, y, sample_weight) -> _TrainingData:
@@ -237,7 +233,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         if data.layer_estimators:
             data.estimator_folds = data.folds
             if data.estimator_folds is None:
-                data.estimator_folds = self._folds_for_estimators(groups, target, rng)
+                data.estimator_folds = self._assign_folds(groups, target, rng, "layer_estimators")
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
             self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
@@ -408,12 +404,11 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         target = data.target.take(rows)
         y_fit = target.codes if self._is_classifier else _raveled(target.values)
         sample_weight = _subset(data.sample_weight, rows)
-        class_weight = data.settings.class_weight if self._is_classifier else None
-        if class_weight is not None:
+        if self._is_classifier:
             # The cascade's class weights hold for its final predictor too.
-            mode = "balanced" if class_weight == "balanced_subsample" else class_weight
-            weights = compute_sample_weight(mode, target.codes)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
+            sample_weight = with_class_weight(
+                sample_weight, data.settings.class_weight, target.codes
+            )
         fit_with_weights(self.predictor_, final_features, y_fit, sample_weight, "predictor")
         name = predictor if isinstance(predictor, str) else type(predictor).__name__
         self._log(f"final predictor {name}: fit={time.perf_counter() - start:.2f}s")
@@ -510,21 +505,16 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             )
         return share
 
-    def _folds_for_estimators(self, groups, target: Target, rng) -> np.ndarray:
-        """Folds of the layer estimators when the forests use out-of-bag outputs."""
-        if groups.max() + 1 < self.n_folds:
-            raise ValueError(
-                f"layer_estimators are fitted on n_folds={self.n_folds} folds, which needs at "
-                f"least {self.n_folds} distinct samples; got {groups.max() + 1}"
-            )
-        return assign_folds(groups, self.n_folds, rng, target.codes)
-
     def _make_folds(self, groups, target: Target, rng):
         if self.out_of_sample_ != "kfold":
             return None
+        return self._assign_folds(groups, target, rng, "out_of_sample='kfold'")
+
+    def _assign_folds(self, groups, target: Target, rng, needed_by: str) -> np.ndarray:
+        """``n_folds`` stratified folds, identical rows in one; ``needed_by`` names the user."""
         if groups.max() + 1 < self.n_folds:
             raise ValueError(
-                f"out_of_sample='kfold' needs at least n_folds={self.n_folds} distinct samples, "
+                f"{needed_by} needs at least n_folds={self.n_folds} distinct samples, "
                 f"got {groups.max() + 1}."
             )
         return assign_folds(groups, self.n_folds, rng, target.codes)
@@ -707,9 +697,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         if replaced:
             # A new list: the one the user gave is not modified.
             items = []
-            for item, (name, _) in zip(
-                self.layer_estimators, named_estimators(self.layer_estimators), strict=True
-            ):
+            for item, name in zip(self.layer_estimators, named, strict=True):
                 if name not in replaced:
                     items.append(item)
                 elif isinstance(item, tuple):

@@ -164,6 +164,19 @@ def aligned_output(model, X: np.ndarray, n_outputs: int, classification: bool) -
     return full
 
 
+def with_class_weight(sample_weight: np.ndarray | None, class_weight, codes: np.ndarray):
+    """``sample_weight`` times the weights of ``class_weight`` for the class ``codes``.
+
+    One model is fitted on all its rows (no bootstrap), so ``"balanced_subsample"`` is
+    ``"balanced"`` here.
+    """
+    if class_weight is None:
+        return sample_weight
+    mode = "balanced" if class_weight == "balanced_subsample" else class_weight
+    weights = compute_sample_weight(mode, codes)
+    return weights if sample_weight is None else sample_weight * weights
+
+
 def fit_with_weights(model, X, y, sample_weight, name: str):
     """``model.fit(X, y)``, passing ``sample_weight`` when there is one."""
     if sample_weight is None:
@@ -239,12 +252,8 @@ def fit_fold_models(
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     weights = sample_weight
-    if classification and class_weight is not None and class_weight != "balanced_subsample":
-        class_weights = compute_sample_weight(class_weight, target.codes)
-        weights = class_weights if weights is None else weights * class_weights
-    elif classification and class_weight == "balanced_subsample":
-        class_weights = compute_sample_weight("balanced", target.codes)
-        weights = class_weights if weights is None else weights * class_weights
+    if classification:
+        weights = with_class_weight(sample_weight, class_weight, target.codes)
     X = np.ascontiguousarray(X)
     out_of_fold = np.zeros((len(X), target.n_outputs))
     models = []
