@@ -1,11 +1,11 @@
 """Every private name of scikit-learn and joblib that deepforest uses, in one place.
 
-scikit-learn's parameter validation, its ``_check_sample_weight`` and ``_check_feature_names_in``
-helpers, and joblib's Dask backend are what an estimator or a joblib backend of their own style
-needs, but they are not public API and may move in any release. Importing them only from here
-gives one place to adapt when they do, and a message that names the fix instead of an
-``ImportError`` deep inside a fit. CI runs the tests against the oldest supported scikit-learn
-(1.6) as well as the newest release.
+scikit-learn's parameter validation, its ``_check_sample_weight``, ``_check_feature_names`` and
+``_check_feature_names_in`` helpers, and joblib's Dask backend are what an estimator or a joblib
+backend of their own style needs, but they are not public API and may move in any release.
+Importing them only from here gives one place to adapt when they do, and a message that names
+the fix instead of an ``ImportError`` deep inside a fit. CI runs the tests against the oldest
+supported scikit-learn (1.6) as well as the newest release.
 """
 
 from __future__ import annotations
@@ -34,10 +34,16 @@ except ImportError as error:  # pragma: no cover - depends on a future scikit-le
     raise _moved("sklearn.utils._param_validation", "scikit-learn", sklearn.__version__) from error
 
 try:
-    from sklearn.utils.validation import _check_feature_names_in, _check_sample_weight
+    from sklearn.utils.validation import (
+        _check_feature_names,
+        _check_feature_names_in,
+        _check_sample_weight,
+    )
 except ImportError as error:  # pragma: no cover - depends on a future scikit-learn
     raise _moved(
-        "sklearn.utils.validation's _check_sample_weight and _check_feature_names_in",
+        "sklearn.utils.validation's _check_sample_weight, _check_feature_names and "
+        "_check_feature_names",
+        "_check_feature_names_in",
         "scikit-learn",
         sklearn.__version__,
     ) from error
@@ -57,23 +63,6 @@ def validate_params(estimator) -> None:
         estimator.get_params(deep=False),
         caller_name=type(estimator).__name__,
     )
-
-
-def column_transformer_options() -> dict:
-    """Options that make a ColumnTransformer's fitted state loadable by skops.
-
-    scikit-learn 1.6 records the remainder's columns in a private list type (to warn about a
-    coming change) that skops refuses to load; ``force_int_remainder_cols=False`` asks for the
-    plain list that 1.7 and later record anyway, where the option is deprecated.
-    """
-    import inspect
-
-    from sklearn.compose import ColumnTransformer
-
-    option = inspect.signature(ColumnTransformer).parameters.get("force_int_remainder_cols")
-    if option is not None and option.default is True:
-        return {"force_int_remainder_cols": False}
-    return {}
 
 
 def joblib_dask_backend() -> tuple[type, type, type]:
@@ -103,9 +92,9 @@ __all__ = [
     "InvalidParameterError",
     "RealNotInt",
     "StrOptions",
+    "_check_feature_names",
     "_check_feature_names_in",
     "_check_sample_weight",
-    "column_transformer_options",
     "joblib_dask_backend",
     "validate_params",
 ]

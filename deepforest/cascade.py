@@ -7,6 +7,7 @@ up to the best one, and predict by passing samples through them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -27,10 +28,16 @@ from ._compat import (
     Interval,
     RealNotInt,
     StrOptions,
+    _check_feature_names,
     _check_sample_weight,
     validate_params,
 )
 from ._core.binning import MAX_BINS, QuantileBinner
+from ._core.categorical import (
+    CategoricalColumns,
+    encode_categorical_columns,
+    fit_categorical_columns,
+)
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
 from ._core.labels import encode_class_labels
@@ -79,6 +86,21 @@ class _TrainingData:
     estimator_folds: np.ndarray | None = None
 
 
+@contextlib.contextmanager
+def _text_hint():
+    """Say what to do when text reaches the numeric conversion (an array, or no categories)."""
+    try:
+        yield
+    except ValueError as error:
+        if "could not convert string to float" not in str(error):
+            raise
+        raise ValueError(
+            f"{error}: the input holds text. Pass a DataFrame, whose text and category columns "
+            "become categorical features (categorical_features='from_dtype'), or name the "
+            "categorical columns in categorical_features"
+        ) from error
+
+
 def _subset(values: np.ndarray | None, rows: np.ndarray | None):
     return values if values is None or rows is None else values[rows]
 
@@ -122,6 +144,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         "n_folds": [Interval(Integral, 2, None, closed="left")],
         "n_bins": [Interval(Integral, 2, MAX_BINS, closed="both")],
         "bin_subsample": [Interval(Integral, 1, None, closed="left"), None],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "scoring": [None, str, callable],
         "predictor": [
             None,
@@ -192,17 +215,19 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
 
     def _prepare(self, X, y, sample_weight) -> _TrainingData:
         """Validate and bin the data, choose the out-of-sample scheme and the leaf size."""
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            # float32 and uint8 inputs (memmaps included) are read as they are, not copied.
-            dtype=[np.float64, np.float32, np.uint8],
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2,
-            multi_output=not self._is_classifier,
-            y_numeric=not self._is_classifier,
-        )
+        X = self._encode_categorical(X, reset=True)
+        with _text_hint():
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                # float32 and uint8 inputs (memmaps included) are read as they are, not copied.
+                dtype=[np.float64, np.float32, np.uint8],
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=2,
+                multi_output=not self._is_classifier,
+                y_numeric=not self._is_classifier,
+            )
         target = self._encode_target(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -519,6 +544,22 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             )
         return assign_folds(groups, self.n_folds, rng, target.codes)
 
+    def _encode_categorical(self, X, *, reset: bool):
+        """X with its categorical features as category codes; fit records the categories."""
+        if reset:
+            columns = fit_categorical_columns(X, self.categorical_features)
+            self.is_categorical_ = None if columns is None else columns.is_categorical
+            self.categories_ = [] if columns is None else columns.categories
+        # Models saved before categorical features existed have none.
+        if getattr(self, "is_categorical_", None) is None:
+            return X
+        if not reset:
+            # Columns are encoded by position: names in another order must fail first.
+            _check_feature_names(self, X, reset=False)
+        return encode_categorical_columns(
+            X, CategoricalColumns(self.is_categorical_, self.categories_)
+        )
+
     def _log(self, message: str) -> None:
         if self.verbose:
             print(f"[deepforest] {message}", file=sys.stderr, flush=True)
@@ -527,13 +568,15 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _final_outputs(self, X) -> np.ndarray:
         """Pass X through the kept layers; return the averaged or final-predictor output."""
         check_is_fitted(self, "layers_")
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            dtype=[np.float64, np.float32, np.uint8],
-            ensure_all_finite="allow-nan",
-        )
+        X = self._encode_categorical(X, reset=False)
+        with _text_hint():
+            X = validate_data(
+                self,
+                X,
+                reset=False,
+                dtype=[np.float64, np.float32, np.uint8],
+                ensure_all_finite="allow-nan",
+            )
         batches = [
             self._final_outputs_batch(X[start : start + PREDICT_BATCH_ROWS])
             for start in range(0, X.shape[0], PREDICT_BATCH_ROWS)
@@ -827,6 +870,14 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Quantile bins per feature (at most 255); missing values get a bin of their own.
     bin_subsample : int or None, default=200_000
         Rows used to fit the bin edges (None: all).
+    categorical_features : "from_dtype", array-like of bool, int or str, or None, \
+            default="from_dtype"
+        Which features are categorical. ``"from_dtype"``: the columns of a DataFrame with
+        ``category`` dtype, pandas' string dtype, or object dtype holding only strings (arrays
+        have none). Otherwise a boolean mask, positions, or column names, as in
+        HistGradientBoosting. Each category gets a code and a bin of its own (neighbouring codes
+        share bins past ``n_bins`` categories); missing values, and categories unseen in fit,
+        go to the missing-value bin. None refuses text columns.
     scoring : str, callable or None, default=None
         How a layer is scored on out-of-sample outputs: None for accuracy, or any
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
@@ -909,6 +960,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X had string column names.
+    is_categorical_ : ndarray of shape (n_features_in_,) of bool, or None
+        Which features were categorical; None if none were.
+    categories_ : list of ndarray
+        The categories of each categorical feature, in code order.
 
     Examples
     --------
@@ -950,6 +1005,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         n_folds: int = 3,
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,
+        categorical_features="from_dtype",
         scoring=None,
         predictor=None,
         predictor_params: dict | None = None,
@@ -983,6 +1039,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.n_folds = n_folds
         self.n_bins = n_bins
         self.bin_subsample = bin_subsample
+        self.categorical_features = categorical_features
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params
@@ -1135,6 +1192,14 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         Quantile bins per feature (at most 255); missing values get a bin of their own.
     bin_subsample : int or None, default=200_000
         Rows used to fit the bin edges (None: all).
+    categorical_features : "from_dtype", array-like of bool, int or str, or None, \
+            default="from_dtype"
+        Which features are categorical. ``"from_dtype"``: the columns of a DataFrame with
+        ``category`` dtype, pandas' string dtype, or object dtype holding only strings (arrays
+        have none). Otherwise a boolean mask, positions, or column names, as in
+        HistGradientBoosting. Each category gets a code and a bin of its own (neighbouring codes
+        share bins past ``n_bins`` categories); missing values, and categories unseen in fit,
+        go to the missing-value bin. None refuses text columns.
     scoring : str, callable or None, default=None
         How a layer is scored on out-of-sample outputs: None for R², or any
         scikit-learn scorer name or callable ``scorer(estimator, X, y)``.
@@ -1202,6 +1267,10 @@ default="squared_error"
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X had string column names.
+    is_categorical_ : ndarray of shape (n_features_in_,) of bool, or None
+        Which features were categorical; None if none were.
+    categories_ : list of ndarray
+        The categories of each categorical feature, in code order.
 
     Examples
     --------
@@ -1240,6 +1309,7 @@ default="squared_error"
         n_folds: int = 3,
         n_bins: int = 255,
         bin_subsample: int | None = 200_000,
+        categorical_features="from_dtype",
         scoring=None,
         predictor=None,
         predictor_params: dict | None = None,
@@ -1271,6 +1341,7 @@ default="squared_error"
         self.n_folds = n_folds
         self.n_bins = n_bins
         self.bin_subsample = bin_subsample
+        self.categorical_features = categorical_features
         self.scoring = scoring
         self.predictor = predictor
         self.predictor_params = predictor_params

@@ -18,12 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OrdinalEncoder
 
-from .._compat import InvalidParameterError, column_transformer_options
+from .._compat import InvalidParameterError
 from ..cascade import CascadeForestClassifier, CascadeForestRegressor
 from . import tabular
 from .atomic import atomic_write
@@ -50,18 +48,24 @@ def _silent(message: str) -> None:
 
 
 def build_pipeline(categorical: list[str], estimator) -> Pipeline:
-    """Ordinal-encode the categorical columns (unseen and missing values become NaN, which the
-    cascade bins as missing), pass numeric columns through, then fit ``estimator``."""
-    encoder = OrdinalEncoder(
-        handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
-    )
-    columns = ColumnTransformer(
-        [("categorical", encoder, categorical)],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
-        **column_transformer_options(),
-    )
-    return Pipeline([("encode", columns), ("model", estimator)])
+    """The estimator as the model file holds it: categorical columns are encoded by the
+    cascade itself (``categorical_features``), as they are for DataFrames passed to ``fit``."""
+    estimator.set_params(categorical_features=list(categorical))
+    return Pipeline([("model", estimator)])
+
+
+def categories_by_column(pipeline, categorical: list[str]) -> dict[str, list]:
+    """Each categorical column's categories seen in training, without the missing value."""
+    if "encode" in pipeline.named_steps:
+        # Model files written before the cascade encoded categories held an OrdinalEncoder.
+        encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
+        found = getattr(encoder, "categories_", [])
+    else:
+        found = pipeline.named_steps["model"].categories_
+    return {
+        name: [value for value in values if value == value]
+        for name, values in zip(categorical, found, strict=False)
+    }
 
 
 def _jsonable(value):
@@ -141,6 +145,7 @@ def train(
     task: str = "auto",
     test_size: float = 0.2,
     validation: str | None = None,
+    refit: bool = False,
     drop: list[str] = (),
     categorical: list[str] = (),
     na_values: list[str] = (),
@@ -196,26 +201,32 @@ def train(
 
     estimator = ESTIMATORS[task](**params, verbose=verbose)
     pipeline = build_pipeline(table.kinds.categorical, estimator)
-    fit_start = time.perf_counter()
-    try:
-        pipeline.fit(rows.X_train, rows.y_train)
-    except InvalidParameterError as error:
-        raise UserError(f"invalid estimator option: {error}") from None
-    fit_seconds = time.perf_counter() - fit_start
-    log(
-        f"trained in {fit_seconds:.1f} s: kept {estimator.n_layers_} of "
-        f"{len(estimator.history_['score'])} layers grown"
-    )
+    fit_seconds = _fit(pipeline, rows.X_train, rows.y_train, log)
     metrics = None
     if rows.X_test is not None:
         metrics = _evaluate_rows(pipeline, task, rows.X_test, np.asarray(rows.y_test))
+    n_rows, measured_rows = len(table.y.values), len(rows.y_train)
+    # The validation file only measures: with it, or with --test-size 0, the model has been
+    # trained on every row of the training file already and a refit would repeat that fit.
+    refitted = refit and measured_rows < n_rows
+    if refitted:
+        log(f"refitting on all {n_rows} rows (the held-out metrics are the model's just measured)")
+        _remove_spill_files(pipeline.named_steps["model"])
+        # Same parameters (random_state included), no fitted state.
+        pipeline = clone(pipeline)
+        fit_seconds = _fit(pipeline, table.X, table.y.values, log)
+    estimator = pipeline.named_steps["model"]
+    _load_spilled_layers(estimator)
 
     metadata = {
         "schema": _schema(pipeline, table, target, drop, na_values, decimal, thousands),
         "training": {
             "data": str(data),
-            "rows": len(table.y.values),
-            "train_rows": len(rows.y_train),
+            "rows": n_rows,
+            # The rows the saved model was trained on, and those of the model measured.
+            "train_rows": n_rows if refitted else measured_rows,
+            "refit": refitted,
+            "metrics_train_rows": None if metrics is None else measured_rows,
             "held_out": rows.description,
             "fit_seconds": round(fit_seconds, 2),
         },
@@ -235,8 +246,76 @@ def train(
         "n_layers": int(estimator.n_layers_),
         "history": _jsonable(estimator.history_),
         "metrics": metrics,
+        "note": _training_note(metadata["training"], refit, validation),
         "seconds": round(time.perf_counter() - start, 2),
     }
+
+
+def _fit(pipeline, X, y, log: Log) -> float:
+    """Fit ``pipeline`` on ``X`` and ``y``; return the seconds it took."""
+    start = time.perf_counter()
+    try:
+        pipeline.fit(X, y)
+    except InvalidParameterError as error:
+        raise UserError(f"invalid estimator option: {error}") from None
+    seconds = time.perf_counter() - start
+    estimator = pipeline.named_steps["model"]
+    log(
+        f"trained in {seconds:.1f} s: kept {estimator.n_layers_} of "
+        f"{len(estimator.history_['score'])} layers grown"
+    )
+    return seconds
+
+
+def _check_spill_dir(directory: str) -> None:
+    """Create ``--spill-dir`` now, or find why it cannot be used, before the long fit."""
+    try:
+        check_spill_directory(directory)
+    except OSError as error:
+        raise UserError(f"cannot use --spill-dir {directory}: {error.strerror or error}") from None
+
+
+def _remove_spill_files(estimator) -> None:
+    """Delete the files of the layers a fitted cascade spilled (--spill-dir), if any."""
+    for layer in getattr(estimator, "layers_", []):
+        if isinstance(layer, SpilledLayer):
+            layer.remove()
+
+
+def _load_spilled_layers(estimator) -> None:
+    """Load the layers kept in --spill-dir back into the model, then delete their files.
+
+    A model file holds every forest: it cannot refer to other files safely, and would break
+    when they moved. Spilling bounds the memory of fitting, layer after layer, only.
+    """
+    for index, layer in enumerate(estimator.layers_):
+        if isinstance(layer, SpilledLayer):
+            estimator.layers_[index] = layer.materialize()
+            layer.remove()
+
+
+def _training_note(training: dict, refit: bool, validation: str | None) -> str | None:
+    """What the user should know about the rows the saved model was trained on, if anything."""
+    rows, train_rows = training["rows"], training["train_rows"]
+    if training["refit"]:
+        return (
+            f"the held-out metrics are those of the model trained on "
+            f"{training['metrics_train_rows']} rows; --refit then trained the saved model on all "
+            f"{rows} rows, held-out rows included"
+        )
+    if train_rows < rows:
+        return (
+            f"the saved model was trained on {train_rows} of the {rows} rows: the "
+            f"{rows - train_rows} held-out rows are not in it; --refit trains it on all {rows} "
+            "rows once they have been measured"
+        )
+    if refit:
+        measures = "; the validation file only measures it" if validation is not None else ""
+        return (
+            f"--refit changed nothing: the model was trained on all {rows} rows of the training "
+            f"file already{measures}"
+        )
+    return None
 
 
 def _read_training_table(
@@ -279,13 +358,12 @@ def _hold_out(table: _TrainingTable, test_size: float, random_state, log: Log) -
 def _schema(pipeline, table: _TrainingTable, target, drop, na_values, decimal, thousands) -> dict:
     """What a file to predict must look like: its columns, their kinds, the number format."""
     columns = []
-    encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
     kinds = table.kinds
-    categories = dict(zip(kinds.categorical, getattr(encoder, "categories_", []), strict=False))
+    categories = categories_by_column(pipeline, kinds.categorical)
     for name, kind in kinds.kinds.items():
         entry = {"name": name, "type": kind, "missing_in_training": table.missing[name]}
         if kind == tabular.CATEGORICAL:
-            entry["categories"] = int(sum(1 for value in categories[name] if value == value))
+            entry["categories"] = len(categories[name])
         columns.append(entry)
     target_schema = {"name": target, "task": table.y.task, "inferred_because": table.y.note}
     if table.y.task == "classification":
@@ -304,9 +382,7 @@ def _estimator_description(estimator, kinds) -> dict:
     importances = {}
     if any(layer.forests for layer in estimator.layers_):
         # Impurity importances come from the forests (none with --n-estimators 0).
-        importances = dict(
-            zip(kinds.categorical + kinds.numeric, estimator.feature_importances_, strict=True)
-        )
+        importances = dict(zip(kinds.kinds, estimator.feature_importances_, strict=True))
     importances = dict(sorted(importances.items(), key=lambda item: -item[1]))
     return {
         "class": type(estimator).__name__,
@@ -345,10 +421,9 @@ class _ChunkScorer:
         self.task = metadata["schema"]["target"]["task"]
         self.numbers = number_format(metadata)
         categorical = [name for name, kind in self.kinds.items() if kind == tabular.CATEGORICAL]
-        encoder = pipeline.named_steps["encode"].named_transformers_.get("categorical")
         self.known = {
-            name: pd.Index([value for value in values if value == value])
-            for name, values in zip(categorical, getattr(encoder, "categories_", []), strict=False)
+            name: pd.Index(values)
+            for name, values in categories_by_column(pipeline, categorical).items()
         }
         self.unseen = dict.fromkeys(categorical, 0)
         self.unparsable = dict.fromkeys(self.kinds, 0)
