@@ -192,8 +192,10 @@ def _check_description(path: Path, metadata) -> None:
         and isinstance(numbers.get("thousands") or "", str),
         "the schema's number_format is not a decimal mark and a thousands separator",
     )
-    for key in ("versions", "metrics", "training", "estimator"):
+    for key in ("versions", "training", "estimator"):
         require(isinstance(metadata.get(key, {}), dict), f"{key} is not an object")
+    # A model trained with --test-size 0 has no held-out metrics.
+    require(isinstance(metadata.get("metrics"), (dict, type(None))), "metrics is not an object")
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
