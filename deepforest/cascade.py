@@ -101,6 +101,12 @@ def _text_hint():
         ) from error
 
 
+def _mean_absolute_error(y: np.ndarray, outputs: np.ndarray, data: _TrainingData) -> float:
+    """The out-of-sample mean absolute error of a regression layer, averaged over targets."""
+    errors = np.abs(outputs.reshape(len(y), -1) - y.reshape(len(y), -1)).mean(axis=1)
+    return float(np.average(errors, weights=data.sample_weight))
+
+
 def _subset(values: np.ndarray | None, rows: np.ndarray | None):
     return values if values is None or rows is None else values[rows]
 
@@ -305,6 +311,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         active = np.arange(n_rows)  # rows still in the cascade
         combined = None  # every row's out-of-sample output: its screening layer's, or the last
         self._screening_thresholds, self._screened_counts = [], []
+        self._layer_maes = []
         layers, fit_times = [], []
         # Out-of-sample outputs of the layers that may still end up last: the best and later,
         # with the rows they were computed for.
@@ -344,6 +351,8 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             else:
                 combined[active] = mean_output
             improved = growth.add(self._layer_evidence(scorer, combined))
+            if not target.is_classification:
+                self._layer_maes.append(_mean_absolute_error(data.y_scored, combined, data))
             fit_times.append(time.perf_counter() - start)
             layers.append(layer)
             candidates[index] = (outputs, active)
@@ -400,6 +409,9 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             "gain_se": record.gain_errors,
             "fit_time": fit_times,
         }
+        if not self._is_classifier:
+            self.history_["mae"] = self._layer_maes
+        del self._layer_maes
         if getattr(self, "confidence_screening", False):
             n_rows = len(growth.scorer.y)
             thresholds = self._screening_thresholds[: self.n_layers_ - 1]
@@ -1258,7 +1270,8 @@ default="squared_error"
     history_ : dict of list
         For every grown layer, kept or not: ``"score"`` and its standard error ``"score_se"``,
         ``"gain"`` over the best layer before it and its standard error ``"gain_se"`` (NaN for
-        the first layer), and ``"fit_time"`` (seconds).
+        the first layer), ``"fit_time"`` (seconds), and ``"mae"``, the layer's out-of-sample
+        mean absolute error (the score is R² unless ``scoring`` says otherwise).
     predictor_ : estimator or None
         The fitted final predictor.
     feature_importances_ : ndarray of shape (n_features_in_,)

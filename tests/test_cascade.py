@@ -16,6 +16,7 @@ from sklearn.datasets import (
     load_iris,
     make_classification,
     make_friedman1,
+    make_regression,
 )
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
@@ -573,3 +574,16 @@ def test_class_weight_dict_names_the_user_s_labels(engine):
     assert not np.array_equal(weighted.predict_proba(X), plain.predict_proba(X))
     with pytest.raises(ValueError, match=r"class_weight names classes that are not in y: \['c'\]"):
         CascadeForestClassifier(**params, class_weight={"c": 2.0}).fit(X, y)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_history_records_each_layers_mean_absolute_error(weighted):
+    # Scored by MAE, a layer's score is minus the MAE the history records beside it.
+    X, y = make_regression(n_samples=200, n_features=6, noise=10.0, random_state=0)
+    sample_weight = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    model = CascadeForestRegressor(
+        n_trees=20, max_layers=3, scoring="neg_mean_absolute_error", random_state=0
+    ).fit(X, y, sample_weight=sample_weight)
+    assert len(model.history_["mae"]) == len(model.history_["score"])
+    np.testing.assert_allclose(model.history_["mae"], -np.array(model.history_["score"]))
+    assert "mae" not in CascadeForestClassifier(n_trees=10, max_layers=1).fit(X, y > 0).history_
