@@ -51,6 +51,13 @@ from ._core.layer_estimators import (
     with_class_weight,
 )
 from ._core.leaf_size import choose_min_samples_leaf
+from ._core.memory import (
+    PREDICT_BATCH_ROWS,
+    MemoryEstimate,
+    available_memory,
+    estimate_memory,
+    memory_advice,
+)
 from ._core.predictor import ForestPredictor, make_predictor
 from ._core.screening import screening_threshold
 from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
@@ -65,8 +72,13 @@ DUPLICATE_SHARE_FOR_FOLDS = 0.05
 # Growth stops when confidence screening leaves fewer rows than this.
 MIN_ROWS_AFTER_SCREENING = 20
 
-# Samples predicted at once: bounds the memory of the augmented features at predict time.
-PREDICT_BATCH_ROWS = 65_536
+# The parameters that shrink a model, as a memory warning names them.
+_PARAMETER_REMEDIES = {
+    "max_samples": "max_samples",
+    "min_samples_leaf": "min_samples_leaf",
+    "n_trees": "n_trees",
+    "spill_dir": "spill_dir",
+}
 
 
 @dataclasses.dataclass
@@ -282,7 +294,31 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
         data.settings = dataclasses.replace(data.settings, min_samples_leaf=self.min_samples_leaf_)
+        estimate = self._estimate_memory(*X_binned.shape, target.n_outputs, self.min_samples_leaf_)
+        advice = memory_advice(estimate, available_memory(), _PARAMETER_REMEDIES)
+        if advice is not None:
+            warnings.warn(advice, UserWarning, stacklevel=4)
         return data
+
+    def _estimate_memory(
+        self, n_samples: int, n_features: int, n_outputs: int, min_samples_leaf
+    ) -> MemoryEstimate:
+        """The fit's and the model's memory with these settings (``_core.memory``)."""
+        return estimate_memory(
+            n_samples=n_samples,
+            n_features=n_features,
+            n_outputs=n_outputs,
+            n_forests=2 * self.n_estimators,
+            n_trees=self.n_trees,
+            rows_drawn=bootstrap_size(self.max_samples, n_samples),
+            min_samples_leaf=min_samples_leaf,
+            max_depth=self.max_depth,
+            # Every layer grown stays in memory until the fit ends: the best one, typically
+            # the second, and the tolerant rounds after it.
+            layers_in_memory=self.n_tolerant_rounds + 2,
+            is_classifier=self._is_classifier,
+            spilled=self.spill_dir is not None,
+        )
 
     def _grow(self, data: _TrainingData):
         """Grow layers until the rule stops; return the decisions, layers and last outputs.

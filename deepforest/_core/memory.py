@@ -1,0 +1,170 @@
+"""Plan a fit's memory before it starts: the trees' size from the data and the settings.
+
+A tree grown to leaves of ``min_samples_leaf`` rows has at most one leaf per distinct row it
+drew, about one per ``2.4 * min_samples_leaf`` rows drawn for larger leaves, at most
+``2 ** max_depth``, and one internal node fewer. The engine stores an internal node in 13 bytes
+(int32 feature, uint8 bin threshold, two int32 children) and a leaf's outputs as float32.
+Regression trees reach that bound (every leaf holds distinct targets); classification trees
+stop at pure leaves, which store no outputs, and on clean data long before one leaf per row, so
+for them the figures are upper bounds. Measured: diamonds (43,152 rows, 9 columns, regression,
+leaves of 1 row), 164 MiB per layer against 177 MiB estimated; digits (1,797 rows, 10
+classes), 1.8 MiB against 5.6 MiB.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+INTERNAL_NODE_BYTES = 13
+LEAF_FILL = 2.4
+OUTPUT_BYTES = 4
+# Rows predicted at once: bounds the memory of the augmented features at predict time.
+PREDICT_BATCH_ROWS = 65_536
+# Overrides the memory the estimate is compared with, in bytes (for shared machines and tests).
+MEMORY_LIMIT_VARIABLE = "DEEPFOREST_MEMORY_LIMIT"
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Estimated bytes: one layer's trees, the fit's peak and a prediction's peak."""
+
+    layer_bytes: int
+    fit_bytes: int
+    predict_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"about {_size(self.layer_bytes)} of trees per layer, a fit peak of about "
+            f"{_size(self.fit_bytes)} and {_size(self.predict_bytes)} to predict"
+        )
+
+
+def _size(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def leaves_per_tree(
+    n_samples: int, rows_drawn: int, min_samples_leaf: float, max_depth: int | None
+) -> float:
+    """The most leaves a tree grown on ``rows_drawn`` bootstrap draws can have."""
+    distinct = n_samples * (1.0 - math.exp(-rows_drawn / n_samples))
+    leaf_rows = min_samples_leaf * n_samples if min_samples_leaf < 1 else min_samples_leaf
+    # A split must leave each child leaf_rows draws, so leaves hold more: measured 2.4 (leaves
+    # of 2) to 3 (of 16) times leaf_rows on regression data, where trees grow furthest.
+    draws_per_leaf = LEAF_FILL * leaf_rows if leaf_rows > 1 else 1.0
+    leaves = min(distinct, rows_drawn / draws_per_leaf)
+    if max_depth is not None:
+        leaves = min(leaves, 2.0**max_depth)
+    return max(leaves, 1.0)
+
+
+def estimate_memory(
+    *,
+    n_samples: int,
+    n_features: int,
+    n_outputs: int,
+    n_forests: int,
+    n_trees: int,
+    rows_drawn: int,
+    min_samples_leaf: float,
+    max_depth: int | None,
+    layers_in_memory: int,
+    is_classifier: bool,
+    spilled: bool = False,
+) -> MemoryEstimate:
+    """Estimate the memory of a cascade fit and of predicting with its model.
+
+    Parameters
+    ----------
+    n_samples, n_features, n_outputs : int
+        Training rows, input features, and classes (classification) or targets (regression).
+    n_forests, n_trees : int
+        Forests per layer and trees per forest.
+    rows_drawn : int
+        Bootstrap draws per tree.
+    min_samples_leaf : int or float
+        Leaf size (a float is a share of ``n_samples``).
+    max_depth : int or None
+        Depth limit of the trees.
+    layers_in_memory : int
+        Layers held at once during the fit: the best so far and those grown after it.
+    is_classifier : bool
+        Whether the trees classify (their one-row leaves are pure and store no outputs).
+    spilled : bool
+        Whether layers are written to disk as they are grown (``spill_dir``).
+    """
+    leaves = leaves_per_tree(n_samples, rows_drawn, min_samples_leaf, max_depth)
+    # Classification leaves of one row are pure and store no outputs.
+    value_leaves = 0.0 if is_classifier and min_samples_leaf == 1 else leaves
+    tree_bytes = (leaves - 1) * INTERNAL_NODE_BYTES + value_leaves * n_outputs * OUTPUT_BYTES
+    layer_bytes = tree_bytes * n_trees * n_forests
+    width = n_features + n_forests * n_outputs
+    # Binned input and augmented features (uint8), out-of-sample outputs of the layers that may
+    # still end up last (float64), and the trees of the layers held.
+    working = n_samples * width * 2 + 2 * n_forests * n_samples * n_outputs * 8
+    held = 1 if spilled else layers_in_memory
+    fit_bytes = held * layer_bytes + working
+    batch = min(n_samples, PREDICT_BATCH_ROWS) * (width * 9 + n_forests * n_outputs * 8)
+    predict_bytes = (1 if spilled else max(layers_in_memory - 1, 1)) * layer_bytes + batch
+    return MemoryEstimate(int(layer_bytes), int(fit_bytes), int(predict_bytes))
+
+
+def _cgroup_limit() -> int | None:
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            return int(text)
+    return None
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes a fit can use: ``DEEPFOREST_MEMORY_LIMIT`` if set, else the memory available now
+    (Linux's MemAvailable, capped by a container's limit), else the physical memory; None if
+    unknown."""
+    override = os.environ.get(MEMORY_LIMIT_VARIABLE)
+    if override:
+        try:
+            return int(float(override))
+        except ValueError:
+            raise ValueError(
+                f"{MEMORY_LIMIT_VARIABLE} must be a number of bytes, got {override!r}"
+            ) from None
+    found = [value for value in (_meminfo_available(), _cgroup_limit()) if value is not None]
+    if not found:
+        try:
+            found = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(found)
+
+
+def memory_advice(estimate: MemoryEstimate, available: int | None, options: dict) -> str | None:
+    """A message when the fit or prediction may not fit in ``available`` bytes; else None.
+
+    ``options`` maps each remedy ("max_samples", "min_samples_leaf", "n_trees", "spill_dir")
+    to how the caller spells it (a parameter or a command-line option).
+    """
+    if available is None or max(estimate.fit_bytes, estimate.predict_bytes) <= available:
+        return None
+    return (
+        f"this model may need more memory than the {_size(available)} available: "
+        f"{estimate.describe()}. Smaller models: {options['max_samples']} (fewer rows per tree), "
+        f"{options['min_samples_leaf']} (larger leaves), {options['n_trees']} (fewer trees), or "
+        f"{options['spill_dir']} (layers on disk, one in memory at a time)"
+    )
