@@ -465,3 +465,107 @@ def test_train_with_gradient_boosting_in_the_layers_and_a_final_predictor(adult,
         *FAST, "--n-estimators", "0", "--layer-estimator", "hist_gb", "--json", cwd=tmp_path,
     )  # fmt: skip
     assert json.loads(only.stdout)["metrics"]["accuracy"] >= 0.8
+
+
+# ------------------------------------------------------------------ refit, sampling, output
+def test_refit_trains_the_saved_model_on_all_rows_once_measured(tmp_path):
+    _regression_frame(200, 0).to_csv(tmp_path / "data.csv", index=False)
+    _regression_frame(50, 1).to_csv(tmp_path / "valid.csv", index=False)
+    train = ("train", "data.csv", "-t", "price", *FAST)
+    measured, refit, everything, validated = run_all(
+        (*train, "--test-size", "0.25", "-o", "measured.skops"),
+        (*train, "--test-size", "0.25", "--refit", "-o", "refit.skops", "--json"),
+        (*train, "--test-size", "0", "-o", "all.skops"),
+        (*train, "--validation", "valid.csv", "--refit", "-o", "validated.skops", "--json"),
+        cwd=tmp_path,
+    )
+    # Without --refit the output says plainly what the saved model is missing.
+    assert measured.returncode == everything.returncode == 0, measured.stderr + everything.stderr
+    assert "trained on 150 of 200 rows" in measured.stdout
+    assert "note: the saved model was trained on 150 of the 200 rows" in measured.stdout
+    assert "--refit trains it on all 200 rows" in measured.stdout
+    before = read_metadata(tmp_path / "measured.skops")
+    assert before["training"]["train_rows"] == 150 and before["training"]["refit"] is False
+
+    result = json.loads(refit.stdout)
+    assert result["refit"] is True and result["rows"] == result["train_rows"] == 200
+    assert result["metrics_train_rows"] == 150 and result["metrics"]["n_rows"] == 50
+    assert "model trained on 150 rows" in result["note"] and "all 200 rows" in result["note"]
+    # The metrics are those of the model before the refit: the same as without --refit.
+    assert result["metrics"] == before["metrics"]
+    after = read_metadata(tmp_path / "refit.skops")["training"]
+    assert after["refit"] is True and after["train_rows"] == 200
+    assert after["metrics_train_rows"] == 150
+    # The refit model is the model trained on all rows (same seed, same rows).
+    predictions = run_all(
+        ("predict", "refit.skops", "valid.csv"),
+        ("predict", "all.skops", "valid.csv"),
+        ("predict", "measured.skops", "valid.csv"),
+        cwd=tmp_path,
+    )
+    refit_out, all_out, measured_out = (p.stdout for p in predictions)
+    assert refit_out == all_out and refit_out != measured_out
+
+    # The validation file only measures: the model has seen all of the training file already.
+    validated = json.loads(validated.stdout)
+    assert validated["refit"] is False and validated["train_rows"] == 200
+    assert validated["note"].startswith("--refit changed nothing")
+    assert "the validation file only measures it" in validated["note"]
+
+
+def test_max_samples_and_spill_dir_reach_the_estimator_and_the_model_holds_its_forests(tmp_path):
+    _regression_frame(200, 0).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "a-file").write_text("not a directory")
+    train = ("train", "data.csv", "-t", "price", *FAST, "--max-samples", "0.5")
+    spilled, plain, file_as_dir = run_all(
+        (*train, "--spill-dir", "spill", "-o", "spilled.skops"),
+        (*train, "-o", "plain.skops"),
+        (*train, "--spill-dir", "a-file", "-o", "never.skops"),
+        cwd=tmp_path,
+    )
+    assert spilled.returncode == plain.returncode == 0, spilled.stderr + plain.stderr
+    params = read_metadata(tmp_path / "spilled.skops")["estimator"]["params"]
+    assert params["max_samples"] == 0.5 and params["spill_dir"] == "spill"
+    # The layers were read back into the model file and their spill files deleted: the model
+    # needs nothing from the spill directory.
+    assert (tmp_path / "spill").is_dir() and not any((tmp_path / "spill").iterdir())
+    (tmp_path / "spill").rmdir()
+    outputs = run_all(
+        ("predict", "spilled.skops", "data.csv"),
+        ("predict", "plain.skops", "data.csv"),
+        cwd=tmp_path,
+    )
+    assert outputs[0].returncode == 0, outputs[0].stderr
+    assert outputs[0].stdout == outputs[1].stdout  # spilling does not change the model
+    assert "cannot use --spill-dir a-file" in error_line(file_as_dir)
+    assert not (tmp_path / "never.skops").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-3", "half"])
+def test_max_samples_must_be_a_count_or_a_fraction(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "data.csv", "-t", "y", "--max-samples", value])
+    assert stop.value.code == 2
+    assert "--max-samples" in capsys.readouterr().err
+
+
+def test_regression_predictions_are_written_without_float_noise(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], 240)
+    x = rng.uniform(0, 10, 240).round(3)
+    # Constant targets for red and green rows: the trees' leaves hold exactly those values.
+    price = np.where(colour == "red", 81.94, np.where(colour == "green", 12.5, 3 * x + 0.01))
+    frame = pd.DataFrame({"x": x, "colour": colour, "price": price})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    options = [*FAST, "--min-samples-leaf", "1", "--test-size", "0", "-o", "m.skops"]
+    run("train", "data.csv", "-t", "price", *options, cwd=tmp_path)
+    lines = run("predict", "m.skops", "data.csv", "-q", cwd=tmp_path).stdout.splitlines()
+    assert lines[0] == "price" and len(lines) == 241
+    written = np.array(lines[1:])
+    # 81.94 as stored in float32 is 81.94000244140625: written as 81.94 again. (A few rows
+    # fall in leaves that mix colours.)
+    assert np.mean(written[colour == "red"] == "81.94") > 0.9
+    assert np.mean(written[colour == "green"] == "12.5") > 0.9
+    # No value carries more digits than a float32 holds.
+    digits = [len(text.replace("-", "").replace(".", "").strip("0")) for text in written]
+    assert max(digits) <= 9

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -400,3 +401,67 @@ def test_a_full_disk_is_a_clear_error(small_model, tmp_path, command):
         "deepforest: error: cannot write /dev/full: No space left on device; nothing was written"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]
+
+
+# -- text in numeric columns, and pipes closed early ------------------------------------------
+
+
+def test_text_in_a_numeric_column_warns_with_rows_and_an_example_or_fails_with_strict(
+    small_model, tmp_path
+):
+    frame = _table(60, seed=1)
+    frame["size"] = frame["size"].astype(object)
+    # Late in the file, so that several chunks are written before the first bad cell.
+    frame.loc[[40, 52], "size"] = ["129.0k", "1.2.3"]
+    frame.loc[45, "colour"] = "purple"
+    frame.drop(columns="label").to_csv(tmp_path / "new.csv", index=False)
+    frame.to_csv(tmp_path / "labelled.csv", index=False)
+    frame.drop(columns="label").assign(size=frame["size"].where(frame.index < 40, 0.5)).to_csv(
+        tmp_path / "unseen.csv", index=False
+    )
+    precious = tmp_path / "out.csv"
+    precious.write_text("yesterday's predictions")
+    chunks = ["--chunk-size", "10"]
+    warned = run("predict", small_model, "new.csv", "-o", "warned.csv", *chunks, cwd=tmp_path)
+    assert "numeric column 'size': 2 cells are not numbers (e.g. '129.0k')" in warned.stderr
+    assert "2 of 60 rows hold cells that are not numbers" in warned.stderr
+    assert len(pd.read_csv(tmp_path / "warned.csv")) == 60
+
+    strict = ["--strict", *chunks]
+    results = [
+        run("predict", small_model, "new.csv", "-o", "out.csv", "--force", *strict, cwd=tmp_path,
+            check=False),
+        run("predict", small_model, "new.csv", "-o", "fresh.csv", *strict, cwd=tmp_path,
+            check=False),
+        run("evaluate", small_model, "labelled.csv", *strict, cwd=tmp_path, check=False),
+    ]  # fmt: skip
+    for result in results:
+        line = error_line(result)
+        assert "2 of 60 rows hold cells that are not numbers" in line
+        assert "column 'size': 2 cells, e.g. '129.0k'" in line and "--strict" in line
+    # Nothing written, nothing replaced, no temporary file left.
+    assert precious.read_text() == "yesterday's predictions"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labelled.csv", "new.csv", "out.csv", "unseen.csv", "warned.csv",
+    ]  # fmt: skip
+    # A category unseen in training stays a warning under --strict.
+    unseen = run("predict", small_model, "unseen.csv", *strict, cwd=tmp_path)
+    assert "column 'colour': 1 cells hold categories unseen in training" in unseen.stderr
+    assert len(unseen.stdout.splitlines()) == 61
+
+
+def test_predict_into_a_pipe_closed_early_ends_quietly_with_exit_code_0(small_model, tmp_path):
+    # Larger than a pipe's buffer (64 KiB), so that predict still writes after head has gone.
+    big = pd.concat([_table(120, seed=s).drop(columns="label") for s in range(300)])
+    big.to_csv(tmp_path / "new.csv", index=False)
+    python, model = shlex.quote(sys.executable), shlex.quote(str(small_model))
+    command = f"{python} -m deepforest predict {model} new.csv --proba | head -1"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "label,proba_neg,proba_pos\n"
+    assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
+    assert "error" not in result.stderr and "Exception ignored" not in result.stderr

@@ -13,7 +13,7 @@ import pytest
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._persistence import TRUSTED_TYPES
 from deepforest.cli import tabular
-from deepforest.cli.commands import build_pipeline
+from deepforest.cli.commands import build_pipeline, float32_precision
 from deepforest.cli.errors import UserError
 from deepforest.cli.model_file import load_model, save_model
 
@@ -128,6 +128,21 @@ def test_labels_like_matches_the_type_of_the_classes():
     assert values.tolist() == [1, 0] and values.dtype == np.int64
     values, classes = tabular.labels_like(pd.Series(["1", "maybe"]), np.array([0, 1]))
     assert values.tolist() == ["1", "maybe"] and classes.tolist() == ["0", "1"]
+
+
+def test_regression_outputs_keep_float32_digits_only():
+    # A float32 leaf of 81.94, float64 noise, a large price, and values beyond float32's range.
+    outputs = np.array([81.94000244140625, 12.499999999999998, 1234567.89, -1e300, 0.0])
+    written = pd.DataFrame({"y": float32_precision(outputs)}).to_csv(index=False)
+    assert written.split() == ["y", "81.94", "12.5", "1234567.9", "-1e+300", "0.0"]
+
+
+def test_not_number_cells_marks_text_that_did_not_parse():
+    frame = pd.DataFrame({"x": ["1", "129.0k", np.nan, "inf"], "y": ["a", "2", "3", "4"]})
+    converted, unparsable, _ = tabular.to_model_input(frame, {"x": "numeric", "y": "numeric"})
+    cells = tabular.not_number_cells(frame, converted, list(unparsable))
+    assert cells.to_dict("list") == {"x": [False, True, False, False], "y": [True, *[False] * 3]}
+    assert tabular.shortened("x" * 100) == "x" * 37 + "..." and tabular.shortened(1.5) == "1.5"
 
 
 def _fit(estimator, n_rows=120):

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from .._compat import InvalidParameterError
+from .._core.spill import SpilledLayer, check_spill_directory
 from ..cascade import CascadeForestClassifier, CascadeForestRegressor
 from . import tabular
 from .atomic import atomic_write
@@ -161,11 +163,17 @@ def train(
 ) -> dict:
     """Train a cascade on a CSV file and save the whole pipeline to ``output``.
 
+    With ``refit``, the model measured on the ``test_size`` held-out rows is trained again on
+    all rows of ``data`` once measured; the metrics stay those of the model measured. A
+    ``validation`` file only measures: the model is trained on all of ``data`` either way.
+
     Returns
     -------
     result : dict
-        The saved model's path and size, the task, row counts, held-out metrics (or None with
-        ``test_size=0``), the per-layer history and timings.
+        The saved model's path and size, the task, row counts (``train_rows``: the saved
+        model's; ``metrics_train_rows``: the measured model's), whether it was refit, held-out
+        metrics (or None with ``test_size=0``), a note on the rows the model was trained on (or
+        None), the per-layer history and timings.
     """
     start = time.perf_counter()
     params = dict(estimator_params or {})
@@ -180,6 +188,8 @@ def train(
     if validation is not None:
         tabular.check_readable(validation)
     output = check_output_path(output, force, inputs=(data, validation))
+    if params.get("spill_dir") is not None:
+        _check_spill_dir(params["spill_dir"])
     features = [name for name in fmt.columns if name != target and name not in drop]
     if not features:
         raise UserError(f"no feature columns left in {data} besides the target {target!r}")
@@ -427,17 +437,35 @@ class _ChunkScorer:
         }
         self.unseen = dict.fromkeys(categorical, 0)
         self.unparsable = dict.fromkeys(self.kinds, 0)
+        # Rows holding a cell that is not a number, and one such cell per column, for the
+        # warning (or the --strict error).
+        self.not_number_rows = 0
+        self.not_number_examples = {}
         self.infinite = dict.fromkeys(self.kinds, 0)
         self.rows = 0
         self.log = log
 
-    def chunks(self, path, fmt, usecols, chunk_size) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-        """Yield each chunk's text cells and the model's output for it."""
+    def chunks(
+        self, path, fmt, usecols, chunk_size, strict: bool = False
+    ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """Yield each chunk's text cells and the model's output for it.
+
+        With ``strict``, a numeric column's cell that is not a number stops the scoring before
+        its chunk is yielded: the rest of the file is only read, to count such cells, and a
+        UserError then describes them.
+        """
+        refused = False
         start = time.perf_counter()
         for chunk in tabular.iter_frames(path, fmt, self.na_values, usecols, chunk_size):
             X, unparsable, infinite = tabular.to_model_input(chunk, self.kinds, self.numbers)
-            for name, count in unparsable.items():
-                self.unparsable[name] += count
+            if unparsable:
+                self._count_not_numbers(chunk, X, unparsable)
+                if strict and not refused:
+                    self.log("--strict: cells that are not numbers found; counting the rest")
+                refused = refused or strict
+            if refused:
+                self.rows += len(chunk)
+                continue
             for name, count in infinite.items():
                 self.infinite[name] += count
             for name, known in self.known.items():
@@ -451,6 +479,26 @@ class _ChunkScorer:
             elapsed = time.perf_counter() - start
             self.log(f"scored {self.rows} rows ({self.rows / max(elapsed, 1e-9):.0f} rows/s)")
             yield chunk, output
+        if refused:
+            columns = "; ".join(
+                f"column {name!r}: {count} cells, e.g. {self.not_number_examples[name]!r}"
+                for name, count in self.unparsable.items()
+                if count
+            )
+            raise UserError(
+                f"{path}: {self.not_number_rows} of {self.rows} rows hold cells that are not "
+                f"numbers in numeric columns ({columns}); --strict refuses them: correct the "
+                "file, or leave out --strict to treat them as missing"
+            )
+
+    def _count_not_numbers(self, chunk: pd.DataFrame, X: pd.DataFrame, unparsable: dict) -> None:
+        """Count the cells of ``chunk`` that are not numbers, their rows, and keep an example."""
+        cells = tabular.not_number_cells(chunk, X, list(unparsable))
+        self.not_number_rows += int(cells.any(axis=1).sum())
+        for name, count in unparsable.items():
+            self.unparsable[name] += count
+            if name not in self.not_number_examples:
+                self.not_number_examples[name] = tabular.shortened(chunk[name][cells[name]].iloc[0])
 
     def warnings(self) -> list[str]:
         found = []
@@ -463,9 +511,15 @@ class _ChunkScorer:
         for name, count in self.unparsable.items():
             if count:
                 found.append(
-                    f"numeric column {name!r}: {count} cells are not numbers; "
-                    "they were treated as missing"
+                    f"numeric column {name!r}: {count} cells are not numbers (e.g. "
+                    f"{self.not_number_examples[name]!r}); they were treated as missing"
                 )
+        if self.not_number_rows:
+            found.append(
+                f"{self.not_number_rows} of {self.rows} rows hold cells that are not numbers "
+                "in numeric columns; those cells were treated as missing (--strict makes this "
+                "an error)"
+            )
         found.extend(tabular.infinity_warnings({k: v for k, v in self.infinite.items() if v}))
         return found
 
@@ -492,6 +546,23 @@ def _open_model_and_data(
     return pipeline, metadata, fmt, features, extra
 
 
+def float32_precision(values: np.ndarray) -> np.ndarray:
+    """Round regression outputs to the shortest decimals that keep their float32 value.
+
+    The forests store their leaf means as float32, so digits beyond float32's (about 7
+    significant ones) are noise of that storage and of averaging in float64, not information:
+    a leaf of 81.94 predicts 81.94000244140625. Written as the shortest decimal that reads back
+    as the same float32, it is 81.94 again. Values beyond float32's range keep their float64.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    rounded = values.copy()
+    within = np.abs(values) <= np.finfo(np.float32).max
+    # numpy prints a float32 as its shortest round-trip decimal; read back as float64, that
+    # decimal is what pandas writes.
+    rounded[within] = values[within].astype(np.float32).astype(str).astype(np.float64)
+    return rounded
+
+
 def _write_predictions(chunks, handle, target, classes, proba, id_column) -> None:
     """Write CSV lines: the id column if asked, the prediction, then class probabilities."""
     first = True
@@ -506,7 +577,7 @@ def _write_predictions(chunks, handle, target, classes, proba, id_column) -> Non
                 for index, label in enumerate(classes):
                     columns[f"proba_{label}"] = rounded[:, index]
         else:
-            columns[target] = outputs
+            columns[target] = float32_precision(outputs)
         pd.DataFrame(columns).to_csv(handle, header=first, index=False)
         first = False
     handle.flush()
@@ -520,6 +591,7 @@ def predict(
     proba: bool = False,
     id_column: str | None = None,
     force: bool = False,
+    strict: bool = False,
     chunk_size: int = DEFAULT_CHUNK_ROWS,
     delimiter: str | None = None,
     header: bool | None = None,
@@ -530,7 +602,9 @@ def predict(
     """Write the model's predictions for every row of ``data`` to ``output`` (None: stdout).
 
     The file is read and scored ``chunk_size`` rows at a time, so memory does not grow with its
-    length. Output goes to a temporary file renamed to ``output`` only once complete.
+    length. Output goes to a temporary file renamed to ``output`` only once complete. A cell
+    that is not a number in a numeric column is treated as missing, with a warning, or with
+    ``strict`` is a UserError (on stdout, the chunks before the first such cell are written).
     """
     start = time.perf_counter()
     if output is not None:
@@ -554,7 +628,7 @@ def predict(
             "would overwrite the ids; rename that column of the data file"
         )
 
-    chunks = scorer.chunks(data, fmt, usecols, chunk_size)
+    chunks = scorer.chunks(data, fmt, usecols, chunk_size, strict)
     if output is None:
         _write_predictions(chunks, stdout or sys.stdout, target, classes, proba, id_column)
     else:
@@ -587,13 +661,18 @@ def evaluate(
     model: str,
     data: str,
     *,
+    strict: bool = False,
     chunk_size: int = DEFAULT_CHUNK_ROWS,
     delimiter: str | None = None,
     header: bool | None = None,
     encoding: str = "utf-8",
     log: Log = _silent,
 ) -> dict:
-    """Metrics of the model on a labelled CSV file (which must hold the target column)."""
+    """Metrics of the model on a labelled CSV file (which must hold the target column).
+
+    With ``strict``, a cell that is not a number in a numeric column is a UserError rather than
+    a missing value and a warning.
+    """
     metadata = read_metadata(model)
     target = metadata["schema"]["target"]["name"]
     task = metadata["schema"]["target"]["task"]
@@ -604,7 +683,7 @@ def evaluate(
     )
     scorer = _ChunkScorer(pipeline, metadata, log)
     truths, outputs = [], []
-    for chunk, output in scorer.chunks(data, fmt, [*features, target], chunk_size):
+    for chunk, output in scorer.chunks(data, fmt, [*features, target], chunk_size, strict):
         truths.append(chunk[target].to_numpy(dtype=object))
         outputs.append(output)
     y_true = np.concatenate(truths)

@@ -92,6 +92,25 @@ def _max_features(text: str):
     return value
 
 
+def _max_samples(text: str):
+    """A count of rows (a whole number) or a fraction of them in (0, 1]."""
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a count of rows or a fraction such as 0.2, got {text!r}"
+        ) from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a count of at least 1 or a fraction in (0, 1], got {value:g}"
+        )
+    return value
+
+
 def _min_samples_leaf(text: str):
     try:
         return _positive_int(text)
@@ -211,11 +230,13 @@ def _add_train_parser(commands) -> None:
             "is numeric if all its cells are numbers, categorical otherwise); categorical "
             "columns and missing values (empty, NA, ?, --na-values) are encoded inside the "
             "saved model, so predict applies exactly the same encoding. Held-out metrics are "
-            "printed and saved with the model. Progress goes to stderr, results to stdout."
+            "printed and saved with the model, which is trained on the other rows (on all of "
+            "them with --refit, once measured). Progress goes to stderr, results to stdout."
         ),
         epilog=_examples(
             """
             deepforest train adult.csv --target income -o adult.skops
+            deepforest train adult.csv --target income --refit -o adult.skops
             deepforest train adult.csv.gz -t income --drop fnlwgt --n-trees 50 --json
             deepforest train houses.csv -t price --task regression --validation houses_2024.csv
             deepforest train data.tsv -t 5 --no-header --delimiter tab --na-values -999
@@ -248,6 +269,13 @@ def _add_train_parser(commands) -> None:
     )
     held_out.add_argument(
         "--validation", metavar="FILE", help="measure the model on this CSV file instead"
+    )
+    train.add_argument(
+        "--refit",
+        action="store_true",
+        help="after measuring, train the saved model again on all rows of the training file, "
+        "held-out rows included (the metrics stay those of the model measured; with "
+        "--validation the model is trained on all of them already)",
     )
     train.add_argument(
         "--drop", action="append", metavar="COLUMNS", help="columns to leave out (comma-separated)"
@@ -313,7 +341,24 @@ def _add_train_parser(commands) -> None:
         "--min-samples-leaf", type=_min_samples_leaf, metavar="N", help="fewest rows in a leaf"
     )
     estimator.add_argument(
-        "--n-jobs", type=int, default=-1, metavar="N", help="parallel jobs (default: -1, all cores)"
+        "--max-samples",
+        type=_max_samples,
+        metavar="N",
+        help="rows drawn for each tree: a count such as 50000, or a fraction such as 0.2 (1.0: "
+        "as many as the training rows, the default); smaller is faster and lighter on large data",
+    )
+    estimator.add_argument(
+        "--spill-dir",
+        metavar="DIR",
+        help="keep fitted layers in files in DIR while training, so that only one layer's "
+        "forests are in memory; the model file still holds every forest",
+    )
+    estimator.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="parallel jobs (default: -1, all cores; the estimators' own default is one)",
     )
     estimator.add_argument(
         "--random-state",
@@ -354,9 +399,19 @@ def _add_predict_parser(commands) -> None:
     )
     predict.add_argument("--id-column", metavar="C", help="copy this column to the output first")
     predict.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    _add_strict_option(predict)
     _add_chunk_option(predict)
     _add_reading_options(predict)
     _add_output_options(predict, "print warnings only, no progress")
+
+
+def _add_strict_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when a numeric column holds cells that are not numbers, instead of warning "
+        "and treating them as missing (categories unseen in training stay a warning)",
+    )
 
 
 def _add_chunk_option(parser: argparse.ArgumentParser) -> None:
@@ -388,6 +443,7 @@ def _add_evaluate_parser(commands) -> None:
     )
     evaluate.add_argument("model", help="a model file written by deepforest train")
     evaluate.add_argument("data", help="labelled CSV file")
+    _add_strict_option(evaluate)
     _add_chunk_option(evaluate)
     _add_reading_options(evaluate)
     _add_output_options(evaluate, "print warnings and results only, no progress")
@@ -425,6 +481,8 @@ def _run_train(args) -> int:
         "max_features": args.max_features,
         "max_depth": args.max_depth,
         "min_samples_leaf": args.min_samples_leaf,
+        "max_samples": args.max_samples,
+        "spill_dir": args.spill_dir,
         "layer_estimators": args.layer_estimator,
         "predictor": args.predictor,
     }
@@ -440,6 +498,7 @@ def _run_train(args) -> int:
         task=args.task,
         test_size=args.test_size,
         validation=args.validation,
+        refit=args.refit,
         drop=_names(args.drop),
         categorical=_names(args.categorical),
         na_values=_names(args.na_values),
@@ -459,13 +518,24 @@ def _run_train(args) -> int:
     from .evaluation import format_metrics
 
     if result["metrics"] is not None:
-        print(f"held-out metrics on {result['held_out']}:")
+        measured = f"held-out metrics on {result['held_out']}"
+        if result["refit"]:
+            before = result["metrics_train_rows"]
+            measured += f", of the model trained on {before} rows before --refit"
+        print(f"{measured}:")
         print("\n".join(format_metrics(result["metrics"])))
+    if result["refit"]:
+        trained = f"refit on all {result['rows']} rows"
+    elif result["train_rows"] < result["rows"]:
+        trained = f"trained on {result['train_rows']} of {result['rows']} rows"
+    else:
+        trained = f"trained on all {result['rows']} rows"
     print(
         f"model: {result['model']} ({result['task']} of {result['target']!r}, "
-        f"{result['n_layers']} layer(s), trained on {result['train_rows']} rows in "
-        f"{result['fit_seconds']:.1f} s)"
+        f"{result['n_layers']} layer(s), {trained} in {result['fit_seconds']:.1f} s)"
     )
+    if result["note"]:
+        print(f"note: {result['note']}")
     return 0
 
 
@@ -481,6 +551,7 @@ def _run_predict(args) -> int:
         proba=args.proba,
         id_column=args.id_column,
         force=args.force,
+        strict=args.strict,
         chunk_size=args.chunk_size,
         delimiter=args.delimiter,
         header=args.header,
@@ -505,6 +576,7 @@ def _run_evaluate(args) -> int:
     result = evaluate(
         args.model,
         args.data,
+        strict=args.strict,
         chunk_size=args.chunk_size,
         delimiter=args.delimiter,
         header=args.header,
@@ -543,12 +615,16 @@ def _run_info(args) -> int:
         zip(estimator["history"]["score"], estimator["history"]["fit_time"], strict=True)
     ):
         lines.append(f"  layer {index}: out-of-sample score {score:.4f}, {seconds:.1f} s")
+    # Files written before --refit existed lack "refit": their model is the one measured.
+    refit = ", refit after measuring" if training.get("refit") else ""
     lines.append(
         f"training      {training['data']}: {training['rows']} rows, {training['train_rows']} "
-        f"used for fitting ({training['fit_seconds']:.1f} s); held out: {training['held_out']}"
+        f"used for fitting{refit} ({training['fit_seconds']:.1f} s); held out: "
+        f"{training['held_out']}"
     )
     if result["metrics"] is not None:
-        lines.append("held-out metrics")
+        before = f" (of the model trained on {training.get('metrics_train_rows')} rows)"
+        lines.append("held-out metrics" + (before if refit else ""))
         lines.extend(format_metrics(result["metrics"]))
     columns = schema["columns"]
     lines.append(f"columns       {len(columns)} features in this order:")

@@ -478,6 +478,27 @@ def to_model_input(
     return pd.DataFrame(columns, index=frame.index), unparsable, infinite
 
 
+def not_number_cells(
+    frame: pd.DataFrame, converted: pd.DataFrame, names: list[str]
+) -> pd.DataFrame:
+    """Mark the cells of the numeric columns ``names`` that hold text but are not numbers.
+
+    ``converted`` is :func:`to_model_input`'s output for ``frame``: a cell that was not missing
+    as text but is missing as a number did not parse.
+    """
+    return converted[names].isna() & frame[names].notna()
+
+
+# Longest example cell quoted in a message; a stray paragraph would drown the message.
+MAX_EXAMPLE_CHARS = 40
+
+
+def shortened(cell) -> str:
+    """A cell's text for a message, cut to ``MAX_EXAMPLE_CHARS`` characters."""
+    text = str(cell)
+    return text if len(text) <= MAX_EXAMPLE_CHARS else text[: MAX_EXAMPLE_CHARS - 3] + "..."
+
+
 def infinity_warnings(infinite: dict[str, int]) -> list[str]:
     return [
         f"numeric column {name!r}: {count} cells are infinite; they count as beyond every "
