@@ -569,3 +569,28 @@ def test_regression_predictions_are_written_without_float_noise(tmp_path):
     # No value carries more digits than a float32 holds.
     digits = [len(text.replace("-", "").replace(".", "").strip("0")) for text in written]
     assert max(digits) <= 9
+
+
+def test_a_fit_beyond_the_memory_limit_is_refused_unless_forced_or_shrunk(tmp_path, monkeypatch):
+    # 2 MB stands for a small machine: 100 fully grown trees per forest on 1,600 rows need ~7.
+    monkeypatch.setenv("DEEPFOREST_MEMORY_LIMIT", "2000000")
+    _regression_frame(2000, 0).to_csv(tmp_path / "data.csv", index=False)
+    train = ("train", "data.csv", "-t", "price", "--max-layers", "1", "--n-jobs", "2")
+    refused, shrunk, forced = run_all(
+        (*train, "-o", "refused.skops"),
+        (*train, "--n-trees", "10", "--max-samples", "0.2", "-o", "shrunk.skops"),
+        (*train, "--n-trees", "10", "--force", "-o", "forced.skops"),
+        cwd=tmp_path,
+    )
+    assert refused.returncode == 2
+    message = refused.stderr
+    assert "may need more memory than the 1.9 MiB available" in message
+    for option in ("--max-samples", "--min-samples-leaf", "--n-trees", "--spill-dir", "--force"):
+        assert option in message
+    assert not (tmp_path / "refused.skops").exists()
+    assert shrunk.returncode == 0, shrunk.stderr
+    assert "memory" not in shrunk.stderr
+    assert forced.returncode == 0, forced.stderr
+    assert "(--force: training anyway)" in forced.stderr
+    # The estimator's own warning is not repeated.
+    assert forced.stderr.count("may need more memory") == 1

@@ -103,7 +103,7 @@ def test_a_fit_beyond_the_memory_limit_warns_and_names_the_remedies(monkeypatch)
     X, y = make_regression(n_samples=500, n_features=5, random_state=0)
     model = CascadeForestRegressor(n_trees=10, max_layers=1, random_state=0)
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "100000")  # 100 kB
-    with pytest.warns(UserWarning, match="more memory than the 0 MiB available") as record:
+    with pytest.warns(UserWarning, match="more memory than the 0.1 MiB available") as record:
         model.fit(X, y)
     message = str(record[0].message)
     for remedy in ("max_samples", "min_samples_leaf", "n_trees", "spill_dir"):

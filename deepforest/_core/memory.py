@@ -25,6 +25,8 @@ OUTPUT_BYTES = 4
 PREDICT_BATCH_ROWS = 65_536
 # Overrides the memory the estimate is compared with, in bytes (for shared machines and tests).
 MEMORY_LIMIT_VARIABLE = "DEEPFOREST_MEMORY_LIMIT"
+# How a memory warning starts, for filters.
+MEMORY_WARNING_START = "this model may need more memory"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class MemoryEstimate:
 
 
 def _size(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.0f} MiB"
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.1f} GiB"
+    return f"{n_bytes / 2**20:.{0 if n_bytes >= 10 * 2**20 else 1}f} MiB"
 
 
 def leaves_per_tree(
@@ -163,7 +167,7 @@ def memory_advice(estimate: MemoryEstimate, available: int | None, options: dict
     if available is None or max(estimate.fit_bytes, estimate.predict_bytes) <= available:
         return None
     return (
-        f"this model may need more memory than the {_size(available)} available: "
+        f"{MEMORY_WARNING_START} than the {_size(available)} available: "
         f"{estimate.describe()}. Smaller models: {options['max_samples']} (fewer rows per tree), "
         f"{options['min_samples_leaf']} (larger leaves), {options['n_trees']} (fewer trees), or "
         f"{options['spill_dir']} (layers on disk, one in memory at a time)"

@@ -12,6 +12,7 @@ import gzip
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from .._compat import InvalidParameterError
+from .._core.memory import MEMORY_WARNING_START, available_memory, memory_advice
 from .._core.spill import SpilledLayer, check_spill_directory
 from ..cascade import CascadeForestClassifier, CascadeForestRegressor
 from . import tabular
@@ -39,6 +41,13 @@ from .model_file import (
 )
 
 ESTIMATORS = {"classification": CascadeForestClassifier, "regression": CascadeForestRegressor}
+# The options that shrink a model, as a memory refusal names them.
+MEMORY_REMEDIES = {
+    "max_samples": "--max-samples",
+    "min_samples_leaf": "--min-samples-leaf",
+    "n_trees": "--n-trees",
+    "spill_dir": "--spill-dir",
+}
 # Probabilities are written rounded: more digits only make large outputs larger.
 PROBA_DECIMALS = 6
 
@@ -210,6 +219,7 @@ def train(
     log(f"training on {len(rows.y_train)} rows; held out: {rows.description}")
 
     estimator = ESTIMATORS[task](**params, verbose=verbose)
+    _check_memory(estimator, table, len(table.y.values) if refit else len(rows.y_train), force, log)
     pipeline = build_pipeline(table.kinds.categorical, estimator)
     fit_seconds = _fit(pipeline, rows.X_train, rows.y_train, log)
     metrics = None
@@ -261,11 +271,33 @@ def train(
     }
 
 
+def _check_memory(estimator, table: _TrainingTable, n_rows: int, force: bool, log: Log) -> None:
+    """Refuse, unless ``force``, a fit whose estimated memory exceeds what is available.
+
+    The estimate takes leaves of one row when the leaf size is "auto" (the probe's choice is
+    not known yet): the largest trees the settings allow.
+    """
+    leaf = estimator.min_samples_leaf
+    n_outputs = len(pd.unique(table.y.values)) if table.y.task == "classification" else 1
+    estimate = estimator._estimate_memory(
+        n_rows, len(table.kinds.kinds), n_outputs, 1 if leaf == "auto" else leaf
+    )
+    advice = memory_advice(estimate, available_memory(), MEMORY_REMEDIES)
+    if advice is None:
+        return
+    if not force:
+        raise UserError(f"{advice}; or pass --force to train anyway")
+    log(f"warning: {advice} (--force: training anyway)")
+
+
 def _fit(pipeline, X, y, log: Log) -> float:
     """Fit ``pipeline`` on ``X`` and ``y``; return the seconds it took."""
     start = time.perf_counter()
     try:
-        pipeline.fit(X, y)
+        with warnings.catch_warnings():
+            # _check_memory has spoken on the memory estimate, in the CLI's terms.
+            warnings.filterwarnings("ignore", MEMORY_WARNING_START, UserWarning)
+            pipeline.fit(X, y)
     except InvalidParameterError as error:
         raise UserError(f"invalid estimator option: {error}") from None
     seconds = time.perf_counter() - start

@@ -292,7 +292,12 @@ def _add_train_parser(commands) -> None:
         metavar="VALUES",
         help="more cell values meaning 'missing' (comma-separated), saved with the model",
     )
-    train.add_argument("--force", action="store_true", help="overwrite the model file if it exists")
+    train.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the model file if it exists, and train even if the model may need more "
+        "memory than is available (estimated before the fit; see DEEPFOREST_MEMORY_LIMIT)",
+    )
     _add_reading_options(train, numbers=True)
     _add_output_options(train, "print warnings and results only, no progress")
     estimator = train.add_argument_group(
