@@ -88,9 +88,49 @@ class BinnedForest:
         # Made on first use and kept, but never saved: it repeats the four node arrays.
         table = self.__dict__.get("_nodes")
         if table is None:
+            self._check_nodes()
             table = pack_nodes(self.feature, self.threshold, self.left, self.right)
             self._nodes = table
         return table
+
+    def _check_nodes(self) -> None:
+        """Refuse node arrays that would send the compiled traversal out of bounds or in circles.
+
+        A fitted forest always passes; a forest read from a crafted file may not, and the
+        compiled kernels do not check indices. Children follow their parent (the grower numbers
+        nodes as it creates them), so requiring that also rules out cycles.
+        """
+        n_nodes, n_values = self.feature.shape[0], self.values.shape[0]
+        arrays = (self.threshold, self.left, self.right)
+        problems = []
+        if self.values.ndim != 2 or any(a.shape != (n_nodes,) for a in arrays):
+            problems.append("node arrays of different lengths")
+        elif n_nodes and not (0 <= self.feature.min() and self.feature.max() < self.n_features_in_):
+            problems.append("split features out of range")
+        if not 0 <= self.n_pure <= self.values.shape[-1]:
+            problems.append("more pure classes than outputs")
+        parents = np.arange(n_nodes)
+        for codes, after in ((self.left, parents), (self.right, parents), (self.roots, -1)):
+            codes = np.asarray(codes, dtype=np.int64)
+            internal = codes >= 0
+            leaf_rows = -1 - codes[~internal] - self.n_pure
+            after = after[internal] if isinstance(after, np.ndarray) else after
+            if internal.any() and not (
+                (codes[internal] > after).all() and codes[internal].max() < n_nodes
+            ):
+                problems.append("child nodes out of order or out of range")
+            if leaf_rows.size and leaf_rows.max() >= n_values:
+                problems.append("leaves beyond the leaf table")
+        bounds = np.asarray(self.fold_bounds)
+        if bounds.size and (
+            bounds[0] < 0 or bounds[-1] > self.n_trees or np.any(np.diff(bounds) < 0)
+        ):
+            problems.append("fold bounds out of range")
+        if problems:
+            raise ValueError(
+                f"a forest of this model is malformed ({'; '.join(sorted(set(problems)))}): the "
+                "model file is damaged or was not written by deepforest"
+            )
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from .._persistence import trusted_types
+from .._persistence import UntrustedModelError, load_trusted, readable_without_skops, trusted_types
 from .atomic import atomic_write, is_special_file
 from .errors import UserError
 
@@ -39,8 +39,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _skops_io():
-    # Imported when needed: skops.io imports much of scikit-learn (about a second), which a
-    # command that fails on its CSV file, or `deepforest info`, should not wait for.
+    # Imported when needed: skops.io imports much of scikit-learn (0.6 s), which loading a model
+    # file does not need (see deepforest._persistence), and which a command that fails on its
+    # CSV file should not wait for.
     import skops.io
 
     return skops.io
@@ -267,6 +268,8 @@ def untrusted_types(path: str | os.PathLike) -> list[str]:
 
     Call after :func:`read_metadata`, which bounds what the archive may expand to.
     """
+    if readable_without_skops(path):
+        return []  # only types that deepforest reads itself, all trusted
     sio = _skops_io()
     try:
         found = sio.get_untrusted_types(file=path)
@@ -299,14 +302,11 @@ def load_model(
         metadata = read_metadata(path)
     saved = metadata.get("versions", {})
     installed = library_versions()
-    sio = _skops_io()
-    from skops.io.exceptions import UntrustedTypesFoundException
-
     try:
-        # skops audits every type before it constructs anything and refuses the others.
-        pipeline = sio.load(path, trusted=trusted_types())
-    except UntrustedTypesFoundException:
-        unexpected = ", ".join(untrusted_types(path))
+        # Every type is checked before anything is constructed; the others are refused.
+        pipeline = load_trusted(path)
+    except UntrustedModelError as error:
+        unexpected = ", ".join(error.untrusted)
         raise UserError(
             f"refusing to load {path}: it holds types that a deepforest model never holds "
             f"({unexpected}); it may be unsafe"
