@@ -1433,6 +1433,12 @@ default="squared_error"
             )
             y = column_or_1d(y)
         self._single_output = y.ndim == 1
+        largest = float(np.max(np.abs(y))) if y.size else 0.0
+        if largest > np.finfo(np.float32).max:
+            raise ValueError(
+                f"y holds values as large as {largest:.3g}: the trees store their outputs as "
+                f"float32, at most {np.finfo(np.float32).max:.3g}; rescale y"
+            )
         return Target.regression(y)
 
     def predict(self, X) -> np.ndarray:

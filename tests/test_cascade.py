@@ -587,3 +587,12 @@ def test_regression_history_records_each_layers_mean_absolute_error(weighted):
     assert len(model.history_["mae"]) == len(model.history_["score"])
     np.testing.assert_allclose(model.history_["mae"], -np.array(model.history_["score"]))
     assert "mae" not in CascadeForestClassifier(n_trees=10, max_layers=1).fit(X, y > 0).history_
+
+
+def test_regression_targets_beyond_float32_are_refused():
+    # The trees store their outputs as float32: larger targets would predict infinity.
+    X, y = make_regression(n_samples=50, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match="as large as 1e\\+39: the trees store their outputs"):
+        CascadeForestRegressor(n_trees=5).fit(X, y / np.abs(y).max() * 1e39)
+    model = CascadeForestRegressor(n_trees=5, max_layers=1).fit(X, y * 1e30)
+    assert np.isfinite(model.predict(X)).all()

@@ -260,6 +260,8 @@ def test_infinite_cells_train_and_predict_with_a_warning(tmp_path):
         ("inf", "holds infinite values (1 rows)"),
         ("1e400", "holds infinite values (1 rows)"),
         ("1.7e308", "holds values as large as 1.7e+308"),
+        # Beyond float32, the trees' output type: infinite predictions otherwise.
+        ("1e39", "holds values as large as 1e+39: the model stores its outputs as float32"),
     ],
 )
 def test_an_infinite_or_huge_regression_target_is_a_clear_error(tmp_path, cell, message):

@@ -46,8 +46,8 @@ MOSTLY_NUMERIC_FRACTION = 0.95
 # value (or its negative), larger than any real measurement, and falls in the extreme bin.
 # A quarter of the largest float, so that bin edges halfway between two values never overflow.
 INFINITY_STAND_IN = float(np.finfo(np.float64).max / 4)
-# Regression targets beyond this would overflow the squared errors the layers are scored with.
-MAX_TARGET_MAGNITUDE = 1e150
+# The trees store their outputs as float32: regression targets beyond its range would overflow.
+MAX_TARGET_MAGNITUDE = float(np.finfo(np.float32).max)
 # Numbers written with a comma: thousands groups ("1,234,567.8") or a decimal comma ("3,14").
 _THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 _DECIMAL_COMMA = r"^[+-]?\d*,\d+$"
@@ -565,8 +565,9 @@ def prepare_target(
             )
         if largest > MAX_TARGET_MAGNITUDE:
             raise UserError(
-                f"target column {name!r} holds values as large as {largest:.3g}: their squared "
-                f"errors overflow; rescale the target (below {MAX_TARGET_MAGNITUDE:g})"
+                f"target column {name!r} holds values as large as {largest:.3g}: the model "
+                f"stores its outputs as float32, at most {MAX_TARGET_MAGNITUDE:.3g}; rescale the "
+                "target"
             )
         return Target(values, task, note, kept)
     if numeric:
