@@ -495,9 +495,10 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             return
         gain = record.gains[index]
         versus = "" if np.isnan(gain) else f" gain={gain:+.5f} ± {record.gain_errors[index]:.5f}"
+        error = f" mae={self._layer_maes[index]:.5g}" if not self._is_classifier else ""
         self._log(
             f"layer {index}: score={record.scores[index]:.5f} ± "
-            f"{record.standard_errors[index]:.5f}{versus} fit={seconds:.2f}s "
+            f"{record.standard_errors[index]:.5f}{versus}{error} fit={seconds:.2f}s "
             f"features={n_features}{' (best)' if improved else ''}"
         )
 

@@ -594,3 +594,12 @@ def test_a_fit_beyond_the_memory_limit_is_refused_unless_forced_or_shrunk(tmp_pa
     assert "(--force: training anyway)" in forced.stderr
     # The estimator's own warning is not repeated.
     assert forced.stderr.count("may need more memory") == 1
+
+
+def test_info_gives_each_regression_layer_its_r2_and_mae(tmp_path):
+    _regression_frame(200, 0).to_csv(tmp_path / "data.csv", index=False)
+    run("train", "data.csv", "-t", "price", *FAST, "-o", "m.skops", "-q", cwd=tmp_path)
+    history = read_metadata(tmp_path / "m.skops")["estimator"]["history"]
+    info = run("info", "m.skops", cwd=tmp_path).stdout
+    for index, (score, error) in enumerate(zip(history["score"], history["mae"], strict=True)):
+        assert f"layer {index}: out-of-sample score {score:.4f}, MAE {error:.4g}," in info

@@ -616,10 +616,14 @@ def _run_info(args) -> int:
         f"estimator     {estimator['class']}, kept {estimator['n_layers']} of "
         f"{len(estimator['history']['score'])} layers grown",
     ]
-    for index, (score, seconds) in enumerate(
-        zip(estimator["history"]["score"], estimator["history"]["fit_time"], strict=True)
+    history = estimator["history"]
+    # Regression layers record their mean absolute error too (not in files of release 0.1).
+    errors = history.get("mae", [None] * len(history["score"]))
+    for index, (score, error, seconds) in enumerate(
+        zip(history["score"], errors, history["fit_time"], strict=True)
     ):
-        lines.append(f"  layer {index}: out-of-sample score {score:.4f}, {seconds:.1f} s")
+        mae = "" if error is None else f", MAE {error:.4g}"
+        lines.append(f"  layer {index}: out-of-sample score {score:.4f}{mae}, {seconds:.1f} s")
     # Files written before --refit existed lack "refit": their model is the one measured.
     refit = ", refit after measuring" if training.get("refit") else ""
     lines.append(
