@@ -34,7 +34,9 @@ class _CountingWriter:
 
 
 def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def _reset_peak_rss() -> None:

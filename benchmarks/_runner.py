@@ -51,6 +51,9 @@ import numpy as np
 
 from ._datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
 
+# The peer's job script measures memory the same way; it is standalone, so it holds the code.
+from ._peer_child import _peak_rss_mb, _reset_peak_rss
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -334,42 +337,6 @@ def _cpu_seconds() -> float:
     """User plus system CPU seconds of this process, all threads together."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _maxrss_mb() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
-def _reset_peak_rss() -> None:
-    """Lower the resident-memory high-water mark to the current level, where Linux allows it.
-
-    Reading a table (pandas parsing a CSV) peaks above what stays resident; without the reset
-    that passing peak would hide the peak of every smaller model (``/proc/self/clear_refs``,
-    Linux 4.0 and later; elsewhere nothing happens).
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass
-
-
-def _peak_rss_mb() -> float:
-    """The resident-memory high-water mark in MB: ``VmHWM`` where ``/proc`` has it.
-
-    ``ru_maxrss`` (the fallback) also keeps the peak of threads that have exited, which the
-    reset does not lower.
-    """
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10
-    except OSError:
-        pass
-    return _maxrss_mb()
 
 
 def prediction_scores(task: str, y_true, y_pred) -> dict:
