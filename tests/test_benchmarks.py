@@ -22,59 +22,34 @@ pytestmark = pytest.mark.slow
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run_suite(tmp_path_factory, suite: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """``python -m benchmarks run --suite SUITE --offline --check`` into a fresh directory."""
+    out = tmp_path_factory.mktemp("bench") / suite
+    command = ["benchmarks", "run", "--suite", suite, "--out", str(out), "--offline", "--check"]
+    completed = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,  # a hang guard only: the run takes seconds
+        check=False,
+    )
+    return out, completed
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """``python -m benchmarks run --suite tiny --check`` once for the module (< 60 s)."""
     pytest.importorskip("matplotlib")
     pytest.importorskip("xgboost")
-    out = tmp_path_factory.mktemp("bench") / "tiny"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "run",
-            "--suite",
-            "tiny",
-            "--out",
-            str(out),
-            "--offline",
-            "--check",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=False,
-    )
-    return out, completed
+    return _run_suite(tmp_path_factory, "tiny")
 
 
 @pytest.fixture(scope="module")
 def tiny_regression_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """``python -m benchmarks run --suite tiny_regression --check`` once (seconds)."""
     pytest.importorskip("matplotlib")
-    out = tmp_path_factory.mktemp("bench") / "tiny_regression"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "run",
-            "--suite",
-            "tiny_regression",
-            "--out",
-            str(out),
-            "--offline",
-            "--check",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return out, completed
+    return _run_suite(tmp_path_factory, "tiny_regression")
 
 
 def test_tiny_suite_runs_end_to_end(tiny_run):
