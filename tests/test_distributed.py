@@ -8,6 +8,7 @@ result does not depend on where it ran.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -18,6 +19,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, make_classification
 
+dask = pytest.importorskip(
+    "dask", reason="Dask is not installed: pip install 'deep-forest-learn[dask]'"
+)
 distributed = pytest.importorskip(
     "distributed",
     reason="Dask distributed is not installed: pip install 'deep-forest-learn[dask]'",
@@ -48,23 +52,40 @@ def local_proba(data):
     return CascadeForestClassifier(**PARAMS).fit(X, y).predict_proba(X)
 
 
+@contextlib.contextmanager
+def _local_cluster():
+    """A client of a fresh two-worker cluster on the loopback interface."""
+    # On a busy machine a worker process can take minutes to start and connect: the default
+    # 30 s connect timeout made a replacement worker give up, and the nanny never retried.
+    with dask.config.set({"distributed.comm.timeouts.connect": "600s"}):
+        cluster = distributed.LocalCluster(
+            n_workers=N_WORKERS,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # Loopback only: the tests never listen beyond this machine.
+            host="127.0.0.1",
+        )
+        client = distributed.Client(cluster)
+        try:
+            client.wait_for_workers(N_WORKERS, timeout=1500)
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+
+
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=N_WORKERS,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # Loopback only: the tests never listen beyond this machine.
-        host="127.0.0.1",
-    )
-    client = distributed.Client(cluster)
-    try:
-        client.wait_for_workers(N_WORKERS, timeout=1500)
+    with _local_cluster() as client:
         yield client
-    finally:
-        client.close()
-        cluster.close()
+
+
+@pytest.fixture
+def fresh_client():
+    """A cluster of its own for a test that kills a worker: no test waits on a replacement."""
+    with _local_cluster() as client:
+        yield client
 
 
 def _fit_on_cluster(X, y, backend: str = "dask") -> CascadeForestClassifier:
@@ -150,9 +171,9 @@ def larger_data():
 # copied to every worker, the scheduler retried copying from the dead worker forever), in its
 # first tree-building task, and in its sixth (of about 16 a fit gives each worker).
 @pytest.mark.parametrize("moment", ["start", 1, 6], ids=["at-start", "task-1", "task-6"])
-def test_fit_survives_an_external_sigkill(client, larger_data, tmp_path, moment):
+def test_fit_survives_an_external_sigkill(fresh_client, larger_data, tmp_path, moment):
+    client = fresh_client
     X, y, expected = larger_data
-    client.wait_for_workers(N_WORKERS, timeout=1500)
     victim_pid = min(client.run(os.getpid).values())
     marker = tmp_path / "holding"
     plugin = None
@@ -187,8 +208,6 @@ def test_fit_survives_an_external_sigkill(client, larger_data, tmp_path, moment)
             client.unregister_worker_plugin(plugin.name)
     assert "error" not in result, f"the fit failed after the worker was killed: {result}"
     np.testing.assert_array_equal(result["model"].predict_proba(X), expected)
-    # The nanny starts a replacement; leave the cluster as the other tests found it.
-    client.wait_for_workers(N_WORKERS, timeout=1500)
 
 
 def test_a_cascade_with_layer_estimators_fits_on_the_cluster_as_it_does_locally(client, data):
