@@ -51,8 +51,9 @@ import numpy as np
 
 from ._datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
 
-# The peer's job script measures memory the same way; it is standalone, so it holds the code.
-from ._peer_child import _peak_rss_mb, _reset_peak_rss
+# The peer's job script measures memory and scores the same way; it is standalone, so it holds
+# the code.
+from ._peer_child import _peak_rss_mb, _reset_peak_rss, _scores
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = (
@@ -342,8 +343,7 @@ def _cpu_seconds() -> float:
 def prediction_scores(task: str, y_true, y_pred) -> dict:
     """The scores of one prediction of the test split.
 
-    ``_peer_child.py`` computes the same figures with the same formulas in the peer's
-    environment.
+    The formulas live in ``_peer_child.py``, which computes them in the peer's environment too.
 
     Parameters
     ----------
@@ -356,20 +356,7 @@ def prediction_scores(task: str, y_true, y_pred) -> dict:
         ``metric`` (``"accuracy"`` or ``"r2"``) and ``score`` (its value, the one ranked), with
         ``accuracy``, or ``r2``, ``mae`` and ``rmse``.
     """
-    if task == "regression":
-        y_true = np.asarray(y_true, dtype=np.float64).ravel()
-        residuals = y_true - np.asarray(y_pred, dtype=np.float64).ravel()
-        squares = float(np.sum((y_true - y_true.mean()) ** 2))
-        r2 = 1.0 - float(residuals @ residuals) / squares if squares > 0 else math.nan
-        return {
-            "metric": "r2",
-            "score": r2,
-            "r2": r2,
-            "mae": float(np.mean(np.abs(residuals))),
-            "rmse": float(np.sqrt(np.mean(residuals**2))),
-        }
-    accuracy = float(np.mean(np.asarray(y_pred) == np.asarray(y_true)))
-    return {"metric": "accuracy", "score": accuracy, "accuracy": accuracy}
+    return _scores(task, y_true, y_pred)
 
 
 def run_job(job: dict) -> None:
