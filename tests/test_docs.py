@@ -237,11 +237,14 @@ def test_shared_parameters_read_the_same_in_classifier_and_regressor() -> None:
     def attributes(doc: str) -> str:
         section = doc.split("Attributes\n    ----------\n")[1].split("\n\n    Examples")[0]
         section = section.split("    layers_ :", 1)[1]
-        # Confidence screening is the classifier's alone (a regressor has no confidence).
+        # Confidence screening is the classifier's alone (a regressor has no confidence), and
+        # only the regressor's history records a mean absolute error.
         entries = re.split(r"\n(?=    \w+ : )", section)
-        return "\n".join(e for e in entries if not e.lstrip().startswith(("screen",)))
+        return "\n".join(e for e in entries if not e.lstrip().startswith(("screen", "history_")))
 
     assert attributes(CascadeForestClassifier.__doc__) == attributes(CascadeForestRegressor.__doc__)
+    assert '``"mae"``' in CascadeForestRegressor.__doc__
+    assert '``"mae"``' not in CascadeForestClassifier.__doc__
 
 
 def _environment() -> dict[str, str]:
