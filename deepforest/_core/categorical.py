@@ -191,9 +191,10 @@ def _check_predict_column(X, position: int, column, categories: np.ndarray) -> N
     import pandas as pd
 
     text_categories = len(categories) > 0 and all(isinstance(c, str) for c in categories)
-    if not text_categories or _text_kind(pd.Series(column)) != "numbers":
+    if not text_categories:
         return
-    if pd.Series(column).notna().any():
+    cells = column if isinstance(column, pd.Series) else pd.Series(column)
+    if _text_kind(cells) == "numbers" and cells.notna().any():
         raise ValueError(
             f"column {_column_name(X, position)} held text categories in fit (e.g. "
             f"{categories[0]!r}) but holds numbers now; pass the same kind of values"
