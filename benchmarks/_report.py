@@ -17,6 +17,8 @@ from pathlib import Path
 
 from ._verdict import (
     dataset_verdicts,
+    head_to_head,
+    head_to_head_table,
     plot_cd_diagram,
     rank_table,
     rank_tests,
@@ -832,6 +834,20 @@ def render(out: str | Path, plots: bool = True) -> Path:
             "standard errors of the difference of the means over seeds "
             "(sqrt(s1²/n1 + s2²/n2)), and the fit seconds of the winner against the cascade's.",
         ]
+        comparisons = head_to_head(summary)
+        if comparisons:
+            parts += [
+                "",
+                "### Each model against the cascade",
+                "",
+                head_to_head_table(comparisons, LABELS),
+                "",
+                "Datasets where the model's mean score is above, below or equal to the "
+                "CascadeForest's (in brackets: by more than two standard errors over seeds), and "
+                "the median over those datasets of the model's cost over the cascade's: below "
+                "1 x it fits faster, needs less memory or stores less; above 1 x it predicts "
+                "more rows per second.",
+            ]
         ranked = rank_table(tests, LABELS)
         if ranked:
             parts += [

@@ -264,6 +264,89 @@ def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[di
     return verdicts
 
 
+# Costs compared head to head: (summary field, column title).
+HEAD_TO_HEAD_COSTS = (
+    ("fit_seconds_mean", "fit s"),
+    ("fit_cpu_seconds_mean", "fit CPU s"),
+    ("predict_rows_per_second", "predict rows/s"),
+    ("peak_delta_mb", "peak MB"),
+    ("model_mb_mean", "model MB"),
+)
+
+
+def head_to_head(summary: list[dict], reference: str = "cascade") -> list[dict]:
+    """Every other model against the reference, over the datasets where both have a score.
+
+    Parameters
+    ----------
+    summary : list of dict
+        Rows of :func:`_report.summarise`.
+    reference : str, default="cascade"
+        The model the others are compared with.
+
+    Returns
+    -------
+    comparisons : list of dict
+        One per other model, in order of appearance: ``model``, ``datasets`` (how many both
+        scored), ``better``, ``worse`` and ``tied`` (datasets where the model's mean score is
+        above, below or equal to the reference's), ``better_beyond_noise`` and
+        ``worse_beyond_noise`` (those whose difference exceeds two standard errors over seeds),
+        and ``cost_ratios``: per cost of :data:`HEAD_TO_HEAD_COSTS`, the median over the
+        datasets of the model's cost over the reference's (None when no dataset has both).
+    """
+    entries: dict[str, dict[str, dict]] = {}
+    for entry in summary:
+        score = entry["score_mean"]
+        if score is not None and not math.isnan(score):
+            entries.setdefault(entry["model"], {})[entry["dataset"]] = entry
+    mine = entries.get(reference, {})
+    comparisons = []
+    for model, by_dataset in entries.items():
+        if model == reference:
+            continue
+        shared = [d for d in by_dataset if d in mine]
+        counts = dict.fromkeys(
+            ("better", "worse", "tied", "better_beyond_noise", "worse_beyond_noise"), 0
+        )
+        ratios: dict[str, list[float]] = {cost: [] for cost, _ in HEAD_TO_HEAD_COSTS}
+        for dataset in shared:
+            theirs, ours = by_dataset[dataset], mine[dataset]
+            difference = theirs["score_mean"] - ours["score_mean"]
+            side = "better" if difference > 0 else "worse" if difference < 0 else "tied"
+            counts[side] += 1
+            if side != "tied" and min(theirs["n_seeds"], ours["n_seeds"]) >= 2:
+                error = math.sqrt(
+                    theirs["score_std"] ** 2 / theirs["n_seeds"]
+                    + ours["score_std"] ** 2 / ours["n_seeds"]
+                )
+                if abs(difference) > STANDARD_ERRORS * error:
+                    counts[f"{side}_beyond_noise"] += 1
+            for cost, _ in HEAD_TO_HEAD_COSTS:
+                value, base = theirs.get(cost), ours.get(cost)
+                usable = [v for v in (value, base) if v is not None and not math.isnan(v)]
+                if len(usable) == 2 and base > 0 and value > 0:
+                    ratios[cost].append(value / base)
+        comparisons.append(
+            {
+                "model": model,
+                "datasets": len(shared),
+                **counts,
+                "cost_ratios": {cost: _median_or_none(values) for cost, values in ratios.items()},
+            }
+        )
+    return comparisons
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
 # ------------------------------------------------------------------------------ markdown
 def _points(task: str, value: float | None, signed: bool = False) -> str:
     """A score or a difference of scores: accuracy in %, R² as it is."""
@@ -307,6 +390,27 @@ def verdict_table(verdicts: list[dict], labels: dict[str, str]) -> str:
             f"| {v['dataset']} | {'R²' if task == 'regression' else 'accuracy %'} "
             f"| {winners} | {_points(task, v['winner_score'])} "
             f"| {lead} | {_points(task, v['reference_score'])} | {gap} | {noise} | {fits} |"
+        )
+    return "\n".join(lines)
+
+
+def head_to_head_table(comparisons: list[dict], labels: dict[str, str]) -> str:
+    """The head-to-head comparisons as a Markdown table."""
+    costs = " | ".join(title for _, title in HEAD_TO_HEAD_COSTS)
+    lines = [
+        f"| model | datasets | better than the cascade (beyond 2 SE) | worse (beyond 2 SE) | "
+        f"tied | {costs} |",
+        "|---|---:|---|---|---:" + "|---:" * len(HEAD_TO_HEAD_COSTS) + "|",
+    ]
+    for c in comparisons:
+        cells = []
+        for cost, _ in HEAD_TO_HEAD_COSTS:
+            ratio = c["cost_ratios"][cost]
+            cells.append("" if ratio is None else f"{ratio:.2g} x")
+        lines.append(
+            f"| {labels.get(c['model'], c['model'])} | {c['datasets']} "
+            f"| {c['better']} ({c['better_beyond_noise']}) | {c['worse']} "
+            f"({c['worse_beyond_noise']}) | {c['tied']} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
 

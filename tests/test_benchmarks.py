@@ -673,6 +673,37 @@ def test_friedman_and_mean_ranks_on_hand_made_rows():
     assert "| CascadeForest | 1.20 * |" in table and "| MLP | 4.80 |" in table
 
 
+def test_head_to_head_counts_wins_noise_and_median_cost_ratios():
+    scores = {
+        # xgboost: far ahead on d0, a hair ahead on d1 (within the noise), behind on d2.
+        ("d0", "cascade"): [0.85, 0.86, 0.84],
+        ("d0", "xgboost"): [0.90, 0.91, 0.89],
+        ("d1", "cascade"): [0.70, 0.72, 0.68],
+        ("d1", "xgboost"): [0.71, 0.69, 0.73],
+        ("d2", "cascade"): [0.95, 0.95, 0.95],
+        ("d2", "xgboost"): [0.80, 0.80, 0.80],
+        ("d2", "mlp"): [0.95, 0.95, 0.95],
+        # A dataset without the cascade counts for nobody.
+        ("d3", "xgboost"): [0.99],
+    }
+    rows = _rows(scores)
+    for row in rows:
+        # xgboost's model is 1/2, 1/4 and 1/8 of the cascade's on d0, d1 and d2.
+        if row["model"] == "xgboost" and row["dataset"] != "d3":
+            row["model_mb"] = 0.5 ** (1 + int(row["dataset"][1]))
+    xgboost, mlp = _verdict.head_to_head(_report.summarise(rows))
+    assert xgboost["model"] == "xgboost" and xgboost["datasets"] == 3
+    assert (xgboost["better"], xgboost["worse"], xgboost["tied"]) == (2, 1, 0)
+    assert (xgboost["better_beyond_noise"], xgboost["worse_beyond_noise"]) == (1, 1)
+    assert xgboost["cost_ratios"]["model_mb_mean"] == pytest.approx(0.25)
+    # _rows gives every other model 2 fit seconds against the cascade's 10.
+    assert xgboost["cost_ratios"]["fit_seconds_mean"] == pytest.approx(0.2)
+    assert (mlp["datasets"], mlp["tied"], mlp["better"], mlp["worse"]) == (1, 1, 0, 0)
+    table = _verdict.head_to_head_table([xgboost, mlp], _report.LABELS)
+    assert "| XGBoost | 3 | 2 (1) | 1 (1) | 0 | 0.2 x | 1 x | 1 x | 1 x | 0.25 x |" in table
+    assert "| MLP | 1 | 0 (0) | 0 (0) | 1 |" in table
+
+
 def test_rank_test_keeps_complete_blocks():
     table = {
         "d0": {"a": 0.9, "b": 0.8, "c": 0.7, "rare": 0.95},
