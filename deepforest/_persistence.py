@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._loaded_trees import check_boosted_trees
+
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
 # Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
 # attributes. A new class inside the estimators must be added here (a test in
@@ -107,11 +109,18 @@ def load_trusted(path: str | os.PathLike, trusted: Iterable = ()):
     ------
     UntrustedModelError
         If the file holds other types (listed in its ``untrusted``); nothing was built.
+    ValueError
+        If a HistGradientBoosting tree in it is malformed (:func:`check_boosted_trees`).
     """
     allowed = [*trusted_types(), *(_type_name(kind) for kind in trusted)]
     loaded = _read_restricted(path, allowed)
-    if loaded is not _OUTSIDE:
-        return loaded
+    if loaded is _OUTSIDE:
+        loaded = _load_with_skops(path, allowed)
+    check_boosted_trees(loaded)
+    return loaded
+
+
+def _load_with_skops(path, allowed: list[str]):
     import skops.io
     from skops.io.exceptions import UntrustedTypesFoundException
 

@@ -320,3 +320,45 @@ def test_a_crafted_forest_is_refused_before_the_compiled_traversal(tmp_path, dam
     damage(loaded.layers_[0].forests[0])
     with pytest.raises(ValueError, match=f"malformed \\({problem}"):
         loaded.predict(X)
+
+
+def _first_boosted_tree(model):
+    """The first HistGradientBoosting tree of a cascade's first layer."""
+    booster = model.layers_[0].estimators[0].models[0]
+    return booster._predictors[0][0]
+
+
+def _cut_a_cycle(tree):
+    tree.nodes["left"][np.flatnonzero(tree.nodes["is_leaf"] == 0)[-1]] = 0
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (_cut_a_cycle, "child nodes out of order or out of range"),
+        (lambda tree: tree.nodes["right"].__setitem__(0, 10**6), "child nodes out of order"),
+        (lambda tree: tree.nodes["feature_idx"].__setitem__(0, 10**3), "split features"),
+        (
+            lambda tree: tree.nodes["is_categorical"].__setitem__(0, 1),
+            "categorical splits the model does not have",
+        ),
+    ],
+    ids=["cycle", "child range", "feature", "categorical"],
+)
+def test_a_crafted_boosted_tree_is_refused_as_the_file_loads(tmp_path, damage, problem):
+    # skops distrusts HistGradientBoosting's trees (their compiled traversal does not check
+    # node indices); deepforest trusts them in its files and checks each one as it loads.
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = load_digits(return_X_y=True)
+    booster = HistGradientBoostingClassifier(max_iter=3, random_state=0)
+    model = CascadeForestClassifier(
+        n_trees=5, max_layers=1, layer_estimators=[booster], random_state=0
+    ).fit(X, y)
+    path = save_estimator(model, tmp_path / "model.skops")
+    loaded = load_estimator(path)
+    assert loaded.score(X, y) == model.score(X, y)
+    damage(_first_boosted_tree(loaded))
+    crafted = save_estimator(loaded, tmp_path / "crafted.skops")
+    with pytest.raises(ValueError, match=f"gradient-boosted tree .* malformed \\({problem}"):
+        load_estimator(crafted)

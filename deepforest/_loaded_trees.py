@@ -1,0 +1,97 @@
+"""Checks of the boosted trees a model file rebuilt, before anything traverses them.
+
+A cascade with ``layer_estimators=["hist_gb"]`` saves scikit-learn's HistGradientBoosting
+models, whose trees (``TreePredictor``) are node records that compiled code follows without
+checking indices: a crafted file could send it outside its arrays or round in circles, which
+is why skops does not trust the type by default. deepforest trusts it in its own files, and
+checks every such tree as it loads one. Our own forests check theirs on first use
+(:meth:`deepforest._core.trees.BinnedForest._check_nodes`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+# Only objects of these packages are walked in search of trees: the estimators a deepforest
+# model is made of, never arbitrary user objects.
+_WALKED_PACKAGES = ("deepforest", "sklearn")
+
+
+def check_boosted_trees(model) -> None:
+    """Refuse a model whose HistGradientBoosting trees could not have been fitted.
+
+    Parameters
+    ----------
+    model : object
+        What a model file rebuilt.
+
+    Raises
+    ------
+    ValueError
+        If a tree's nodes point outside the tree, to an earlier node (the grower numbers a
+        node's children after it, so this also rules out cycles), or to a feature or a
+        categorical bitset the model does not have.
+    """
+    module = sys.modules.get("sklearn.ensemble._hist_gradient_boosting.predictor")
+    if module is None:
+        return  # building the model did not import the class, so it holds no such tree
+    tree_class = module.TreePredictor
+
+    seen: set[int] = set()
+    pending = [(model, None)]
+    while pending:
+        item, owner = pending.pop()
+        if id(item) in seen or isinstance(item, (np.ndarray, str, bytes, int, float)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, tree_class):
+            problems = _tree_problems(item, owner)
+            if problems:
+                raise ValueError(
+                    f"a gradient-boosted tree of this model is malformed ({'; '.join(problems)})"
+                    ": the model file is damaged or was not written by deepforest"
+                )
+        elif isinstance(item, dict):
+            pending.extend((value, owner) for value in item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend((value, owner) for value in item)
+        elif type(item).__module__.split(".")[0] in _WALKED_PACKAGES and hasattr(item, "__dict__"):
+            # A boosting model owns the trees below it: their features are its features.
+            owner = item if hasattr(item, "_predictors") else owner
+            pending.extend((value, owner) for value in vars(item).values())
+
+
+def _tree_problems(tree, owner) -> list[str]:
+    nodes = tree.nodes
+    names = getattr(getattr(nodes, "dtype", None), "names", None) or ()
+    needed = ("left", "right", "is_leaf", "feature_idx", "is_categorical", "bitset_idx")
+    if not isinstance(nodes, np.ndarray) or nodes.ndim != 1 or not set(needed) <= set(names):
+        return ["nodes are not an array of node records"]
+    if nodes.shape[0] == 0:
+        return ["a tree without nodes"]
+    internal = np.flatnonzero(nodes["is_leaf"] == 0)
+    problems = []
+    for side in ("left", "right"):
+        children = nodes[side][internal].astype(np.int64)
+        if internal.size and not ((children > internal).all() and children.max() < len(nodes)):
+            problems.append("child nodes out of order or out of range")
+            break
+    features = nodes["feature_idx"][internal].astype(np.int64)
+    n_features = getattr(owner, "n_features_in_", None)
+    if internal.size and (features.min() < 0 or (n_features and features.max() >= n_features)):
+        return [*problems, "split features out of range"]
+    categorical = internal[nodes["is_categorical"][internal] != 0]
+    if categorical.size:
+        is_categorical = getattr(owner, "is_categorical_", None)
+        bitsets = min(len(tree.raw_left_cat_bitsets), len(tree.binned_left_cat_bitsets))
+        split_features = nodes["feature_idx"][categorical].astype(np.int64)
+        if (
+            is_categorical is None
+            or nodes["bitset_idx"][categorical].max() >= bitsets
+            or split_features.max() >= len(is_categorical)
+            or not np.asarray(is_categorical)[split_features].all()
+        ):
+            problems.append("categorical splits the model does not have")
+    return problems
