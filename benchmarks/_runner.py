@@ -196,7 +196,7 @@ SUITES: dict[str, Suite] = {
         description=f"the tabular panel: {len(PANEL_CLASSIFICATION)} classification and "
         f"{len(PANEL_REGRESSION)} regression tables that install with a package, against "
         "Deep-Forest 0.1.7, forests, four gradient-boosting libraries and an MLP, defaults, "
-        "3 seeds (estimated 3 to 5 hours on 2 cores)",
+        "3 seeds (about an hour on 2 cores)",
     ),
 }
 
