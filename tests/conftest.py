@@ -7,6 +7,13 @@ absent.
 from __future__ import annotations
 
 import os
+
+# The suite runs on two pytest-xdist workers (pyproject.toml). OpenMP's default busy-waiting
+# makes two OpenMP libraries sharing 2 cores many times slower; waiting passively costs
+# nothing. Set before anything loads an OpenMP runtime, and inherited by the workers and by
+# the subprocesses the tests start.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +54,24 @@ def load_npz(data_dir):
             return data["X_train"], data["y_train"], data["X_test"], data["y_test"]
 
     return load
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the engine's kernels once, before the xdist workers start.
+
+    On a fresh installation numba compiles the kernels on first use and caches them beside the
+    package; two workers doing it at once would both compile, and could read each other's
+    half-written cache files. The controller (the process without ``workerinput``) does it
+    alone first, so the workers only read the cache.
+    """
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if getattr(config.option, "numprocesses", None) in (None, 0):
+        return
+    from sklearn.datasets import load_iris
+
+    from deepforest import CascadeForestClassifier, CascadeForestRegressor
+
+    X, y = load_iris(return_X_y=True)
+    CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y).predict(X)
+    CascadeForestRegressor(n_trees=4, max_layers=1, random_state=0).fit(X, y).predict(X)
