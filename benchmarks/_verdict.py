@@ -22,6 +22,7 @@ the report says which.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,6 +200,16 @@ def rank_test(table: dict[str, dict[str, float]], alpha: float = ALPHA) -> RankT
     return test
 
 
+def _difference_error(first: dict, second: dict) -> float | None:
+    """Standard error of the difference of two mean scores over seeds,
+    ``sqrt(s1²/n1 + s2²/n2)``; None when either side has fewer than 2 seeds."""
+    if min(first["n_seeds"], second["n_seeds"]) < 2:
+        return None
+    return math.sqrt(
+        first["score_std"] ** 2 / first["n_seeds"] + second["score_std"] ** 2 / second["n_seeds"]
+    )
+
+
 def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[dict]:
     """Per dataset: the winner, its leads, the reference model's gap and the fit seconds.
 
@@ -253,11 +264,8 @@ def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[di
         other = next((e for e in ordered if e is not mine), None)
         if mine is not None and other is not None:
             verdict["reference_gap"] = other["score_mean"] - mine["score_mean"]
-            if mine["n_seeds"] >= 2 and other["n_seeds"] >= 2:
-                error = math.sqrt(
-                    mine["score_std"] ** 2 / mine["n_seeds"]
-                    + other["score_std"] ** 2 / other["n_seeds"]
-                )
+            error = _difference_error(mine, other)
+            if error is not None:
                 verdict["standard_error"] = error
                 verdict["beyond_noise"] = abs(verdict["reference_gap"]) > STANDARD_ERRORS * error
         verdicts.append(verdict)
@@ -314,13 +322,9 @@ def head_to_head(summary: list[dict], reference: str = "cascade") -> list[dict]:
             difference = theirs["score_mean"] - ours["score_mean"]
             side = "better" if difference > 0 else "worse" if difference < 0 else "tied"
             counts[side] += 1
-            if side != "tied" and min(theirs["n_seeds"], ours["n_seeds"]) >= 2:
-                error = math.sqrt(
-                    theirs["score_std"] ** 2 / theirs["n_seeds"]
-                    + ours["score_std"] ** 2 / ours["n_seeds"]
-                )
-                if abs(difference) > STANDARD_ERRORS * error:
-                    counts[f"{side}_beyond_noise"] += 1
+            error = _difference_error(theirs, ours)
+            if side != "tied" and error is not None and abs(difference) > STANDARD_ERRORS * error:
+                counts[f"{side}_beyond_noise"] += 1
             for cost, _ in HEAD_TO_HEAD_COSTS:
                 value, base = theirs.get(cost), ours.get(cost)
                 usable = [v for v in (value, base) if v is not None and not math.isnan(v)]
@@ -331,20 +335,13 @@ def head_to_head(summary: list[dict], reference: str = "cascade") -> list[dict]:
                 "model": model,
                 "datasets": len(shared),
                 **counts,
-                "cost_ratios": {cost: _median_or_none(values) for cost, values in ratios.items()},
+                "cost_ratios": {
+                    cost: statistics.median(values) if values else None
+                    for cost, values in ratios.items()
+                },
             }
         )
     return comparisons
-
-
-def _median_or_none(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 # ------------------------------------------------------------------------------ markdown
