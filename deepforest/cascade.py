@@ -33,6 +33,13 @@ from ._compat import (
     validate_params,
 )
 from ._core.binning import MAX_BINS, QuantileBinner
+from ._core.boosting import SEARCH_FOLDS as BOOST_SEARCH_FOLDS
+from ._core.boosting import (
+    BoostingSettings,
+    boosted_output,
+    fit_boosting,
+    histogram_offsets,
+)
 from ._core.categorical import (
     CategoricalColumns,
     encode_categorical_columns,
@@ -68,6 +75,22 @@ from ._migration import DeepForestMethods
 # Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
 DUPLICATE_SHARE_FOR_FOLDS = 0.05
+
+# What extra_max_features="auto" stands for, per task (chosen on the benchmark panel).
+EXTRA_MAX_FEATURES_AUTO = {"classification": 1, "regression": 0.5}
+# The boosting stage's fixed settings: a bound on the rounds its search tries, the rows a leaf
+# holds at least, and the L2 penalty on leaf values (XGBoost's lambda).
+BOOST_MAX_ROUNDS = 200
+BOOST_MIN_SAMPLES_LEAF = 5
+BOOST_L2_REGULARIZATION = 1.0
+
+# Parameters added since models were first saved, with the values those models were grown with.
+_PARAMETERS_OF_EARLIER_MODELS = {
+    "extra_max_features": 1,
+    "boost_rounds": 0,
+    "boost_learning_rate": 0.1,
+    "boost_max_depth": 3,
+}
 
 # Growth stops when confidence screening leaves fewer rows than this.
 MIN_ROWS_AFTER_SCREENING = 20
@@ -142,6 +165,15 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             StrOptions({"sqrt", "log2"}),
             None,
         ],
+        "extra_max_features": [
+            StrOptions({"auto", "sqrt", "log2"}),
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            None,
+        ],
+        "boost_rounds": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "boost_learning_rate": [Interval(Real, 0, 1, closed="right")],
+        "boost_max_depth": [Interval(Integral, 1, 8, closed="both")],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
         "min_samples_split": [
             Interval(Integral, 2, None, closed="left"),
@@ -182,6 +214,14 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     # Hooks that the classifier and the regressor define.
     _is_classifier = False
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Models saved before these parameters existed get the values that describe them, so
+        # that get_params and clone work and a refit grows the same kind of cascade.
+        for name, value in _PARAMETERS_OF_EARLIER_MODELS.items():
+            if name not in self.__dict__:
+                setattr(self, name, value)
+
     def _encode_target(self, y) -> Target:
         """The validated target as the forests take it (class codes or float values)."""
         raise NotImplementedError
@@ -195,6 +235,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         self.predictor_ = None
         if predictor is not None:
             self._fit_predictor(data, last_outputs, predictor, predictor_params)
+        self._fit_boosting(data, last_outputs[2], predictor)
         return self
 
     def _final_predictor(self):
@@ -318,6 +359,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             layers_in_memory=self.n_tolerant_rounds + 2,
             is_classifier=self._is_classifier,
             spilled=self.spill_dir is not None,
+            boosted=self.boost_rounds != 0,
         )
 
     def _grow(self, data: _TrainingData):
@@ -391,9 +433,10 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
                 self._layer_maes.append(_mean_absolute_error(data.y_scored, combined, data))
             fit_times.append(time.perf_counter() - start)
             layers.append(layer)
-            candidates[index] = (outputs, active)
+            # The last kept layer's output on every row starts the boosting stage.
+            candidates[index] = (outputs, active, combined.copy())
             if improved:
-                candidates = {index: (outputs, active)}
+                candidates = {index: candidates[index]}
             self._log_layer(index, growth.record, fit_times[-1], features.shape[1], improved)
             if growth.should_stop() or index + 1 == self.max_layers:
                 break
@@ -464,7 +507,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _fit_predictor(self, data: _TrainingData, last_outputs, predictor, params) -> None:
         """Fit the final predictor on the last kept layer's augmented features."""
         start = time.perf_counter()
-        outputs, rows = last_outputs
+        outputs, rows, _ = last_outputs
         self.predictor_ = make_predictor(
             predictor,
             settings=data.settings,
@@ -485,6 +528,92 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         fit_with_weights(self.predictor_, final_features, y_fit, sample_weight, "predictor")
         name = predictor if isinstance(predictor, str) else type(predictor).__name__
         self._log(f"final predictor {name}: fit={time.perf_counter() - start:.2f}s")
+
+    def _fit_boosting(self, data: _TrainingData, base_output: np.ndarray, predictor) -> None:
+        """Fit the boosting stage on the last kept layer's out-of-sample output.
+
+        The stage needs every training row's out-of-sample prediction to start from; a final
+        predictor's output on its own training rows is not one, so the two exclude each other.
+        """
+        self.booster_ = None
+        if self.boost_rounds == 0:
+            return
+        if predictor is not None:
+            if self.boost_rounds != "auto":
+                raise ValueError(
+                    f"boost_rounds={self.boost_rounds} needs the cascade's out-of-sample output, "
+                    "which a final predictor does not give: set boost_rounds=0 or predictor=None"
+                )
+            return
+        start = time.perf_counter()
+        target = data.target
+        if target.is_classification:
+            y = np.eye(target.n_outputs)[target.codes]
+            weight = with_class_weight(data.sample_weight, data.settings.class_weight, target.codes)
+        else:
+            y, weight = target.values, data.sample_weight
+        if weight is None:
+            weight = np.ones(len(y))
+        result = fit_boosting(
+            data.X_binned,
+            y,
+            base_output,
+            weight,
+            data.groups,
+            BoostingSettings(
+                max_rounds=BOOST_MAX_ROUNDS,
+                learning_rate=self.boost_learning_rate,
+                max_depth=self.boost_max_depth,
+                min_samples_leaf=BOOST_MIN_SAMPLES_LEAF,
+                l2_regularization=BOOST_L2_REGULARIZATION,
+                histogram_offsets=histogram_offsets(
+                    [len(edges) + 1 for edges in self._binner.bin_edges_]
+                ),
+                missing_bin=self._binner.missing_bin_,
+            ),
+            is_classification=target.is_classification,
+            rounds=self.boost_rounds,
+            rng=data.rng,
+            n_jobs=self.n_jobs,
+        )
+        # The search scores the boosted held-out output with the layers' metric, so that it
+        # reads against history_["score"]; a stage that lowers that score is dropped (the
+        # rounds were chosen by the loss, which for classes can improve while accuracy falls).
+        scorer = self._stage_scorer(data)
+        score_before = float(scorer.evidence(base_output).score)
+        score_after = None
+        if result.held_out_output is not None:
+            score_after = float(scorer.evidence(result.held_out_output).score)
+        kept = score_after is None or score_after >= score_before
+        self.booster_ = result.forest if kept else None
+        self.booster_smoothing_ = result.smoothing
+        stage = {
+            "rounds": result.rounds if kept else 0,
+            "searched_rounds": result.searched_rounds,
+            "smoothing": result.smoothing,
+            "score_before": score_before,
+            "score_after": score_after,
+            "loss_before": result.loss_before,
+            "loss_after": result.loss_after,
+            "fit_time": time.perf_counter() - start,
+        }
+        self.history_["boosting"] = stage
+        after = "not searched" if score_after is None else f"{score_after:.5f}"
+        self._log(
+            f"boosting: {stage['rounds']} rounds (the search's best: {result.searched_rounds} "
+            f"on {BOOST_SEARCH_FOLDS} folds); out-of-sample score {score_before:.5f} -> {after}"
+            f"{'' if kept else ' (lower: the stage is dropped)'}; fit={stage['fit_time']:.2f}s"
+        )
+
+    def _stage_scorer(self, data: _TrainingData) -> LayerScorer:
+        return LayerScorer(
+            self.scoring,
+            is_classifier=self._is_classifier,
+            y=data.y_scored,
+            sample_weight=data.sample_weight,
+            classes=getattr(self, "classes_", None),
+            seed=0,
+        )
 
     def _layer_evidence(self, scorer: LayerScorer, mean_output: np.ndarray):
         """Score one layer's averaged out-of-sample output (with its standard error)."""
@@ -634,6 +763,22 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
 
     def _final_outputs_batch(self, X) -> np.ndarray:
         X_binned = self._binner.transform(X)
+        output = self._cascade_outputs(X_binned)
+        booster = getattr(self, "booster_", None)  # files saved before the stage have none
+        if booster is None:
+            return output
+        boosted = boosted_output(
+            booster,
+            X_binned,
+            output.reshape(len(X_binned), -1),
+            self._is_classifier,
+            self.booster_smoothing_,
+            n_jobs=self.n_jobs,
+        )
+        return boosted.reshape(output.shape)
+
+    def _cascade_outputs(self, X_binned: np.ndarray) -> np.ndarray:
+        """The cascade's output before the boosting stage."""
         thresholds = getattr(self, "screening_thresholds_", None)
         if thresholds is None:
             # Only the last layer's outputs are used; the deque keeps no earlier one alive.
@@ -700,6 +845,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             is_classifier=self._is_classifier,
             n_trees=self.n_trees,
             max_features=self.max_features,
+            extra_max_features=self._extra_max_features(),
             max_depth=self.max_depth,
             min_samples_split=self.min_samples_split,
             min_samples_leaf=self.min_samples_leaf,
@@ -710,6 +856,12 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             n_jobs=self.n_jobs,
             engine=self.engine_,
         )
+
+    def _extra_max_features(self):
+        """Candidate features per split of the completely-random forests."""
+        if self.extra_max_features != "auto":
+            return self.extra_max_features
+        return EXTRA_MAX_FEATURES_AUTO["classification" if self._is_classifier else "regression"]
 
     def _class_weight_of_codes(self):
         """``class_weight`` with a dict's keys turned from the user's labels into class codes.
@@ -885,8 +1037,12 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Deprecated: keeps the layers from the best on whose score is within this of the best
         score, instead of the ``max_loss_se`` rule. Setting it warns.
     max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
-        Candidate features per split of the random forests. The completely-random forests always
-        draw one feature and one threshold per split.
+        Candidate features per split of the random forests.
+    extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
+        Candidate features per split of the completely-random forests, each with one random
+        threshold (the best of them is taken). 1 is gcForest's completely-random forest.
+        ``"auto"``: 1 for classification, half the features for regression (chosen on the
+        benchmark panel, docs/benchmarks.md).
     max_depth : int or None, default=None
         Maximum depth of every tree.
     min_samples_split : int or float, default=2
@@ -940,6 +1096,23 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         fits none whatever ``predictor`` says; None (the default) fits ``predictor`` if given.
     predictor_kwargs : dict or None, default=None
         Deep-Forest 0.1.7's name for ``predictor_params`` (give one or the other).
+    boost_rounds : "auto" or int, default="auto"
+        Rounds of the boosting stage: shallow trees, grown on the input features, that fit what
+        the cascade's output missed (squared error on the targets for regression, the log loss
+        of the class margins for classification; one tree per round, a leaf value per class),
+        started from the last kept layer's out-of-sample output of every training row, so that
+        they learn from the cascade's errors on rows it did not train on. ``"auto"`` chooses the
+        count on the training rows alone: boosters grown on 5 folds (identical rows in one fold)
+        are scored on the fold they left out, the round with the lowest mean held-out loss is
+        taken (times 5/4, for the final booster's larger training set), and the stage is dropped
+        when it would lower the out-of-sample score. 0: no stage. Not with a final
+        ``predictor`` (its output on its training rows is not out of sample): ``"auto"`` then
+        skips the stage and a count is refused. What the stage added is in
+        ``history_["boosting"]``.
+    boost_learning_rate : float, default=0.1
+        Shrinkage of every boosted tree's leaf values.
+    boost_max_depth : int, default=3
+        Depth of the boosted trees (1 to 8).
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
@@ -995,9 +1168,19 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     history_ : dict of list
         For every grown layer, kept or not: ``"score"`` and its standard error ``"score_se"``,
         ``"gain"`` over the best layer before it and its standard error ``"gain_se"`` (NaN for
-        the first layer), and ``"fit_time"`` (seconds).
+        the first layer), and ``"fit_time"`` (seconds). With the boosting stage,
+        ``"boosting"`` is a dict: ``"rounds"`` taken, ``"searched_rounds"`` (the search's best
+        on 5 folds), ``"smoothing"``, ``"score_before"`` (the last kept layer's out-of-sample
+        score) and ``"score_after"`` (the boosted held-out score of the search; None for a given
+        count), the held-out ``"loss_before"`` and ``"loss_after"``, and ``"fit_time"``.
     predictor_ : estimator or None
         The fitted final predictor.
+    booster_ : BinnedForest or None
+        The boosting stage's trees, a tree per round whose leaves hold a value per class (or
+        target); None without a stage.
+    booster_smoothing_ : float
+        Share of the uniform distribution mixed into the class vectors before their log starts
+        the boosting stage (chosen by the out-of-sample log loss; 0 for regression).
     screening_thresholds_ : ndarray of shape (n_layers_,)
         With ``confidence_screening``: the confidence above which rows leave at each kept
         layer (``inf`` for the last one, and where none leaves).
@@ -1045,6 +1228,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         max_loss_se: float = 2.0,
         depth_tolerance="deprecated",
         max_features="sqrt",
+        extra_max_features="auto",
         max_depth: int | None = None,
         min_samples_split: int | float = 2,
         min_samples_leaf: int | float | str = "auto",
@@ -1060,6 +1244,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         predictor_params: dict | None = None,
         use_predictor: bool | None = None,
         predictor_kwargs: dict | None = None,
+        boost_rounds: int | str = "auto",
+        boost_learning_rate: float = 0.1,
+        boost_max_depth: int = 3,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
         n_jobs: int | None = None,
@@ -1079,6 +1266,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.max_loss_se = max_loss_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
+        self.extra_max_features = extra_max_features
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
@@ -1094,6 +1282,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.predictor_params = predictor_params
         self.use_predictor = use_predictor
         self.predictor_kwargs = predictor_kwargs
+        self.boost_rounds = boost_rounds
+        self.boost_learning_rate = boost_learning_rate
+        self.boost_max_depth = boost_max_depth
         self.spill_dir = spill_dir
         self.engine = engine
         self.n_jobs = n_jobs
@@ -1208,7 +1399,13 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         (``benchmarks/regression_defaults.py``): R² 0.91 against 0.84 with ``"sqrt"`` on a
         10,000-row loans table with 137 features, and at least a 400-tree random forest's R²
         on six small tables. ``"sqrt"`` fits faster on wide tables. The completely-random
-        forests always draw one feature and one threshold per split.
+        forests draw ``extra_max_features``.
+    extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
+        Candidate features per split of the completely-random forests, each with one random
+        threshold (the best of them is taken). 1 is gcForest's completely-random forest.
+        ``"auto"``: half the features for regression, 1 for classification (chosen on the
+        benchmark panel, docs/benchmarks.md: on 9 regression tables half the features gained
+        0.01 to 0.07 R² with the boosting stage, where all of them lost 0.016 on boston).
     max_depth : int or None, default=None
         Maximum depth of every tree.
     min_samples_split : int or float, default=2
@@ -1262,6 +1459,23 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         fits none whatever ``predictor`` says; None (the default) fits ``predictor`` if given.
     predictor_kwargs : dict or None, default=None
         Deep-Forest 0.1.7's name for ``predictor_params`` (give one or the other).
+    boost_rounds : "auto" or int, default="auto"
+        Rounds of the boosting stage: shallow trees, grown on the input features, that fit what
+        the cascade's output missed (squared error on the targets for regression, the log loss
+        of the class margins for classification; one tree per round, a leaf value per class),
+        started from the last kept layer's out-of-sample output of every training row, so that
+        they learn from the cascade's errors on rows it did not train on. ``"auto"`` chooses the
+        count on the training rows alone: boosters grown on 5 folds (identical rows in one fold)
+        are scored on the fold they left out, the round with the lowest mean held-out loss is
+        taken (times 5/4, for the final booster's larger training set), and the stage is dropped
+        when it would lower the out-of-sample score. 0: no stage. Not with a final
+        ``predictor`` (its output on its training rows is not out of sample): ``"auto"`` then
+        skips the stage and a count is refused. What the stage added is in
+        ``history_["boosting"]``.
+    boost_learning_rate : float, default=0.1
+        Shrinkage of every boosted tree's leaf values.
+    boost_max_depth : int, default=3
+        Depth of the boosted trees (1 to 8).
     spill_dir : str, path or None, default=None
         Directory to write each fitted layer to as soon as it is fitted ("partial mode", for
         models larger than memory); only one layer's forests are in memory at a time. The files
@@ -1308,9 +1522,19 @@ default="squared_error"
         For every grown layer, kept or not: ``"score"`` and its standard error ``"score_se"``,
         ``"gain"`` over the best layer before it and its standard error ``"gain_se"`` (NaN for
         the first layer), ``"fit_time"`` (seconds), and ``"mae"``, the layer's out-of-sample
-        mean absolute error (the score is R² unless ``scoring`` says otherwise).
+        mean absolute error (the score is R² unless ``scoring`` says otherwise). With the
+        boosting stage, ``"boosting"`` is a dict: ``"rounds"`` taken, ``"searched_rounds"`` (the
+        search's best on 5 folds), ``"score_before"`` (the last kept layer's out-of-sample
+        score) and ``"score_after"`` (the boosted held-out score of the search; None for a given
+        count), the held-out ``"loss_before"`` and ``"loss_after"``, and ``"fit_time"``.
     predictor_ : estimator or None
         The fitted final predictor.
+    booster_ : BinnedForest or None
+        The boosting stage's trees, a tree per round whose leaves hold a value per class (or
+        target); None without a stage.
+    booster_smoothing_ : float
+        Share of the uniform distribution mixed into the class vectors before their log starts
+        the boosting stage (chosen by the out-of-sample log loss; 0 for regression).
     feature_importances_ : ndarray of shape (n_features_in_,)
         Impurity-based importances of the input features.
     n_features_in_ : int
@@ -1350,6 +1574,7 @@ default="squared_error"
         max_loss_se: float = 2.0,
         depth_tolerance="deprecated",
         max_features=1.0,
+        extra_max_features="auto",
         max_depth: int | None = None,
         min_samples_split: int | float = 2,
         min_samples_leaf: int | float | str = "auto",
@@ -1365,6 +1590,9 @@ default="squared_error"
         predictor_params: dict | None = None,
         use_predictor: bool | None = None,
         predictor_kwargs: dict | None = None,
+        boost_rounds: int | str = "auto",
+        boost_learning_rate: float = 0.1,
+        boost_max_depth: int = 3,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
         n_jobs: int | None = None,
@@ -1382,6 +1610,7 @@ default="squared_error"
         self.max_loss_se = max_loss_se
         self.depth_tolerance = depth_tolerance
         self.max_features = max_features
+        self.extra_max_features = extra_max_features
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
@@ -1397,6 +1626,9 @@ default="squared_error"
         self.predictor_params = predictor_params
         self.use_predictor = use_predictor
         self.predictor_kwargs = predictor_kwargs
+        self.boost_rounds = boost_rounds
+        self.boost_learning_rate = boost_learning_rate
+        self.boost_max_depth = boost_max_depth
         self.spill_dir = spill_dir
         self.engine = engine
         self.n_jobs = n_jobs

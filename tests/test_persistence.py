@@ -112,12 +112,15 @@ def test_a_forest_saves_as_the_same_few_nodes_whatever_its_number_of_trees(tmp_p
     X, y = load_iris(return_X_y=True)
     counts = {}
     for n_trees in (4, 40):
-        model = CascadeForestClassifier(n_trees=n_trees, max_layers=1, random_state=0).fit(X, y)
+        model = CascadeForestClassifier(
+            n_trees=n_trees, max_layers=1, boost_rounds=5, random_state=0
+        ).fit(X, y)
         path = save_estimator(model, tmp_path / f"{n_trees}.skops")
         nodes = _schema_nodes(path)
         counts[n_trees] = (len(nodes), sum(node["__loader__"] == "NdArrayNode" for node in nodes))
         forests = sum(node.get("__class__") == "BinnedForest" for node in nodes)
-        assert forests == 2 * model.n_estimators
+        # The layer's forests, and the boosting stage's trees (one forest for all rounds).
+        assert forests == 2 * model.n_estimators + 1
     assert counts[4] == counts[40]
 
 

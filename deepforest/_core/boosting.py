@@ -1,0 +1,497 @@
+"""A boosting stage on the cascade's out-of-sample output: shallow trees fit what it missed.
+
+The cascade's last kept layer gives every training row an out-of-sample prediction (out of bag
+or out of fold). Gradient boosting started from that prediction -- a "one-step boosted forest"
+(Ghosal & Hooker) -- fits small trees to its residuals on the binned input features: squared
+error on the targets for regression, the softmax log loss on class margins ``log(p)`` for
+classification (Newton leaf values, as XGBoost and LightGBM take).
+
+How many rounds to take is chosen on the training rows alone: the rows are split into folds
+(identical rows sharing a fold), a booster per fold is grown on the other folds and scored on
+its own, and the round with the lowest mean held-out loss is taken, scaled up for the final
+booster's larger training set. No round is taken when none helps out of sample.
+
+The trees are grown by a compiled depth-first grower over per-node histograms of gradients and
+hessians (one tree per round for all classes, each leaf a value per class), and stored as a
+:class:`~deepforest._core.trees.BinnedForest` whose leaves hold the shrunken values, so
+prediction, saving and file checks are the forests'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from numba import njit
+
+from .folds import assign_folds
+from .trees import BinnedForest, concatenate_trees
+
+# Probabilities are clipped at this before their log becomes a margin.
+MIN_PROBABILITY = 1e-9
+# Candidate shares of the uniform distribution mixed into the class vectors before their log
+# becomes a margin (see ``choose_smoothing``).
+SMOOTHING_GRID = np.geomspace(1e-3, 0.5, 28)
+# The search for the round count stops once the best mean held-out loss has fallen by less than
+# MIN_RELATIVE_GAIN of the starting loss over the last PATIENCE_ROUNDS rounds: past that, rounds
+# only cost time and model size (on a table of 32 classes the loss crept down for 1,000 rounds,
+# while test accuracy stopped changing after 60).
+PATIENCE_ROUNDS = 30
+MIN_RELATIVE_GAIN = 1e-4
+# Folds of the search for the round count.
+SEARCH_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class BoostingSettings:
+    """How the stage grows its trees."""
+
+    max_rounds: int
+    learning_rate: float
+    max_depth: int
+    min_samples_leaf: int
+    l2_regularization: float
+    # Where each feature's slots start in a node's histogram (``histogram_offsets``).
+    histogram_offsets: np.ndarray
+    # The bin code of missing values.
+    missing_bin: int
+
+
+@dataclass
+class BoostingResult:
+    """A fitted stage, and what its search found out of sample."""
+
+    # A tree per round; its leaves hold a value per class (or target), added to the margins.
+    forest: BinnedForest | None
+    # Share of the uniform distribution mixed into the class vectors (``base_margin``).
+    smoothing: float
+    rounds: int
+    searched_rounds: int
+    loss_before: float
+    # The search's held-out loss at the chosen round (None when the round count was given).
+    loss_after: float | None
+    # Every training row's held-out output of the chosen round (the searching folds' boosters).
+    held_out_output: np.ndarray | None
+
+
+# ------------------------------------------------------------------ the compiled grower
+def histogram_offsets(n_bins_per_feature: np.ndarray) -> np.ndarray:
+    """Where each feature's bins start in a node's histogram: features take only their own
+    bins (a yes/no column two, not 256), and each has one more slot for missing values."""
+    offsets = np.zeros(len(n_bins_per_feature) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(np.asarray(n_bins_per_feature, dtype=np.int64) + 1)
+    return offsets
+
+
+@njit(nogil=True, cache=True)
+def _fill_histograms(X, idx, start, end, grad, hess, offsets, missing_bin, hist_g, hist_h, hist_n):
+    """Sum the node's gradients, hessians and rows per (feature, bin) slot."""
+    n_features = X.shape[1]
+    n_outputs = grad.shape[1]
+    hist_g[:] = 0.0
+    hist_h[:] = 0.0
+    hist_n[:] = 0
+    for i in range(start, end):
+        r = idx[i]
+        for f in range(n_features):
+            b = X[r, f]
+            # Missing values take the feature's last slot.
+            slot = offsets[f + 1] - 1 if b == missing_bin else offsets[f] + b
+            hist_n[slot] += 1
+            for k in range(n_outputs):
+                hist_g[slot, k] += grad[r, k]
+                hist_h[slot, k] += hess[r, k]
+
+
+@njit(nogil=True, cache=True)
+def _best_split(hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_leaf, l2):
+    """Best (gain, feature, threshold bin), the gain summed over outputs: rows with a bin at
+    most the threshold go left, missing values right."""
+    n_outputs = g_total.shape[0]
+    parent = 0.0
+    for k in range(n_outputs):
+        parent += g_total[k] * g_total[k] / (h_total[k] + l2)
+    best_gain = 0.0
+    best_feature = -1
+    best_threshold = -1
+    g_left = np.empty(n_outputs)
+    h_left = np.empty(n_outputs)
+    for f in range(offsets.shape[0] - 1):
+        g_left[:] = 0.0
+        h_left[:] = 0.0
+        n_left = 0
+        # Thresholds up to the last bin of values: the missing slot is never on the left.
+        for slot in range(offsets[f], offsets[f + 1] - 1):
+            if hist_n[slot] == 0:
+                continue
+            n_left += hist_n[slot]
+            for k in range(n_outputs):
+                g_left[k] += hist_g[slot, k]
+                h_left[k] += hist_h[slot, k]
+            if n_left < min_leaf:
+                continue
+            if n_total - n_left < min_leaf:
+                break
+            gain = -parent
+            for k in range(n_outputs):
+                g_right = g_total[k] - g_left[k]
+                gain += g_left[k] * g_left[k] / (h_left[k] + l2)
+                gain += g_right * g_right / (h_total[k] - h_left[k] + l2)
+            if gain > best_gain + 1e-12 * abs(parent):
+                best_gain = gain
+                best_feature = f
+                best_threshold = slot - offsets[f]
+    return best_gain, best_feature, best_threshold
+
+
+@njit(nogil=True, cache=True)
+def grow_boosted_tree(
+    X, rows, grad, hess, offsets, missing_bin, max_depth, min_leaf, l2, shrinkage, row_step
+):
+    """Grow one tree for all outputs on ``rows`` of ``X`` to gradients and hessians.
+
+    ``grad`` and ``hess`` are (rows x outputs); a split maximises the gain summed over outputs
+    and a leaf holds one Newton step per output, ``-shrinkage * G / (H + l2)`` (one tree per
+    round for all classes, as CatBoost's multi-class trees). Returns the tree's arrays in
+    ``grower``'s layout (``feature``, ``threshold``, ``left``, ``right``, leaf ``values`` of
+    shape (n_leaves, n_outputs), ``root``, importances; no pure leaves) and adds each training
+    row's leaf values to ``row_step[row]``.
+    """
+    n_rows = rows.shape[0]
+    n_outputs = grad.shape[1]
+    idx = rows.copy()
+    capacity = 2 ** (max_depth + 1)
+    feature = np.empty(capacity, dtype=np.int32)
+    threshold = np.empty(capacity, dtype=np.uint8)
+    left = np.empty(capacity, dtype=np.int32)
+    right = np.empty(capacity, dtype=np.int32)
+    values = np.empty((capacity, n_outputs))
+    importances = np.zeros(X.shape[1])
+    n_slots = offsets[-1]
+    hist_g = np.empty((n_slots, n_outputs))
+    hist_h = np.empty((n_slots, n_outputs))
+    hist_n = np.empty(n_slots, dtype=np.int64)
+    g_total = np.empty(n_outputs)
+    h_total = np.empty(n_outputs)
+    n_nodes = 0
+    n_leaves = 0
+    # Depth-first stack of (start, end, depth, parent node, is left child).
+    stack = np.empty((capacity, 5), dtype=np.int64)
+    stack[0, 0] = 0
+    stack[0, 1] = n_rows
+    stack[0, 2] = 0
+    stack[0, 3] = -1
+    stack[0, 4] = 0
+    top = 1
+    root = 0
+    while top > 0:
+        top -= 1
+        start, end, depth, parent, is_left = stack[top]
+        g_total[:] = 0.0
+        h_total[:] = 0.0
+        for i in range(start, end):
+            for k in range(n_outputs):
+                g_total[k] += grad[idx[i], k]
+                h_total[k] += hess[idx[i], k]
+        n_total = end - start
+        split_feature = -1
+        split_bin = -1
+        gain = 0.0
+        if depth < max_depth and n_total >= 2 * min_leaf:
+            _fill_histograms(
+                X, idx, start, end, grad, hess, offsets, missing_bin, hist_g, hist_h, hist_n
+            )
+            gain, split_feature, split_bin = _best_split(
+                hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_leaf, l2
+            )
+        if split_feature < 0:
+            for k in range(n_outputs):
+                values[n_leaves, k] = -shrinkage * g_total[k] / (h_total[k] + l2)
+            for i in range(start, end):
+                for k in range(n_outputs):
+                    row_step[idx[i], k] += values[n_leaves, k]
+            code = -1 - n_leaves
+            n_leaves += 1
+        else:
+            node = n_nodes
+            n_nodes += 1
+            feature[node] = split_feature
+            threshold[node] = split_bin
+            importances[split_feature] += gain
+            # Partition idx[start:end]: rows with bin <= split_bin first.
+            i = start
+            j = end - 1
+            while i <= j:
+                if X[idx[i], split_feature] <= split_bin:
+                    i += 1
+                else:
+                    tmp = idx[i]
+                    idx[i] = idx[j]
+                    idx[j] = tmp
+                    j -= 1
+            # Right child pushed first, so the left one is grown first.
+            stack[top, 0] = i
+            stack[top, 1] = end
+            stack[top, 2] = depth + 1
+            stack[top, 3] = node
+            stack[top, 4] = 0
+            top += 1
+            stack[top, 0] = start
+            stack[top, 1] = i
+            stack[top, 2] = depth + 1
+            stack[top, 3] = node
+            stack[top, 4] = 1
+            top += 1
+            code = node
+        if parent < 0:
+            root = code
+        elif is_left:
+            left[parent] = code
+        else:
+            right[parent] = code
+    return (
+        feature[:n_nodes].copy(),
+        threshold[:n_nodes].copy(),
+        left[:n_nodes].copy(),
+        right[:n_nodes].copy(),
+        values[:n_leaves].copy(),
+        root,
+        importances,
+    )
+
+
+@njit(nogil=True, cache=True)
+def _tree_step(X, rows, feature, threshold, left, right, values, root, out):
+    """Add the tree's leaf values to ``out[row]`` for ``rows`` of ``X``."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        node = root
+        while node >= 0:
+            if X[r, feature[node]] <= threshold[node]:
+                node = left[node]
+            else:
+                node = right[node]
+        for k in range(out.shape[1]):
+            out[r, k] += values[-1 - node, k]
+
+
+# ------------------------------------------------------------------ losses and gradients
+def base_margin(base_output: np.ndarray, is_classification: bool, smoothing: float = 0.0):
+    """The margins boosting starts from: smoothed log-probabilities, or the predicted targets."""
+    if is_classification:
+        n_classes = base_output.shape[1]
+        smoothed = (1.0 - smoothing) * base_output + smoothing / n_classes
+        return np.log(np.clip(smoothed, MIN_PROBABILITY, None))
+    return np.array(base_output, dtype=np.float64)
+
+
+def choose_smoothing(base_output: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+    """The share of the uniform distribution that makes the class vectors' log loss least.
+
+    Forests' class vectors are often 0 or 1, and the log of a vote share is no calibrated margin:
+    started from it, boosting would spend its rounds softening confident rows instead of fitting
+    what the cascade missed. Mixing in the uniform distribution, by the share that minimises the
+    out-of-sample log loss of the training rows, calibrates the start.
+    """
+    losses = [mean_loss(base_margin(base_output, True, s), y, weight, True) for s in SMOOTHING_GRID]
+    return float(SMOOTHING_GRID[int(np.argmin(losses))])
+
+
+def margin_output(margin: np.ndarray, is_classification: bool) -> np.ndarray:
+    """Class probabilities (a softmax) or targets from margins."""
+    if not is_classification:
+        return margin
+    shifted = margin - margin.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
+
+
+def _row_losses(margin, y, is_classification):
+    if is_classification:
+        proba = margin_output(margin, True)
+        return -np.log(np.clip((proba * y).sum(axis=1), 1e-15, None))
+    return ((margin - y) ** 2).sum(axis=1)
+
+
+def mean_loss(margin, y, weight, is_classification) -> float:
+    return float(np.average(_row_losses(margin, y, is_classification), weights=weight))
+
+
+# ------------------------------------------------------------------ one booster's rounds
+class _BoostingRun:
+    """A booster grown round by round on ``train`` rows, updating the margins of all rows."""
+
+    def __init__(self, X, y, weight, margin, train, held_out, settings, is_classification):
+        self.X, self.y, self.weight = X, y, weight
+        self.margin = margin.copy()
+        # Rows of weight 0 count as absent (scikit-learn's convention), also in leaf sizes.
+        self.train, self.held_out = train[weight[train] > 0], held_out
+        self.settings = settings
+        self.is_classification = is_classification
+        self.trees: list[tuple] = []
+
+    def step(self) -> None:
+        """Grow one round: a tree for all outputs on the loss's gradients and hessians."""
+        s = self.settings
+        if self.is_classification:
+            proba = margin_output(self.margin, True)
+            grad = (proba - self.y) * self.weight[:, None]
+            proba *= 1.0 - proba
+            hess = np.maximum(proba, 1e-6, out=proba)
+            hess *= self.weight[:, None]
+        else:
+            grad = (self.margin - self.y) * self.weight[:, None]
+            hess = np.repeat(self.weight[:, None], self.y.shape[1], axis=1)
+        row_step = np.zeros_like(self.margin)
+        tree = grow_boosted_tree(
+            self.X,
+            self.train,
+            grad,
+            hess,
+            s.histogram_offsets,
+            s.missing_bin,
+            s.max_depth,
+            s.min_samples_leaf,
+            s.l2_regularization,
+            s.learning_rate,
+            row_step,
+        )
+        feature, threshold, left, right, leaf_values, root, importances = tree
+        if self.held_out is not None and len(self.held_out):
+            _tree_step(
+                self.X, self.held_out, feature, threshold, left, right, leaf_values, root, row_step
+            )
+        self.margin += row_step
+        table = leaf_values.astype(np.float32)
+        self.trees.append((feature, threshold, left, right, table, root, importances))
+
+    def held_out_loss(self) -> float:
+        rows = self.held_out
+        return mean_loss(self.margin[rows], self.y[rows], self.weight[rows], self.is_classification)
+
+
+# ------------------------------------------------------------------ the stage
+def fit_boosting(
+    X_binned: np.ndarray,
+    y: np.ndarray,
+    base_output: np.ndarray,
+    weight: np.ndarray,
+    groups: np.ndarray,
+    settings: BoostingSettings,
+    *,
+    is_classification: bool,
+    rounds: int | str,
+    rng: np.random.RandomState,
+    n_jobs: int | None = None,
+) -> BoostingResult:
+    """Fit the stage; ``rounds="auto"`` chooses the round count from held-out folds.
+
+    Parameters
+    ----------
+    X_binned : uint8 ndarray of shape (n_samples, n_features)
+    y : float64 ndarray of shape (n_samples, n_outputs)
+        One-hot classes, or the targets.
+    base_output : ndarray of shape (n_samples, n_outputs)
+        The cascade's out-of-sample class probabilities or predictions.
+    weight : float64 ndarray of shape (n_samples,)
+        Sample (times class) weights.
+    groups : int ndarray of shape (n_samples,)
+        Groups of identical rows; a group never straddles two search folds.
+    """
+    X = np.ascontiguousarray(X_binned, dtype=np.uint8)
+    weight = np.asarray(weight, dtype=np.float64)
+    smoothing = choose_smoothing(base_output, y, weight) if is_classification else 0.0
+    margin = base_margin(base_output, is_classification, smoothing)
+    all_rows = np.arange(X.shape[0], dtype=np.int64)
+    loss_before = mean_loss(margin, y, weight, is_classification)
+    held_out_output = None
+    if rounds == "auto":
+        codes = y.argmax(axis=1) if is_classification else None
+        folds = assign_folds(groups, SEARCH_FOLDS, rng, codes)
+        runs = [
+            _BoostingRun(
+                X,
+                y,
+                weight,
+                margin,
+                all_rows[folds != k],
+                all_rows[folds == k],
+                settings,
+                is_classification,
+            )
+            for k in range(SEARCH_FOLDS)
+        ]
+        searched, best_loss, best_margin = _search_rounds(
+            runs, folds, y, weight, is_classification, settings, n_jobs
+        )
+        # The final booster trains on all rows, a fold more than each searching one: it can take
+        # proportionally more rounds before it overfits.
+        rounds = math.ceil(searched * SEARCH_FOLDS / (SEARCH_FOLDS - 1)) if searched else 0
+        loss_after = best_loss
+        held_out_output = margin_output(best_margin, is_classification)
+    else:
+        searched, loss_after = 0, None
+    if rounds == 0:
+        return BoostingResult(None, smoothing, 0, searched, loss_before, loss_before, None)
+    final = _BoostingRun(X, y, weight, margin, all_rows, None, settings, is_classification)
+    for _ in range(rounds):
+        final.step()
+    forest = concatenate_trees(
+        final.trees, 0, X.shape[1], np.array([0, len(final.trees)], dtype=np.int64)
+    )
+    return BoostingResult(
+        forest, smoothing, rounds, searched, loss_before, loss_after, held_out_output
+    )
+
+
+def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
+    """Grow the folds' boosters in step; return the best round, its loss and its margins."""
+    n_rows = y.shape[0]
+
+    def held_out_margin():
+        out = np.empty((n_rows, y.shape[1]))
+        for k, run in enumerate(runs):
+            out[folds == k] = run.margin[run.held_out]
+        return out
+
+    def total_loss() -> float:
+        margin = held_out_margin()
+        return mean_loss(margin, y, weight, is_classification)
+
+    best_round, best_loss, best_margin = 0, total_loss(), held_out_margin()
+    best_by_round = [best_loss]
+    starting_loss = best_loss
+    parallel = effective_n_jobs(n_jobs) > 1
+    with Parallel(n_jobs=n_jobs, backend="threading") as pool:
+        for round_ in range(1, settings.max_rounds + 1):
+            if parallel:
+                pool(delayed(run.step)() for run in runs)
+            else:
+                for run in runs:
+                    run.step()
+            loss = total_loss()
+            if loss < best_loss:
+                best_round, best_loss, best_margin = round_, loss, held_out_margin()
+            best_by_round.append(best_loss)
+            if round_ >= PATIENCE_ROUNDS:
+                earlier = best_by_round[round_ - PATIENCE_ROUNDS]
+                if best_loss > earlier - MIN_RELATIVE_GAIN * starting_loss:
+                    break
+    return best_round, best_loss, best_margin
+
+
+def boosted_output(
+    forest: BinnedForest,
+    X_binned: np.ndarray,
+    base_output: np.ndarray,
+    is_classification: bool,
+    smoothing: float = 0.0,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """The stage's prediction: the base output's margins plus the trees' sum."""
+    margin = base_margin(base_output, is_classification, smoothing)
+    margin += forest.output(X_binned, n_jobs=n_jobs) * forest.n_trees
+    return margin_output(margin, is_classification)
