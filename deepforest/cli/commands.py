@@ -302,9 +302,11 @@ def _fit(pipeline, X, y, log: Log) -> float:
         raise UserError(f"invalid estimator option: {error}") from None
     seconds = time.perf_counter() - start
     estimator = pipeline.named_steps["model"]
+    stage = estimator.history_.get("boosting")
+    boosting = "" if stage is None else f", then {stage['rounds']} boosting rounds"
     log(
         f"trained in {seconds:.1f} s: kept {estimator.n_layers_} of "
-        f"{len(estimator.history_['score'])} layers grown"
+        f"{len(estimator.history_['score'])} layers grown{boosting}"
     )
     return seconds
 

@@ -92,6 +92,18 @@ def _max_features(text: str):
     return value
 
 
+def _boost_rounds(text: str):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected auto or a count of 0 or more, got {text!r}")
+    return value
+
+
 def _max_samples(text: str):
     """A count of rows (a whole number) or a fraction of them in (0, 1]."""
     try:
@@ -325,6 +337,13 @@ def _add_train_parser(commands) -> None:
     )
     estimator.add_argument("--n-trees", type=_positive_int, metavar="N", help="trees per forest")
     estimator.add_argument(
+        "--boost-rounds",
+        type=_boost_rounds,
+        metavar="N",
+        help="rounds of the boosting stage on the cascade's out-of-sample output: auto (the "
+        "default: chosen on held-out folds of the training rows), 0 (no stage) or a count",
+    )
+    estimator.add_argument(
         "--max-layers", type=_positive_int, metavar="N", help="most layers grown"
     )
     estimator.add_argument(
@@ -490,6 +509,7 @@ def _run_train(args) -> int:
         "spill_dir": args.spill_dir,
         "layer_estimators": args.layer_estimator,
         "predictor": args.predictor,
+        "boost_rounds": args.boost_rounds,
     }
     # Options left out keep the estimator's defaults.
     params = {name: value for name, value in params.items() if value is not None}
