@@ -25,18 +25,10 @@ def _grow(X, grad, hess, max_depth=1, min_leaf=5):
     rows = np.arange(len(X), dtype=np.int64)
     row_step = np.zeros_like(grad)
     n_bins = [int(X[X[:, j] != MISSING, j].max()) + 1 for j in range(X.shape[1])]
+    features = np.arange(X.shape[1])
+    offsets = histogram_offsets(n_bins)
     tree = grow_boosted_tree(
-        X,
-        rows,
-        grad,
-        hess,
-        histogram_offsets(n_bins),
-        MISSING,
-        max_depth,
-        min_leaf,
-        1.0,
-        0.5,
-        row_step,
+        X, rows, grad, hess, features, offsets, MISSING, max_depth, min_leaf, 1.0, 0.5, row_step
     )
     return tree, rows, row_step
 
@@ -231,3 +223,16 @@ def test_models_saved_before_the_stage_load_with_the_parameters_they_were_grown_
     assert model.boost_rounds == 0 and model.extra_max_features == 1
     assert getattr(model, "booster_", None) is None
     assert model.predict(np.zeros((2, model.n_features_in_))).shape[0] == 2
+
+
+def test_a_tree_splits_only_on_the_features_it_was_given():
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 20, size=(400, 3)).astype(np.uint8)
+    grad = np.where(X[:, 1] <= 7, -1.0, 2.0)[:, None]  # the signal is in feature 1
+    rows, row_step = np.arange(400, dtype=np.int64), np.zeros((400, 1))
+    offsets = histogram_offsets([20, 20, 20])
+    features = np.array([0, 2])
+    tree = grow_boosted_tree(
+        X, rows, grad, np.ones((400, 1)), features, offsets, MISSING, 3, 5, 1.0, 0.5, row_step
+    )
+    assert set(tree[0].tolist()) <= {0, 2}

@@ -57,6 +57,9 @@ class BoostingSettings:
     histogram_offsets: np.ndarray
     # The bin code of missing values.
     missing_bin: int
+    # Features a tree may split on, drawn anew for every tree (all when there are fewer): on
+    # wide data (images) a histogram over every feature made a round cost more than a layer.
+    max_features: int = 64
 
 
 @dataclass
@@ -86,16 +89,18 @@ def histogram_offsets(n_bins_per_feature: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _fill_histograms(X, idx, start, end, grad, hess, offsets, missing_bin, hist_g, hist_h, hist_n):
-    """Sum the node's gradients, hessians and rows per (feature, bin) slot."""
-    n_features = X.shape[1]
+def _fill_histograms(
+    X, idx, start, end, grad, hess, features, offsets, missing_bin, hist_g, hist_h, hist_n
+):
+    """Sum the node's gradients, hessians and rows per (feature, bin) slot of ``features``."""
     n_outputs = grad.shape[1]
-    hist_g[:] = 0.0
-    hist_h[:] = 0.0
-    hist_n[:] = 0
+    for f in features:
+        hist_g[offsets[f] : offsets[f + 1]] = 0.0
+        hist_h[offsets[f] : offsets[f + 1]] = 0.0
+        hist_n[offsets[f] : offsets[f + 1]] = 0
     for i in range(start, end):
         r = idx[i]
-        for f in range(n_features):
+        for f in features:
             b = X[r, f]
             # Missing values take the feature's last slot.
             slot = offsets[f + 1] - 1 if b == missing_bin else offsets[f] + b
@@ -106,7 +111,7 @@ def _fill_histograms(X, idx, start, end, grad, hess, offsets, missing_bin, hist_
 
 
 @njit(nogil=True, cache=True)
-def _best_split(hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_leaf, l2):
+def _best_split(hist_g, hist_h, hist_n, features, offsets, g_total, h_total, n_total, min_leaf, l2):
     """Best (gain, feature, threshold bin), the gain summed over outputs: rows with a bin at
     most the threshold go left, missing values right."""
     n_outputs = g_total.shape[0]
@@ -118,7 +123,7 @@ def _best_split(hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_
     best_threshold = -1
     g_left = np.empty(n_outputs)
     h_left = np.empty(n_outputs)
-    for f in range(offsets.shape[0] - 1):
+    for f in features:
         g_left[:] = 0.0
         h_left[:] = 0.0
         n_left = 0
@@ -148,9 +153,21 @@ def _best_split(hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_
 
 @njit(nogil=True, cache=True)
 def grow_boosted_tree(
-    X, rows, grad, hess, offsets, missing_bin, max_depth, min_leaf, l2, shrinkage, row_step
+    X,
+    rows,
+    grad,
+    hess,
+    features,
+    offsets,
+    missing_bin,
+    max_depth,
+    min_leaf,
+    l2,
+    shrinkage,
+    row_step,
 ):
-    """Grow one tree for all outputs on ``rows`` of ``X`` to gradients and hessians.
+    """Grow one tree for all outputs on ``rows`` of ``X`` to gradients and hessians, splitting
+    on ``features`` only.
 
     ``grad`` and ``hess`` are (rows x outputs); a split maximises the gain summed over outputs
     and a leaf holds one Newton step per output, ``-shrinkage * G / (H + l2)`` (one tree per
@@ -201,10 +218,30 @@ def grow_boosted_tree(
         gain = 0.0
         if depth < max_depth and n_total >= 2 * min_leaf:
             _fill_histograms(
-                X, idx, start, end, grad, hess, offsets, missing_bin, hist_g, hist_h, hist_n
+                X,
+                idx,
+                start,
+                end,
+                grad,
+                hess,
+                features,
+                offsets,
+                missing_bin,
+                hist_g,
+                hist_h,
+                hist_n,
             )
             gain, split_feature, split_bin = _best_split(
-                hist_g, hist_h, hist_n, offsets, g_total, h_total, n_total, min_leaf, l2
+                hist_g,
+                hist_h,
+                hist_n,
+                features,
+                offsets,
+                g_total,
+                h_total,
+                n_total,
+                min_leaf,
+                l2,
             )
         if split_feature < 0:
             for k in range(n_outputs):
@@ -324,8 +361,11 @@ def mean_loss(margin, y, weight, is_classification) -> float:
 class _BoostingRun:
     """A booster grown round by round on ``train`` rows, updating the margins of all rows."""
 
-    def __init__(self, X, y, weight, margin, train, held_out, settings, is_classification):
+    def __init__(
+        self, X, y, weight, margin, train, held_out, settings, is_classification, seed: int
+    ):
         self.X, self.y, self.weight = X, y, weight
+        self.rng = np.random.RandomState(seed)
         self.margin = margin.copy()
         # Rows of weight 0 count as absent (scikit-learn's convention), also in leaf sizes.
         self.train, self.held_out = train[weight[train] > 0], held_out
@@ -346,11 +386,16 @@ class _BoostingRun:
             grad = (self.margin - self.y) * self.weight[:, None]
             hess = np.repeat(self.weight[:, None], self.y.shape[1], axis=1)
         row_step = np.zeros_like(self.margin)
+        n_features = self.X.shape[1]
+        features = np.arange(n_features)
+        if n_features > s.max_features:
+            features = np.sort(self.rng.choice(n_features, s.max_features, replace=False))
         tree = grow_boosted_tree(
             self.X,
             self.train,
             grad,
             hess,
+            features,
             s.histogram_offsets,
             s.missing_bin,
             s.max_depth,
@@ -421,6 +466,7 @@ def fit_boosting(
                 all_rows[folds == k],
                 settings,
                 is_classification,
+                seed=int(rng.randint(np.iinfo(np.int32).max)),
             )
             for k in range(SEARCH_FOLDS)
         ]
@@ -436,7 +482,17 @@ def fit_boosting(
         searched, loss_after = 0, None
     if rounds == 0:
         return BoostingResult(None, smoothing, 0, searched, loss_before, loss_before, None)
-    final = _BoostingRun(X, y, weight, margin, all_rows, None, settings, is_classification)
+    final = _BoostingRun(
+        X,
+        y,
+        weight,
+        margin,
+        all_rows,
+        None,
+        settings,
+        is_classification,
+        seed=int(rng.randint(np.iinfo(np.int32).max)),
+    )
     for _ in range(rounds):
         final.step()
     forest = concatenate_trees(
