@@ -691,7 +691,11 @@ def fitted_details(name: str, model) -> dict:
                 details[attribute] = int(getattr(cascade, attribute))
         history = getattr(cascade, "history_", None)
         if isinstance(history, dict):
-            details["history"] = {k: [float(v) for v in vs] for k, vs in history.items()}
+            details["history"] = {
+                k: [float(v) for v in vs] for k, vs in history.items() if k != "boosting"
+            }
+            if "boosting" in history:
+                details["boosting"] = dict(history["boosting"])
         if name in ("cascade", "cascade_hist_gb", "cascade_sklearn"):
             details["trees_grown"] = cascade_trees_grown(model)
             details["params"] = {

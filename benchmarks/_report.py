@@ -232,7 +232,10 @@ def _notes(model: str, runs: list[dict]) -> str:
             imputed = "; NaN imputed (medians)" if any("imputed" in d for d in details) else ""
             return f"layers kept {kept}{imputed}"
         grown = "/".join(str(len(d["history"]["score"])) for d in details)
-        return f"layers kept {kept} of grown {grown}"
+        boosting = ""
+        if all("boosting" in d for d in details):
+            boosting = "; boost rounds " + "/".join(str(d["boosting"]["rounds"]) for d in details)
+        return f"layers kept {kept} of grown {grown}{boosting}"
     if model == "random_forest":
         return "trees " + "/".join(str(d.get("n_estimators")) for d in details)
     if model in ("xgboost", "lightgbm", "catboost"):

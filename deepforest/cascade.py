@@ -76,8 +76,12 @@ from ._migration import DeepForestMethods
 # of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
 DUPLICATE_SHARE_FOR_FOLDS = 0.05
 
-# What extra_max_features="auto" stands for, per task (chosen on the benchmark panel).
-EXTRA_MAX_FEATURES_AUTO = {"classification": 1, "regression": 0.5}
+# What extra_max_features="auto" stands for (chosen on the benchmark panel, docs/benchmarks.md):
+# half the features for regression; for classification one, gcForest's completely-random
+# trees, up to WIDE_CLASSIFICATION_FEATURES features and the square root from there (images:
+# +0.54 pt on MNIST-10k, where one candidate lost 0.64 pt on churn's 19 features).
+EXTRA_MAX_FEATURES_REGRESSION = 0.5
+WIDE_CLASSIFICATION_FEATURES = 64
 # The boosting stage's fixed settings: a bound on the rounds its search tries, the rows a leaf
 # holds at least, and the L2 penalty on leaf values (XGBoost's lambda).
 BOOST_MAX_ROUNDS = 200
@@ -861,7 +865,9 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         """Candidate features per split of the completely-random forests."""
         if self.extra_max_features != "auto":
             return self.extra_max_features
-        return EXTRA_MAX_FEATURES_AUTO["classification" if self._is_classifier else "regression"]
+        if not self._is_classifier:
+            return EXTRA_MAX_FEATURES_REGRESSION
+        return "sqrt" if self.n_features_in_ >= WIDE_CLASSIFICATION_FEATURES else 1
 
     def _class_weight_of_codes(self):
         """``class_weight`` with a dict's keys turned from the user's labels into class codes.
@@ -1040,9 +1046,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         Candidate features per split of the random forests.
     extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
         Candidate features per split of the completely-random forests, each with one random
-        threshold (the best of them is taken). 1 is gcForest's completely-random forest.
-        ``"auto"``: 1 for classification, half the features for regression (chosen on the
-        benchmark panel, docs/benchmarks.md).
+        threshold (the best of them is taken); 1 is gcForest's completely-random forest.
+        ``"auto"``: for classification 1 below 64 features and ``"sqrt"`` from 64 on (images),
+        for regression half the features (chosen on the benchmark panel, docs/benchmarks.md).
     max_depth : int or None, default=None
         Maximum depth of every tree.
     min_samples_split : int or float, default=2
@@ -1402,10 +1408,9 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         forests draw ``extra_max_features``.
     extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
         Candidate features per split of the completely-random forests, each with one random
-        threshold (the best of them is taken). 1 is gcForest's completely-random forest.
-        ``"auto"``: half the features for regression, 1 for classification (chosen on the
-        benchmark panel, docs/benchmarks.md: on 9 regression tables half the features gained
-        0.01 to 0.07 R² with the boosting stage, where all of them lost 0.016 on boston).
+        threshold (the best of them is taken); 1 is gcForest's completely-random forest.
+        ``"auto"``: for classification 1 below 64 features and ``"sqrt"`` from 64 on (images),
+        for regression half the features (chosen on the benchmark panel, docs/benchmarks.md).
     max_depth : int or None, default=None
         Maximum depth of every tree.
     min_samples_split : int or float, default=2
