@@ -45,7 +45,15 @@ def test_fit_on_float32_memmap_makes_no_float64_copy(memmap_data):
     X, y = memmap_data
     assert isinstance(X, np.memmap) and X.dtype == np.float32
     model = CascadeForestClassifier(
-        n_estimators=1, n_trees=4, max_layers=1, max_depth=6, min_samples_leaf=1, random_state=0
+        n_estimators=1,
+        n_trees=4,
+        max_layers=1,
+        max_depth=6,
+        min_samples_leaf=1,
+        # A few boosting rounds: the stage must not copy the input either, and its search for
+        # a round count would only add time here.
+        boost_rounds=3,
+        random_state=0,
     )
     peak = _peak_bytes(lambda: model.fit(X, y))
     # Without a copy, fit holds the uint8 binned matrix (1 byte per value), the layer's copies
@@ -62,7 +70,13 @@ def test_next_layer_features_do_not_coexist_with_the_previous_ones(memmap_data):
     """Between layers, no second float32 matrix and no float64 one: measured 7.9 bytes a value."""
     X, y = memmap_data
     model = CascadeForestClassifier(
-        n_estimators=1, n_trees=4, max_layers=2, max_depth=6, min_samples_leaf=1, random_state=0
+        n_estimators=1,
+        n_trees=4,
+        max_layers=2,
+        max_depth=6,
+        min_samples_leaf=1,
+        boost_rounds=3,
+        random_state=0,
     )
     peak = _peak_bytes(lambda: model.fit(X, y))
     assert len(model.history_["score"]) == 2, "the test needs a second layer to be built"
