@@ -236,3 +236,30 @@ def test_a_tree_splits_only_on_the_features_it_was_given():
         X, rows, grad, np.ones((400, 1)), features, offsets, MISSING, 3, 5, 1.0, 0.5, row_step
     )
     assert set(tree[0].tolist()) <= {0, 2}
+
+
+def test_class_weights_reach_the_stage():
+    """Weighting a class up makes the boosted model predict it more often."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(600, 4))
+    y = (X[:, 0] + rng.normal(scale=1.5, size=600) > 1.2).astype(int)  # a noisy minority
+    counts = {}
+    for class_weight in (None, {0: 1.0, 1: 6.0}):
+        model = CascadeForestClassifier(
+            n_trees=20, boost_rounds=15, class_weight=class_weight, random_state=0
+        ).fit(X, y)
+        counts[class_weight is None] = int((model.predict(X) == 1).sum())
+    assert counts[False] > counts[True]
+
+
+def test_the_stage_takes_categorical_columns_of_a_dataframe():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(7)
+    colour = rng.choice(["red", "green", "blue"], 400)
+    x = rng.normal(size=400)
+    y = 2 * x + np.select([colour == "red", colour == "green"], [3.0, -1.0], 0.5)
+    frame = pd.DataFrame({"x": x, "colour": pd.Categorical(colour)})
+    model = CascadeForestRegressor(n_trees=20, random_state=0).fit(frame, y)
+    assert model.is_categorical_.tolist() == [False, True]
+    assert model.history_["boosting"]["rounds"] > 0
+    assert model.score(frame, y) > 0.9

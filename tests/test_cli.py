@@ -604,3 +604,27 @@ def test_info_gives_each_regression_layer_its_r2_and_mae(tmp_path):
     info = run("info", "m.skops", cwd=tmp_path).stdout
     for index, (score, error) in enumerate(zip(history["score"], history["mae"], strict=True)):
         assert f"layer {index}: out-of-sample score {score:.4f}, MAE {error:.4g}," in info
+
+
+def test_train_boost_rounds_reaches_the_model_and_info_reports_the_stage(tmp_path):
+    _regression_frame(300, 1).to_csv(tmp_path / "data.csv", index=False)
+    train = ("train", "data.csv", "-t", "price", *FAST, "-q")
+    fixed, off, searched = run_all(
+        (*train, "--boost-rounds", "6", "-o", "fixed.skops"),
+        (*train, "--boost-rounds", "0", "-o", "off.skops"),
+        (*train, "-o", "searched.skops"),
+        cwd=tmp_path,
+    )
+    assert fixed.returncode == off.returncode == searched.returncode == 0, fixed.stderr
+    stage = read_metadata(tmp_path / "fixed.skops")["estimator"]["history"]["boosting"]
+    assert stage["rounds"] == 6 and stage["score_after"] is None
+    assert "boosting" not in read_metadata(tmp_path / "off.skops")["estimator"]["history"]
+    searched_stage = read_metadata(tmp_path / "searched.skops")["estimator"]["history"]["boosting"]
+    info = run("info", "searched.skops", cwd=tmp_path).stdout
+    assert f"boosting: {searched_stage['rounds']} rounds" in info
+    assert f"out-of-sample score {searched_stage['score_before']:.4f} -> " in info
+    assert "boosting: 6 rounds (a given count" in run("info", "fixed.skops", cwd=tmp_path).stdout
+    refused = run(
+        "train", "data.csv", "-t", "price", "--boost-rounds", "-2", cwd=tmp_path, check=False
+    )
+    assert refused.returncode == 2 and "--boost-rounds" in refused.stderr

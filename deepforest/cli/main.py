@@ -92,6 +92,18 @@ def _max_features(text: str):
     return value
 
 
+def _boosting_line(stage: dict) -> str:
+    """How many rounds the boosting stage took and what its search measured out of sample."""
+    line = f"  boosting: {stage['rounds']} rounds"
+    if stage["score_after"] is None:
+        return f"{line} (a given count, not searched), {stage['fit_time']:.1f} s"
+    verdict = "" if stage["rounds"] else " (dropped: it did not help)"
+    return (
+        f"{line}{verdict}, out-of-sample score {stage['score_before']:.4f} -> "
+        f"{stage['score_after']:.4f}, {stage['fit_time']:.1f} s"
+    )
+
+
 def _boost_rounds(text: str):
     if text == "auto":
         return text
@@ -644,6 +656,9 @@ def _run_info(args) -> int:
     ):
         mae = "" if error is None else f", MAE {error:.4g}"
         lines.append(f"  layer {index}: out-of-sample score {score:.4f}{mae}, {seconds:.1f} s")
+    stage = history.get("boosting")  # files written before the boosting stage have none
+    if stage is not None:
+        lines.append(_boosting_line(stage))
     # Files written before --refit existed lack "refit": their model is the one measured.
     refit = ", refit after measuring" if training.get("refit") else ""
     lines.append(
