@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._core.atomic_file import write_new_file
 from ._loaded_trees import check_boosted_trees
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
@@ -84,19 +85,23 @@ class UntrustedModelError(ValueError):
 
 
 def save_estimator(estimator, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``estimator`` to ``path`` with skops, atomically (a complete file or none)."""
+    """Write ``estimator`` to ``path`` with skops, atomically (a complete file or none).
+
+    Without ``overwrite``, an existing ``path`` is never replaced, even one another writer
+    creates while this one saves (``_core.atomic_file``).
+    """
     import skops.io
 
     path = Path(path)
-    if path.exists() and not overwrite:
+    if (path.exists() or path.is_symlink()) and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it")
-    partial = path.with_name(path.name + ".partial")
     try:
-        skops.io.dump(estimator, partial)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+        write_new_file(path, lambda handle: skops.io.dump(estimator, handle), overwrite=overwrite)
+    except FileExistsError:
+        raise FileExistsError(
+            f"{path} was created by another writer while this one saved; pass overwrite=True "
+            "to replace it"
+        ) from None
     return path
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_file import write_new_file
 from .layer import Layer, combine_outputs
 from .trees import BinnedForest
 
@@ -176,22 +177,14 @@ def _write(
 ) -> tuple[Path, str, str]:
     """Write ``forests`` to a new file in ``directory``; return its path, digest and kind.
 
-    The file is written under a temporary name and renamed into place, so an interrupted write
-    never leaves a truncated file under the final name.
+    The file is written under a temporary name and put into place (``_core.atomic_file``), so
+    an interrupted write never leaves a truncated file under the final name.
     """
     directory = check_spill_directory(directory)
     data, kind = _serialize(forests, compress)
     path = directory / f"{name}-{uuid.uuid4().hex[:12]}.{kind}"
-    partial = path.with_name(path.name + ".partial")
-    try:
-        # Owner-only, whatever the umask; created anew, never following an existing name.
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    # Owner-only, whatever the umask; created anew, never following an existing name.
+    write_new_file(path, lambda handle: handle.write(data), mode=0o600)
     return path, hashlib.sha256(data).hexdigest(), kind
 
 

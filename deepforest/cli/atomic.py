@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .._core.atomic_file import exclusive_temporary, put_in_place
 from .errors import UserError
 from .termination import raise_if_terminated
 
@@ -53,7 +54,9 @@ def atomic_write(
         os.close(handle)
         temporary = Path(name)
     else:
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # Created exclusively under an unpredictable name: no planted link can redirect it.
+        with exclusive_temporary(path) as (temporary, _):
+            pass
     try:
         with _storage_errors_as_user_errors(path):
             yield temporary
@@ -63,12 +66,26 @@ def atomic_write(
             if special:
                 with open(temporary, "rb") as source, open(path, "wb") as target:
                     shutil.copyfileobj(source, target)
-            elif exclusive:
-                _link_into_place(temporary, path)
             else:
-                os.replace(temporary, path)
+                _flush_to_disk(temporary)
+                try:
+                    put_in_place(temporary, path, overwrite=not exclusive)
+                except FileExistsError:
+                    raise UserError(
+                        f"{path} was created by someone else while this ran; pass --force to "
+                        "overwrite it"
+                    ) from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _flush_to_disk(path: Path) -> None:
+    """fsync a file its writer closed by name (pandas and skops write to a path)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 # What the storage, not the program, is to blame for: a full disk, a quota, a size limit, a
@@ -87,23 +104,3 @@ def _storage_errors_as_user_errors(path: Path) -> Iterator[None]:
             f"cannot write {path}: {error.strerror or os.strerror(error.errno)}; "
             "nothing was written"
         ) from None
-
-
-def _link_into_place(temporary: Path, path: Path) -> None:
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        raise UserError(
-            f"{path} was created by someone else while this ran; pass --force to overwrite it"
-        ) from None
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-            raise
-        # A filesystem without hard links: claim the name, then move the file over it.
-        try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        except FileExistsError:
-            raise UserError(
-                f"{path} was created by someone else while this ran; pass --force to overwrite it"
-            ) from None
-        os.replace(temporary, path)
