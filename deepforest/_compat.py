@@ -42,7 +42,6 @@ try:
 except ImportError as error:  # pragma: no cover - depends on a future scikit-learn
     raise _moved(
         "sklearn.utils.validation's _check_sample_weight, _check_feature_names and "
-        "_check_feature_names",
         "_check_feature_names_in",
         "scikit-learn",
         sklearn.__version__,

@@ -146,6 +146,17 @@ def _mean_absolute_error(y: np.ndarray, outputs: np.ndarray, data: _TrainingData
     return float(np.average(errors, weights=data.sample_weight))
 
 
+def _check_weights_usable(sample_weight: np.ndarray) -> None:
+    """Refuse negative weights: class vectors would no longer sum to 1 (a negative weight is not
+    a smaller one). scikit-learn's check already refuses weights that are all zero."""
+    if np.any(sample_weight < 0):
+        rows = np.flatnonzero(sample_weight < 0)
+        raise ValueError(
+            f"sample_weight holds {len(rows)} negative values (the first at row {rows[0]}: "
+            f"{sample_weight[rows[0]]:g}); weights must be 0 or more"
+        )
+
+
 def _subset(values: np.ndarray | None, rows: np.ndarray | None):
     return values if values is None or rows is None else values[rows]
 
@@ -294,6 +305,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         target = self._encode_target(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            _check_weights_usable(sample_weight)
         if self.spill_dir is not None:
             check_spill_directory(self.spill_dir)  # before any work, not after the first layer
         rng = check_random_state(self.random_state)

@@ -606,3 +606,18 @@ def test_regression_targets_beyond_float32_are_refused():
         CascadeForestRegressor(n_trees=5).fit(X, y / np.abs(y).max() * 1e39)
     model = CascadeForestRegressor(n_trees=5, max_layers=1).fit(X, y * 1e30)
     assert np.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (np.r_[np.ones(59), -1.0], "sample_weight holds 1 negative values"),
+        (np.zeros(60), "at least one non-zero"),
+    ],
+)
+def test_weights_no_forest_can_use_are_refused(weights, message):
+    """A negative weight made probability rows sum to 0 (accuracy 0.51 on a clean table)."""
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=message):
+        CascadeForestClassifier(n_trees=5).fit(X, y, sample_weight=weights)

@@ -467,3 +467,15 @@ def test_predict_into_a_pipe_closed_early_ends_quietly_with_exit_code_0(small_mo
     assert result.stdout == "label,proba_neg,proba_pos\n"
     assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
     assert "error" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["abc", "nan", "inf", "-5"])
+def test_a_memory_limit_that_is_not_a_number_of_bytes_is_one_line(tmp_path, monkeypatch, limit):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "y": rng.integers(0, 2, 60)})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    monkeypatch.setenv("DEEPFOREST_MEMORY_LIMIT", limit)
+    result = run("train", "data.csv", "-t", "y", "--n-trees", "5", "-q", cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "DEEPFOREST_MEMORY_LIMIT must be a positive number of bytes" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

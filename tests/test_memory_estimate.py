@@ -92,9 +92,10 @@ def test_leaves_per_tree():
 def test_the_limit_comes_from_the_environment_when_set(monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "2e9")
     assert available_memory() == 2_000_000_000
-    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "lots")
-    with pytest.raises(ValueError, match="DEEPFOREST_MEMORY_LIMIT must be a number of bytes"):
-        available_memory()
+    for text in ("lots", "nan", "inf", "-1e9", "0"):
+        monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, text)
+        with pytest.raises(ValueError, match="must be a positive number of bytes"):
+            available_memory()
     monkeypatch.delenv(MEMORY_LIMIT_VARIABLE)
     assert available_memory() > 0
 

@@ -152,18 +152,27 @@ def _meminfo_available() -> int | None:
     return None
 
 
+def _parse_memory_limit(text: str) -> int:
+    """``DEEPFOREST_MEMORY_LIMIT`` as bytes: a finite, positive number, or a clear error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(
+            f"{MEMORY_LIMIT_VARIABLE} must be a positive number of bytes (such as 8e9), got "
+            f"{text!r}"
+        )
+    return int(value)
+
+
 def available_memory() -> int | None:
     """Bytes a fit can use: ``DEEPFOREST_MEMORY_LIMIT`` if set, else the memory available now
     (Linux's MemAvailable, capped by a container's limit), else the physical memory; None if
     unknown."""
     override = os.environ.get(MEMORY_LIMIT_VARIABLE)
     if override:
-        try:
-            return int(float(override))
-        except ValueError:
-            raise ValueError(
-                f"{MEMORY_LIMIT_VARIABLE} must be a number of bytes, got {override!r}"
-            ) from None
+        return _parse_memory_limit(override)
     found = [value for value in (_meminfo_available(), _cgroup_limit()) if value is not None]
     if not found:
         try:

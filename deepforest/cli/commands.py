@@ -282,7 +282,11 @@ def _check_memory(estimator, table: _TrainingTable, n_rows: int, force: bool, lo
     estimate = estimator._estimate_memory(
         n_rows, len(table.kinds.kinds), n_outputs, 1 if leaf == "auto" else leaf
     )
-    advice = memory_advice(estimate, available_memory(), MEMORY_REMEDIES)
+    try:
+        available = available_memory()
+    except ValueError as error:  # DEEPFOREST_MEMORY_LIMIT that is not a number of bytes
+        raise UserError(str(error)) from None
+    advice = memory_advice(estimate, available, MEMORY_REMEDIES)
     if advice is None:
         return
     if not force:
