@@ -23,6 +23,8 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
+import numbers
+import os
 import sys
 import types
 
@@ -123,6 +125,19 @@ def install_removed_modules() -> None:
         sys.meta_path.append(_LegacyModuleFinder())
 
 
+def _clamped_to_this_machine(state: dict) -> dict:
+    """The state with ``n_jobs`` at most this machine's cores: a file that asks for 100,000
+    threads (written elsewhere, or crafted) would otherwise start them all at predict time."""
+    n_jobs = state.get("n_jobs")
+    cores = os.cpu_count() or 1
+    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool):
+        if n_jobs > cores:
+            state = {**state, "n_jobs": cores}
+        elif n_jobs < -cores:
+            state = {**state, "n_jobs": -1}
+    return state
+
+
 class ModelFormatMixin:
     """Saves the model format with a fitted estimator and refuses another one on load."""
 
@@ -138,4 +153,4 @@ class ModelFormatMixin:
             raise IncompatibleModelError(
                 _message(f"fitted {type(self).__name__}", state.get("_model_format"))
             )
-        super().__setstate__(state)
+        super().__setstate__(_clamped_to_this_machine(state))

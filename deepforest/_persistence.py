@@ -73,6 +73,10 @@ def trusted_types() -> list[str]:
     return [*TRUSTED_TYPES, *earlier, *BOOSTING_TYPES]
 
 
+class DamagedModelError(ValueError):
+    """A model file whose members break the format: refused before anything is built."""
+
+
 class UntrustedModelError(ValueError):
     """A saved model holds types that a deepforest model never holds.
 
@@ -409,7 +413,18 @@ def _read_npy(data: bytes) -> np.ndarray:
     if version in ((1, 0), (2, 0)):
         read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
         shape, _, dtype = read_header(buffer)
+        # An item of size 0 would make any shape pass the size check below: a 50 KB file could
+        # then declare 10**12 items, and building them exhausts memory. Objects need pickle.
+        if dtype.itemsize == 0 or dtype.hasobject:
+            raise DamagedModelError(
+                f"an array of the model file has the dtype {dtype.str}, which a deepforest "
+                "model never holds"
+            )
         if len(data) - buffer.tell() != math.prod(shape) * dtype.itemsize:
-            raise ValueError("an array of the model file is damaged: its data has the wrong size")
+            raise DamagedModelError(
+                "an array of the model file is damaged: its data has the wrong size"
+            )
         buffer.seek(0)
+    else:
+        raise DamagedModelError(f"an array of the model file has an unknown .npy version {version}")
     return np.lib.format.read_array(buffer, allow_pickle=False)

@@ -479,3 +479,57 @@ def test_a_memory_limit_that_is_not_a_number_of_bytes_is_one_line(tmp_path, monk
     assert result.returncode == 2, result.stderr
     assert "DEEPFOREST_MEMORY_LIMIT must be a positive number of bytes" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _npy_header_only(descr: str, shape: tuple) -> bytes:
+    """A .npy member that declares ``shape`` items of ``descr`` and holds no data."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+def test_an_array_of_zero_sized_items_is_refused_before_it_is_built(small_model, tmp_path):
+    """10**12 items of '<U0' passed the size check (0 bytes of data for 0-byte items) and
+    grew memory until the process was killed."""
+    with zipfile.ZipFile(small_model) as archive:
+        member = next(name for name in archive.namelist() if name.endswith(".npy"))
+    crafted = _npy_header_only("<U0", (10**12,))
+    _rewrite(small_model, tmp_path / "crafted.skops", {member: crafted})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result, peak_mb = _run_measured("predict", "crafted.skops", "new.csv", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "<U0" in error_line(result) and "Traceback" not in result.stderr
+    assert peak_mb < 500
+
+
+def _set_every(node, key: str, content: str):
+    """Set the JSON content of every attribute ``key`` in a skops schema."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == key and isinstance(value, dict) and "content" in value:
+                value["content"] = content
+            else:
+                _set_every(value, key, content)
+    elif isinstance(node, list):
+        for value in node:
+            _set_every(value, key, content)
+
+
+def test_a_thread_count_from_the_file_is_clamped_to_this_machine(small_model, tmp_path):
+    """n_jobs=100000 in a file started 18,000+ threads and hung."""
+    with zipfile.ZipFile(small_model) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    _set_every(schema, "n_jobs", "100000")
+    _rewrite(small_model, tmp_path / "greedy.skops", {"schema.json": json.dumps(schema).encode()})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    greedy = run("predict", "greedy.skops", "new.csv", "-q", cwd=tmp_path)
+    plain = run("predict", str(small_model), "new.csv", "-q", cwd=tmp_path)
+    assert greedy.stdout == plain.stdout
+    from deepforest.cli.model_file import load_model
+
+    pipeline, _, _ = load_model(tmp_path / "greedy.skops")
+    assert pipeline.named_steps["model"].n_jobs <= (os.cpu_count() or 1)

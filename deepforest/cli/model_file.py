@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from .._persistence import UntrustedModelError, load_trusted, readable_without_skops, trusted_types
+from .._persistence import (
+    DamagedModelError,
+    UntrustedModelError,
+    load_trusted,
+    readable_without_skops,
+    trusted_types,
+)
 from .atomic import atomic_write, is_special_file
 from .errors import UserError
 
@@ -311,7 +317,7 @@ def load_model(
             f"refusing to load {path}: it holds types that a deepforest model never holds "
             f"({unexpected}); it may be unsafe"
         ) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, DamagedModelError) as error:
         raise UserError(f"{path} is truncated or damaged ({error})") from None
     except Exception as error:
         reason = " ".join(str(error).split())
