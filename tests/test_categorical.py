@@ -238,3 +238,17 @@ def test_the_cli_and_the_estimator_give_the_same_model(tmp_path):
     model = CascadeForestClassifier(**SMALL).fit(table.drop(columns="label"), table["label"])
     expected = model.predict_proba(table.drop(columns="label"))
     np.testing.assert_allclose(written[["proba_no", "proba_yes"]], expected, atol=1e-6)
+
+
+def test_text_where_the_categories_were_numbers_is_refused():
+    """Integer categories in fit and their text at predict all read as missing."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    codes = rng.integers(1, 4, 200)
+    frame = pd.DataFrame({"kind": pd.Categorical(codes), "x": rng.normal(size=200)})
+    model = CascadeForestClassifier(n_trees=5, max_layers=1, random_state=0).fit(frame, codes)
+    as_text = frame.assign(kind=frame["kind"].astype(str))
+    with pytest.raises(ValueError, match="held number categories in fit .* holds text now"):
+        model.predict(as_text)
+    # The same numbers predict as before.
+    assert model.score(frame, codes) > 0.9
