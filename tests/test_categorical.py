@@ -248,7 +248,7 @@ def test_text_where_the_categories_were_numbers_is_refused():
     frame = pd.DataFrame({"kind": pd.Categorical(codes), "x": rng.normal(size=200)})
     model = CascadeForestClassifier(n_trees=5, max_layers=1, random_state=0).fit(frame, codes)
     as_text = frame.assign(kind=frame["kind"].astype(str))
-    with pytest.raises(ValueError, match="held number categories in fit .* holds text now"):
+    with pytest.raises(ValueError, match=r"held number categories in fit .* holds text now"):
         model.predict(as_text)
     # The same numbers predict as before.
     assert model.score(frame, codes) > 0.9
