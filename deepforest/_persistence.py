@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ._core.atomic_file import write_new_file
+from ._loaded_cascade import check_loaded_model
 from ._loaded_trees import check_boosted_trees
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
@@ -119,13 +120,15 @@ def load_trusted(path: str | os.PathLike, trusted: Iterable = ()):
     UntrustedModelError
         If the file holds other types (listed in its ``untrusted``); nothing was built.
     ValueError
-        If a HistGradientBoosting tree in it is malformed (:func:`check_boosted_trees`).
+        If a HistGradientBoosting tree in it is malformed (:func:`check_boosted_trees`), or a
+        cascade's parts do not fit its structure (:class:`MalformedModelError`).
     """
     allowed = [*trusted_types(), *(_type_name(kind) for kind in trusted)]
     loaded = _read_restricted(path, allowed)
     if loaded is _OUTSIDE:
         loaded = _load_with_skops(path, allowed)
     check_boosted_trees(loaded)
+    check_loaded_model(loaded)
     return loaded
 
 

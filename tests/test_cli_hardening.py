@@ -533,3 +533,18 @@ def test_a_thread_count_from_the_file_is_clamped_to_this_machine(small_model, tm
 
     pipeline, _, _ = load_model(tmp_path / "greedy.skops")
     assert pipeline.named_steps["model"].n_jobs <= (os.cpu_count() or 1)
+
+
+def test_a_model_whose_classes_do_not_match_its_outputs_is_one_line(small_model, tmp_path):
+    """classes_ of length 3 against 2 outputs made --proba fail with a traceback."""
+    from deepforest.cli.model_file import load_model, save_model
+
+    pipeline, metadata, _ = load_model(small_model)
+    model = pipeline.named_steps["model"]
+    model.classes_ = np.array([*model.classes_, "phantom"], dtype=object)
+    save_model(pipeline, metadata, tmp_path / "crafted.skops")
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "crafted.skops", "new.csv", "--proba", cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "names 3 classes for 2 outputs" in error_line(result)
+    assert "Traceback" not in result.stderr

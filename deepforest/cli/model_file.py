@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from .._loaded_cascade import MalformedModelError
 from .._persistence import (
     DamagedModelError,
     UntrustedModelError,
@@ -319,6 +320,8 @@ def load_model(
         ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, DamagedModelError) as error:
         raise UserError(f"{path} is truncated or damaged ({error})") from None
+    except MalformedModelError as error:
+        raise UserError(f"refusing to load {path}: {error}") from None
     except Exception as error:
         reason = " ".join(str(error).split())
         if isinstance(error, TypeError) and "find loader" in reason:

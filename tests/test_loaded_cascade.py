@@ -1,0 +1,90 @@
+"""A model file's cascade is checked against its own structure as it loads."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from deepforest import CascadeForestClassifier, CascadeForestRegressor
+from deepforest._loaded_cascade import MalformedModelError
+from deepforest._persistence import load_estimator, save_estimator
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = CascadeForestClassifier(n_trees=6, max_layers=2, boost_rounds=3, random_state=0)
+    return model.fit(X, y), X
+
+
+def _wider_forest(model):
+    """The file declares a wider input for a forest and splits on a column past the real one
+    (this used to segfault the traversal, or change 2 of 50 predictions silently)."""
+    forest = model.layers_[0].forests[0]
+    forest.feature_importances_ = np.zeros(10**8 // 10**6)
+    forest.n_features_in_ = forest.feature_importances_.shape[0]
+    forest.feature[0] = forest.n_features_in_ - 1
+
+
+def _fewer_binner_columns(model):
+    model._binner.bin_edges_ = model._binner.bin_edges_[:2]
+
+
+def _wide_leaves(model):
+    forest = model.layers_[-1].forests[1]
+    forest.values = np.zeros((forest.values.shape[0], 7), dtype=np.float32)
+
+
+def _extra_class(model):
+    model.classes_ = np.array([0, 1, 2])
+
+
+def _wrong_booster(model):
+    model.booster_.values = np.zeros((model.booster_.values.shape[0], 5), dtype=np.float32)
+
+
+def _nan_leaves(model):
+    forest = model.layers_[0].forests[1]
+    if forest.values.shape[0] == 0:
+        forest.values = np.zeros((1, 2), dtype=np.float32)
+    forest.values[0, 0] = np.nan
+
+
+@pytest.mark.parametrize(
+    "craft, message",
+    [
+        (_wider_forest, "declares 100 input columns, not 4"),
+        (_fewer_binner_columns, "binner has edges for 2 columns, the model 4"),
+        (_wide_leaves, "leaves of (7,) values, not 2"),
+        (_extra_class, "names 3 classes for 2 outputs"),
+        (_wrong_booster, "leaves of (5,) values, not 2"),
+        (_nan_leaves, "leaf values that are not finite"),
+    ],
+)
+def test_a_crafted_part_is_refused_on_load(classifier, tmp_path, craft, message):
+    model, _ = classifier
+    crafted = copy.deepcopy(model)
+    craft(crafted)
+    save_estimator(crafted, tmp_path / "crafted.skops")
+    with pytest.raises(MalformedModelError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_estimator(tmp_path / "crafted.skops")
+
+
+def test_untouched_models_load_and_predict_the_same(classifier, tmp_path):
+    model, X = classifier
+    save_estimator(model, tmp_path / "plain.skops")
+    np.testing.assert_array_equal(
+        load_estimator(tmp_path / "plain.skops").predict_proba(X), model.predict_proba(X)
+    )
+    rng = np.random.default_rng(1)
+    X_reg = rng.normal(size=(120, 3))
+    regressor = CascadeForestRegressor(n_trees=6, max_layers=2, random_state=0)
+    regressor.fit(X_reg, X_reg[:, 0] * 2)
+    save_estimator(regressor, tmp_path / "regressor.skops")
+    np.testing.assert_array_equal(
+        load_estimator(tmp_path / "regressor.skops").predict(X_reg), regressor.predict(X_reg)
+    )
