@@ -548,3 +548,36 @@ def test_a_model_whose_classes_do_not_match_its_outputs_is_one_line(small_model,
     assert result.returncode == 2, result.stderr
     assert "names 3 classes for 2 outputs" in error_line(result)
     assert "Traceback" not in result.stderr
+
+
+def test_a_pipe_is_read_as_its_data_not_as_an_empty_file(small_model, tmp_path):
+    """A FIFO or <(cat file) looked empty: the first read (the format sniff) drained it."""
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    expected = run("predict", str(small_model), "new.csv", "-q", cwd=tmp_path).stdout
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    command = f"cat new.csv > {shlex.quote(str(fifo))} & "
+    command += f"{shlex.quote(sys.executable)} -m deepforest predict "
+    command += f"{shlex.quote(str(small_model))} {shlex.quote(str(fifo))} -q"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+
+
+def test_a_header_longer_than_the_format_sample_is_read(tmp_path):
+    """A header over 64 KiB (3,000 long column names) gave the wrong error."""
+    rng = np.random.default_rng(0)
+    names = [f"feature_with_a_long_descriptive_name_{index:05d}" for index in range(3000)]
+    frame = pd.DataFrame(rng.normal(size=(40, 3000)).round(2), columns=names)
+    frame["label"] = rng.integers(0, 2, 40)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    assert len(",".join(frame.columns)) > 64 * 1024
+    result = run(
+        "train", "wide.csv", "-t", "label", "--n-trees", "3", "--max-layers", "1",
+        "--test-size", "0", "-q", cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr

@@ -10,11 +10,15 @@ its traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import stat
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 from . import termination
 from .defaults import DEFAULT_CHUNK_ROWS
@@ -691,6 +695,36 @@ def _run_info(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _readable_twice(args):
+    """Spool a data file that can be read only once (a pipe, ``<(cmd)``) to a temporary file.
+
+    The commands read a data file twice, once to find its format and once to parse it; a pipe
+    gives its data to the first read only, and looked empty to the second.
+    """
+    data = getattr(args, "data", None)
+    if data is None:
+        yield
+        return
+    try:
+        mode = os.stat(data).st_mode
+    except OSError:
+        yield  # the command names the problem
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        yield
+        return
+    suffix = "".join(Path(data).suffixes[-2:])  # keeps .csv.gz: compression is read from it
+    handle, name = tempfile.mkstemp(prefix="deepforest-input-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as target, open(data, "rb") as source:
+            shutil.copyfileobj(source, target)
+        args.data = name
+        yield
+    finally:
+        os.unlink(name)
+
+
 COMMANDS = {
     "train": _run_train,
     "predict": _run_predict,
@@ -708,7 +742,8 @@ def main(argv: list[str] | None = None) -> int:
 
             run_demo(n_jobs=args.n_jobs, random_state=args.random_state)
             return 0
-        return COMMANDS[args.command](args)
+        with _readable_twice(args):
+            return COMMANDS[args.command](args)
     except UserError as error:
         print(f"deepforest: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

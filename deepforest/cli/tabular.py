@@ -33,6 +33,8 @@ CATEGORICAL = "categorical"
 # On top of pandas' defaults ("", "NA", "N/A", "NaN", "null", ...): UCI-style "?".
 EXTRA_NA_VALUES = ("?",)
 SNIFF_BYTES = 64 * 1024
+# The most read to find a file's first two rows, whatever the header's length.
+MAX_SNIFF_BYTES = 16 * 2**20
 # Cells that mark a missing value rather than name a column (lower case).
 _MISSING_MARKERS = {"?", "na", "n/a", "nan", "null", "none", "-"}
 DELIMITERS = ",;\t|"
@@ -157,6 +159,13 @@ def _read_sample(path: Path, encoding: str) -> str:
     try:
         with _open_binary(path) as handle:
             raw = handle.read(SNIFF_BYTES)
+            # A header row longer than the sample (thousands of columns) needs more: read on
+            # until two rows are complete, up to MAX_SNIFF_BYTES.
+            while raw.count(b"\n") < 2 and len(raw) < MAX_SNIFF_BYTES:
+                more = handle.read(SNIFF_BYTES)
+                if not more:
+                    break
+                raw += more
     except Exception as error:
         raise read_errors_as_user_errors(path, error) from None
     try:
@@ -171,7 +180,7 @@ def _read_sample(path: Path, encoding: str) -> str:
             raise UserError(f"{path} does not look like a CSV text file (it holds binary data)")
     try:
         # A multi-byte character cut at the end of the sample is not an encoding error.
-        text = raw.decode(encoding, errors="strict" if len(raw) < SNIFF_BYTES else "ignore")
+        text = raw.decode(encoding, errors="strict" if len(raw) % SNIFF_BYTES else "ignore")
     except UnicodeDecodeError as error:
         raise read_errors_as_user_errors(path, error) from None
     # In UTF-16 or UTF-32 a NUL byte is ordinary; a NUL character is not text.
@@ -387,7 +396,7 @@ def comma_number_hint(cells: pd.Series) -> str | None:
     decimal = text.str.match(_DECIMAL_COMMA)
     if (thousands | decimal).mean() < MOSTLY_NUMERIC_FRACTION:
         return None
-    example = text[thousands | decimal].iloc[0]
+    example = shortened(text[thousands | decimal].iloc[0])
     if thousands.all() and not (decimal & ~thousands).any():
         return (
             f"its cells are numbers written with a comma (e.g. {example!r}): if the comma "
@@ -435,7 +444,7 @@ def infer_kinds(
             if hint:
                 warnings.append(f"column {name!r} is treated as categorical: {hint}")
             elif parsed >= MOSTLY_NUMERIC_FRACTION * len(cells):
-                example = cells[values.isna()].iloc[0]
+                example = shortened(cells[values.isna()].iloc[0])
                 warnings.append(
                     f"column {name!r} is treated as categorical although {parsed / len(cells):.0%} "
                     f"of its cells are numbers (e.g. {example!r} is not); if that marks a missing "
@@ -551,7 +560,7 @@ def prepare_target(
         note = "chosen with --task"
     if task == "regression":
         if not numeric:
-            example = cells[numbers.isna()].iloc[0]
+            example = shortened(cells[numbers.isna()].iloc[0])
             raise UserError(
                 f"target column {name!r} is not numeric (e.g. {example!r}): regression needs a "
                 "number in every row; use --task classification for labels"
