@@ -124,9 +124,13 @@ def load_trusted(path: str | os.PathLike, trusted: Iterable = ()):
         cascade's parts do not fit its structure (:class:`MalformedModelError`).
     """
     allowed = [*trusted_types(), *(_type_name(kind) for kind in trusted)]
-    loaded = _read_restricted(path, allowed)
-    if loaded is _OUTSIDE:
-        loaded = _load_with_skops(path, allowed)
+    try:
+        loaded = _read_restricted(path, allowed)
+        if loaded is _OUTSIDE:
+            loaded = _load_with_skops(path, allowed)
+    except RecursionError:
+        # A model's schema nests a few levels per layer; hundreds mean a crafted file.
+        raise DamagedModelError("the model file's schema is nested too deeply") from None
     check_boosted_trees(loaded)
     check_loaded_model(loaded)
     return loaded
@@ -412,10 +416,18 @@ class _RestrictedReader:
 def _read_npy(data: bytes) -> np.ndarray:
     """An array of a ``.npy`` member, never unpickled, whose data must fill the member."""
     buffer = io.BytesIO(data)
-    version = np.lib.format.read_magic(buffer)
+    try:
+        version = np.lib.format.read_magic(buffer)
+    except ValueError:
+        raise DamagedModelError("an array member of the model file is not a .npy array") from None
     if version in ((1, 0), (2, 0)):
         read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
-        shape, _, dtype = read_header(buffer)
+        try:
+            shape, _, dtype = read_header(buffer)
+        except (ValueError, TypeError, SyntaxError) as error:
+            raise DamagedModelError(
+                f"an array member of the model file has a damaged header ({error})"
+            ) from None
         # An item of size 0 would make any shape pass the size check below: a 50 KB file could
         # then declare 10**12 items, and building them exhausts memory. Objects need pickle.
         if dtype.itemsize == 0 or dtype.hasobject:

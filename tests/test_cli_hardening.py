@@ -581,3 +581,34 @@ def test_a_header_longer_than_the_format_sample_is_read(tmp_path):
         "--test-size", "0", "-q", cwd=tmp_path, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def _nested(depth: int) -> dict:
+    node: dict = {"__class__": "int", "__module__": "builtins", "__loader__": "JsonNode",
+                  "content": "1", "is_json": True}  # fmt: skip
+    for _ in range(depth):
+        node = {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode",
+                "content": [node]}  # fmt: skip
+    return node
+
+
+@pytest.mark.parametrize("damage", ["json-for-npy", "deep-schema", "short-data"])
+def test_damaged_members_are_one_line_not_a_bug(small_model, tmp_path, damage):
+    with zipfile.ZipFile(small_model) as archive:
+        member = next(name for name in archive.namelist() if name.endswith(".npy"))
+        schema = json.loads(archive.read("schema.json"))
+        original = archive.read(member)
+    if damage == "json-for-npy":
+        replace = {member: b'{"not": "an array"}'}
+    elif damage == "deep-schema":
+        schema["content"]["content"]["padding"] = _nested(400)
+        replace = {"schema.json": json.dumps(schema).encode()}
+    else:
+        header = _npy_header_only("<f8", (10**6,))
+        replace = {member: header + original[-16:]}
+    _rewrite(small_model, tmp_path / "damaged.skops", replace)
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "damaged.skops", "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "a bug" not in result.stderr
+    assert "damaged.skops" in error_line(result)
