@@ -64,11 +64,27 @@ def check_boosted_trees(model) -> None:
 
 
 def _tree_problems(tree, owner) -> list[str]:
+    from sklearn.ensemble._hist_gradient_boosting.common import (
+        PREDICTOR_RECORD_DTYPE,
+        X_BITSET_INNER_DTYPE,
+    )
+
     nodes = tree.nodes
-    names = getattr(getattr(nodes, "dtype", None), "names", None) or ()
-    needed = ("left", "right", "is_leaf", "feature_idx", "is_categorical", "bitset_idx")
-    if not isinstance(nodes, np.ndarray) or nodes.ndim != 1 or not set(needed) <= set(names):
+    if (
+        not isinstance(nodes, np.ndarray)
+        or nodes.ndim != 1
+        or nodes.dtype != PREDICTOR_RECORD_DTYPE
+    ):
         return ["nodes are not an array of node records"]
+    for name in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
+        bitsets = getattr(tree, name, None)
+        if (
+            not isinstance(bitsets, np.ndarray)
+            or bitsets.ndim != 2
+            or bitsets.dtype != X_BITSET_INNER_DTYPE
+            or bitsets.shape[1:] != (8,)
+        ):
+            return ["categorical bitsets are not bitsets"]
     if nodes.shape[0] == 0:
         return ["a tree without nodes"]
     internal = np.flatnonzero(nodes["is_leaf"] == 0)

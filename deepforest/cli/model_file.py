@@ -329,14 +329,19 @@ def load_model(
             why = f" (its skops schema is not one skops reads: {reason})"
             raise _not_a_model(path, why) from None
         # Loading arrays into classes of another library version is where incompatibility
-        # shows; with the versions that saved the file, a failure is a bug and keeps its
-        # traceback.
-        differences = _version_differences(saved, installed)
-        if not differences:
+        # shows. With the versions that saved the file, the file itself is at fault: a model
+        # file comes from anyone, so its damage is reported in one line (DEEPFOREST_DEBUG=1
+        # shows the traceback).
+        if os.environ.get("DEEPFOREST_DEBUG"):
             raise
+        differences = _version_differences(saved, installed)
+        if differences:
+            raise UserError(
+                f"cannot load {path}: {type(error).__name__}: {reason} (saved with {differences})"
+            ) from None
         raise UserError(
-            f"cannot load {path}: {type(error).__name__}: {reason}"
-            + (f" (saved with {differences})" if differences else "")
+            f"cannot load {path}: it is damaged or was not written by deepforest "
+            f"({type(error).__name__}: {reason[:300]})"
         ) from None
     from sklearn.pipeline import Pipeline
 

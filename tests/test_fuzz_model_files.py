@@ -1,0 +1,26 @@
+"""A smaller run of the model-file fuzzer (benchmarks/fuzz_model_files.py): 300 mutations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.fuzz_model_files import FAILURES, KINDS, MODELS, fuzz
+
+
+@pytest.mark.slow
+def test_mutated_model_files_are_refused_in_one_line_or_predict(tmp_path):
+    report = fuzz(300, seed=2026, out=tmp_path / "failures")
+    totals = report.totals()
+    assert sum(totals.values()) == 300
+    # Every kind of mutation reached every kind of model at least once.
+    assert {key.split("/")[1] for key in report.counts} == set(KINDS)
+    assert {key.split("/")[0] for key in report.counts} == set(MODELS)
+    failures = [(f["model"], f["kind"], f["outcome"], f["stderr"][-300:]) for f in report.failures]
+    assert not any(totals[outcome] for outcome in FAILURES), failures
+    # Mutations are not all refused by one early check: some still predict.
+    assert totals["predicted"] > 0 and totals["refused"] > 0
