@@ -19,6 +19,83 @@ import numpy as np
 _WALKED_PACKAGES = ("deepforest", "sklearn")
 
 
+def check_xgboost_boosters(model) -> None:
+    """Refuse a model whose XGBoost boosters' trees could not have been fitted.
+
+    XGBoost parses a booster's trees when it loads them but checks their indices only as it
+    follows them: a child index or a split feature out of range crashed the process (exit 139)
+    at predict time. Each booster a file rebuilt is written out as JSON by XGBoost itself and
+    its trees are checked here before anything predicts with them.
+    """
+    module = sys.modules.get("xgboost.core")
+    if module is None:
+        return  # building the model did not import XGBoost, so it holds no booster
+    for booster in _objects_of(model, module.Booster):
+        problems = _xgboost_problems(booster)
+        if problems:
+            raise ValueError(
+                f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
+                "model file is damaged or was not written by deepforest"
+            )
+
+
+def _xgboost_problems(booster) -> list[str]:
+    import json
+
+    try:
+        learner = json.loads(bytes(booster.save_raw("json")))["learner"]
+        n_features = int(learner["learner_model_param"]["num_feature"])
+        trees = learner["gradient_booster"]["model"]["trees"]
+    except (KeyError, TypeError, ValueError) as error:
+        return [f"its model cannot be read back ({type(error).__name__})"]
+    for tree in trees:
+        n_nodes = int(tree["tree_param"]["num_nodes"])
+        left = np.asarray(tree["left_children"], dtype=np.int64)
+        right = np.asarray(tree["right_children"], dtype=np.int64)
+        features = np.asarray(tree["split_indices"], dtype=np.int64)
+        conditions = np.asarray(tree["split_conditions"], dtype=np.float64)
+        if not all(len(a) == n_nodes for a in (left, right, features, conditions)) or not n_nodes:
+            return ["a tree's node arrays disagree on its size"]
+        internal = np.flatnonzero(left != -1)
+        leaves = np.flatnonzero(left == -1)
+        if np.any(right[leaves] != -1):
+            return ["a leaf has a child"]
+        for children in (left[internal], right[internal]):
+            if internal.size and not ((children > internal).all() and children.max() < n_nodes):
+                return ["child nodes out of order or out of range"]
+        if internal.size and (
+            features[internal].min() < 0 or features[internal].max() >= n_features
+        ):
+            return ["split features out of range"]
+        if not np.all(np.isfinite(conditions)):
+            return ["split thresholds or leaf values that are not finite"]
+        if tree.get("categories_nodes"):
+            return ["categorical splits, which deepforest's boosters never make"]
+    return []
+
+
+def _objects_of(model, kind) -> list:
+    """The objects of type ``kind`` inside what a file rebuilt (deepforest's, sklearn's and
+    XGBoost's objects are walked)."""
+    found, seen, pending = [], set(), [model]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen or isinstance(item, (np.ndarray, str, bytes, int, float)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif type(item).__module__.split(".")[0] in (*_WALKED_PACKAGES, "xgboost") and hasattr(
+            item, "__dict__"
+        ):
+            pending.extend(vars(item).values())
+    return found
+
+
 def check_boosted_trees(model) -> None:
     """Refuse a model whose HistGradientBoosting trees could not have been fitted.
 

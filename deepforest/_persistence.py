@@ -26,7 +26,7 @@ import numpy as np
 
 from ._core.atomic_file import write_new_file
 from ._loaded_cascade import check_loaded_model
-from ._loaded_trees import check_boosted_trees
+from ._loaded_trees import check_boosted_trees, check_xgboost_boosters
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
 # Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
@@ -132,6 +132,7 @@ def load_trusted(path: str | os.PathLike, trusted: Iterable = ()):
         # A model's schema nests a few levels per layer; hundreds mean a crafted file.
         raise DamagedModelError("the model file's schema is nested too deeply") from None
     check_boosted_trees(loaded)
+    check_xgboost_boosters(loaded)
     check_loaded_model(loaded)
     return loaded
 

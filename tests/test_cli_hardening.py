@@ -612,3 +612,32 @@ def test_damaged_members_are_one_line_not_a_bug(small_model, tmp_path, damage):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "a bug" not in result.stderr
     assert "damaged.skops" in error_line(result)
+
+
+@pytest.mark.parametrize("damage", ["child", "feature", "threshold"])
+def test_a_crafted_xgboost_booster_is_refused_before_it_predicts(tmp_path, damage):
+    """A child index or split feature out of range crashed XGBoost's predict (exit 139)."""
+    xgboost = pytest.importorskip("xgboost")
+    from deepforest.cli.model_file import load_model, save_model
+
+    _table().to_csv(tmp_path / "train.csv", index=False)
+    run("train", "train.csv", "-t", "label", "-o", "xgb.skops", *FAST, "--predictor", "xgboost",
+        cwd=tmp_path)  # fmt: skip
+    pipeline, metadata, _ = load_model(tmp_path / "xgb.skops")
+    predictor = pipeline.named_steps["model"].predictor_
+    model = json.loads(bytes(predictor.get_booster().save_raw("json")))
+    tree = model["learner"]["gradient_booster"]["model"]["trees"][0]
+    if damage == "child":
+        tree["left_children"][0] = 10**6
+    elif damage == "feature":
+        tree["split_indices"][0] = 10**6
+    else:
+        tree["split_conditions"][0] = float("nan")
+    crafted = xgboost.Booster()
+    crafted.load_model(bytearray(json.dumps(model).encode()))
+    predictor._Booster = crafted
+    save_model(pipeline, metadata, tmp_path / "crafted.skops")
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert "XGBoost booster of this model is malformed" in error_line(result)
