@@ -641,3 +641,24 @@ def test_a_crafted_xgboost_booster_is_refused_before_it_predicts(tmp_path, damag
     result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
     assert result.returncode == 2, (result.returncode, result.stderr[-500:])
     assert "XGBoost booster of this model is malformed" in error_line(result)
+
+
+def test_a_full_disk_under_the_spill_dir_is_one_line(tmp_path, monkeypatch, capsys):
+    """ENOSPC while spilling a layer was exit 1, 'a bug', with a traceback."""
+    import errno
+
+    from deepforest._core import spill
+    from deepforest.cli import main
+
+    def full_disk(path, write, **_):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(spill, "write_new_file", full_disk)
+    _table().to_csv(tmp_path / "train.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    code = main(["train", "train.csv", "-t", "label", *FAST, "--spill-dir", "spill", "-q"])
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert "No space left on device" in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "train.skops").exists()

@@ -8,6 +8,7 @@ so prediction encodes new rows exactly as the training rows were.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import math
 import sys
@@ -48,6 +49,9 @@ MEMORY_REMEDIES = {
     "n_trees": "--n-trees",
     "spill_dir": "--spill-dir",
 }
+# What the storage, not the program, is to blame for: a full disk, a quota, a size limit, a
+# read-only filesystem, a failing device.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
 # Probabilities are written rounded: more digits only make large outputs larger.
 PROBA_DECIMALS = 6
 
@@ -304,6 +308,14 @@ def _fit(pipeline, X, y, log: Log) -> float:
             pipeline.fit(X, y)
     except InvalidParameterError as error:
         raise UserError(f"invalid estimator option: {error}") from None
+    except OSError as error:
+        # The storage, not the program, failed: a full disk or a quota under --spill-dir.
+        if error.errno not in STORAGE_ERRNOS:
+            raise
+        where = f" {error.filename}" if error.filename else ""
+        raise UserError(
+            f"cannot write{where} while training: {error.strerror or error}; nothing was saved"
+        ) from None
     seconds = time.perf_counter() - start
     estimator = pipeline.named_steps["model"]
     stage = estimator.history_.get("boosting")
