@@ -10,6 +10,7 @@ checks every such tree as it loads one. Our own forests check theirs on first us
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -37,6 +38,101 @@ def check_xgboost_boosters(model) -> None:
                 f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
                 "model file is damaged or was not written by deepforest"
             )
+
+
+def check_lightgbm_boosters(model) -> None:
+    """Refuse a model whose LightGBM boosters' trees could not have been fitted.
+
+    As XGBoost, LightGBM follows a tree's child indices without checking them. Each booster a
+    file rebuilt is written out as LightGBM's text model and its trees are checked here.
+    """
+    module = sys.modules.get("lightgbm.basic")
+    if module is None:
+        return
+    for booster in _objects_of(model, module.Booster):
+        problems = _lightgbm_problems(booster.model_to_string())
+        if problems:
+            raise ValueError(
+                f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): the "
+                "model file is damaged or was not written by deepforest"
+            )
+
+
+def check_lightgbm_model_strings(schema) -> None:
+    """Check every LightGBM booster's model text in a skops schema before LightGBM parses it.
+
+    LightGBM trusts the text it is given: a crafted child index crashed the process as the
+    booster was rebuilt, before anything could look at it, so the text is checked first.
+    """
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if node.get("__class__") == "Booster" and node.get("__module__") == "lightgbm.basic":
+            try:
+                handle = node["content"]["content"]["_handle"]
+                text = json.loads(handle["content"])
+            except (KeyError, TypeError, ValueError):
+                text = None
+            if not isinstance(text, str):
+                raise ValueError(
+                    "a LightGBM booster of this model holds no model text: the model file is "
+                    "damaged or was not written by deepforest"
+                )
+            problems = _lightgbm_problems(text)
+            if problems:
+                raise ValueError(
+                    f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): "
+                    "the model file is damaged or was not written by deepforest"
+                )
+        pending.extend(node.values())
+
+
+def _lightgbm_problems(text: str) -> list[str]:
+    header, _, body = text.partition("\nTree=")
+    fields = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+    try:
+        n_features = int(fields["max_feature_idx"]) + 1
+    except (KeyError, ValueError):
+        return ["its model has no feature count"]
+    for block in ("Tree=" + body).split("\nTree=")[: None if body else 0]:
+        tree = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        try:
+            n_leaves = int(tree["num_leaves"])
+            if n_leaves <= 1:
+                continue
+            if int(tree.get("num_cat", "0")):
+                return ["categorical splits, which deepforest's boosters never make"]
+            left = np.array(tree["left_child"].split(), dtype=np.int64)
+            right = np.array(tree["right_child"].split(), dtype=np.int64)
+            features = np.array(tree["split_feature"].split(), dtype=np.int64)
+            thresholds = np.array(tree["threshold"].split(), dtype=np.float64)
+            values = np.array(tree["leaf_value"].split(), dtype=np.float64)
+        except (KeyError, ValueError):
+            return ["a tree's fields cannot be read"]
+        n_internal = n_leaves - 1
+        if not all(len(a) == n_internal for a in (left, right, features, thresholds)):
+            return ["a tree's node arrays disagree on its size"]
+        if len(values) != n_leaves or not np.all(np.isfinite(values)):
+            return ["a tree's leaf values are missing or not finite"]
+        parents = np.arange(n_internal)
+        for children in (left, right):
+            internal = children >= 0
+            if np.any(children[internal] <= parents[internal]) or np.any(
+                children[internal] >= n_internal
+            ):
+                return ["child nodes out of order or out of range"]
+            if np.any(-1 - children[~internal] >= n_leaves):
+                return ["leaves beyond the tree"]
+        if features.min() < 0 or features.max() >= n_features:
+            return ["split features out of range"]
+        if not np.all(np.isfinite(thresholds)):
+            return ["split thresholds that are not finite"]
+    return []
 
 
 def _xgboost_problems(booster) -> list[str]:

@@ -26,7 +26,12 @@ import numpy as np
 
 from ._core.atomic_file import write_new_file
 from ._loaded_cascade import check_loaded_model
-from ._loaded_trees import check_boosted_trees, check_xgboost_boosters
+from ._loaded_trees import (
+    check_boosted_trees,
+    check_lightgbm_boosters,
+    check_lightgbm_model_strings,
+    check_xgboost_boosters,
+)
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
 # Nothing here can run code when reconstructed: skops rebuilds these objects from their saved
@@ -127,14 +132,26 @@ def load_trusted(path: str | os.PathLike, trusted: Iterable = ()):
     try:
         loaded = _read_restricted(path, allowed)
         if loaded is _OUTSIDE:
+            _check_before_skops(path)
             loaded = _load_with_skops(path, allowed)
     except RecursionError:
         # A model's schema nests a few levels per layer; hundreds mean a crafted file.
         raise DamagedModelError("the model file's schema is nested too deeply") from None
     check_boosted_trees(loaded)
     check_xgboost_boosters(loaded)
+    check_lightgbm_boosters(loaded)
     check_loaded_model(loaded)
     return loaded
+
+
+def _check_before_skops(path) -> None:
+    """Check what a third-party library would parse unchecked as skops rebuilds it."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            schema = json.loads(archive.read("schema.json"))
+        except (KeyError, ValueError):
+            return  # skops names the problem
+    check_lightgbm_model_strings(schema)
 
 
 def _load_with_skops(path, allowed: list[str]):

@@ -662,3 +662,42 @@ def test_a_full_disk_under_the_spill_dir_is_one_line(tmp_path, monkeypatch, caps
     assert "No space left on device" in stderr and "Traceback" not in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "train.skops").exists()
+
+
+@pytest.mark.parametrize("damage", ["child", "feature"])
+def test_a_crafted_lightgbm_booster_is_refused_before_lightgbm_parses_it(tmp_path, damage):
+    """LightGBM crashes as it rebuilds a booster whose tree text points out of range: the text
+    in the file is checked before LightGBM sees it."""
+    pytest.importorskip("lightgbm")
+    _table().to_csv(tmp_path / "train.csv", index=False)
+    run("train", "train.csv", "-t", "label", "-o", "lgb.skops", *FAST, "--predictor", "lightgbm",
+        cwd=tmp_path)  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "lgb.skops") as archive:
+        schema = json.loads(archive.read("schema.json"))
+    field = "left_child=" if damage == "child" else "split_feature="
+    boosters = []
+
+    def crafted(node):
+        if isinstance(node, dict):
+            if node.get("__class__") == "Booster" and node.get("__module__") == "lightgbm.basic":
+                handle = node["content"]["content"]["_handle"]
+                text = json.loads(handle["content"])
+                start = text.index("Tree=0")
+                line = next(ln for ln in text[start:].splitlines() if ln.startswith(field))
+                bad = field + " ".join(["100000"] * len(line[len(field) :].split()))
+                handle["content"] = json.dumps(text[:start] + text[start:].replace(line, bad, 1))
+                boosters.append(node)
+            for value in node.values():
+                crafted(value)
+        elif isinstance(node, list):
+            for value in node:
+                crafted(value)
+
+    crafted(schema)
+    assert boosters, "the model holds no LightGBM booster"
+    _rewrite(tmp_path / "lgb.skops", tmp_path / "crafted.skops",
+             {"schema.json": json.dumps(schema).encode()})  # fmt: skip
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert "LightGBM booster of this model is malformed" in error_line(result)
