@@ -40,6 +40,8 @@ SMOOTHING_GRID = np.geomspace(1e-3, 0.5, 28)
 # while test accuracy stopped changing after 60).
 PATIENCE_ROUNDS = 30
 MIN_RELATIVE_GAIN = 1e-4
+# Rows x features x outputs a round of the search must touch before its folds go to threads.
+PARALLEL_MIN_WORK = 2_000_000
 # Folds of the search for the round count.
 SEARCH_FOLDS = 5
 
@@ -520,7 +522,9 @@ def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
     best_round, best_loss, best_margin = 0, total_loss(), held_out_margin()
     best_by_round = [best_loss]
     starting_loss = best_loss
-    parallel = effective_n_jobs(n_jobs) > 1
+    # A round on a small table takes less than handing the folds to threads costs.
+    work = sum(len(run.train) for run in runs) * runs[0].X.shape[1] * y.shape[1]
+    parallel = effective_n_jobs(n_jobs) > 1 and work >= PARALLEL_MIN_WORK
     with Parallel(n_jobs=n_jobs, backend="threading") as pool:
         for round_ in range(1, settings.max_rounds + 1):
             if parallel:
