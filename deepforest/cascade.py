@@ -148,13 +148,16 @@ def _mean_absolute_error(y: np.ndarray, outputs: np.ndarray, data: _TrainingData
 
 def _check_weights_usable(sample_weight: np.ndarray) -> None:
     """Refuse negative weights: class vectors would no longer sum to 1 (a negative weight is not
-    a smaller one). scikit-learn's check already refuses weights that are all zero."""
+    a smaller one); and weights that are all zero, which leave nothing to learn (newer
+    scikit-learn refuses those itself; 1.6 let them reach a division by zero)."""
     if np.any(sample_weight < 0):
         rows = np.flatnonzero(sample_weight < 0)
         raise ValueError(
             f"sample_weight holds {len(rows)} negative values (the first at row {rows[0]}: "
             f"{sample_weight[rows[0]]:g}); weights must be 0 or more"
         )
+    if not np.any(sample_weight > 0):
+        raise ValueError("sample_weight is 0 for every row: at least one non-zero weight is needed")
 
 
 def _subset(values: np.ndarray | None, rows: np.ndarray | None):
