@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.metrics import r2_score
+from test_stopping import _duplicate_heavy
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.boosting import (
@@ -119,17 +120,6 @@ def test_on_pure_noise_the_stage_takes_few_rounds_and_costs_nothing(seed):
     assert model.history_["boosting"]["rounds"] <= 15
     loss = {k: np.mean((y_test - p) ** 2) for k, p in predictions.items()}
     assert loss["auto"] <= loss[0] * 1.01
-
-
-def _duplicate_heavy(n_rows: int, seed: int):
-    """A Titanic-like table: three coarse columns (48 distinct rows) and a noisy label."""
-    rng = np.random.default_rng(seed)
-    X = np.column_stack(
-        [rng.integers(0, 2, n_rows), rng.integers(0, 3, n_rows), rng.integers(0, 8, n_rows)]
-    ).astype(float)
-    signal = 0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.15 * X[:, 2]
-    probability = 1 / (1 + np.exp(-(signal - 0.6) * 2))
-    return X, (rng.random(n_rows) < probability).astype(int)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

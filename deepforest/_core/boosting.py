@@ -27,6 +27,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from numba import njit
 
 from .folds import assign_folds
+from .traversal import leaf_of
 from .trees import BinnedForest, concatenate_trees
 
 # Probabilities are clipped at this before their log becomes a margin.
@@ -153,6 +154,17 @@ def _best_split(hist_g, hist_h, hist_n, features, offsets, g_total, h_total, n_t
     return best_gain, best_feature, best_threshold
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _push(stack, top, start, end, depth, parent, is_left):
+    """Push a node to grow (its rows ``idx[start:end]``); return the new stack size."""
+    stack[top, 0] = start
+    stack[top, 1] = end
+    stack[top, 2] = depth
+    stack[top, 3] = parent
+    stack[top, 4] = is_left
+    return top + 1
+
+
 @njit(nogil=True, cache=True)
 def grow_boosted_tree(
     X,
@@ -198,12 +210,7 @@ def grow_boosted_tree(
     n_leaves = 0
     # Depth-first stack of (start, end, depth, parent node, is left child).
     stack = np.empty((capacity, 5), dtype=np.int64)
-    stack[0, 0] = 0
-    stack[0, 1] = n_rows
-    stack[0, 2] = 0
-    stack[0, 3] = -1
-    stack[0, 4] = 0
-    top = 1
+    top = _push(stack, 0, 0, n_rows, 0, -1, 0)
     root = 0
     while top > 0:
         top -= 1
@@ -271,18 +278,8 @@ def grow_boosted_tree(
                     idx[j] = tmp
                     j -= 1
             # Right child pushed first, so the left one is grown first.
-            stack[top, 0] = i
-            stack[top, 1] = end
-            stack[top, 2] = depth + 1
-            stack[top, 3] = node
-            stack[top, 4] = 0
-            top += 1
-            stack[top, 0] = start
-            stack[top, 1] = i
-            stack[top, 2] = depth + 1
-            stack[top, 3] = node
-            stack[top, 4] = 1
-            top += 1
+            top = _push(stack, top, i, end, depth + 1, node, 0)
+            top = _push(stack, top, start, i, depth + 1, node, 1)
             code = node
         if parent < 0:
             root = code
@@ -306,14 +303,9 @@ def _tree_step(X, rows, feature, threshold, left, right, values, root, out):
     """Add the tree's leaf values to ``out[row]`` for ``rows`` of ``X``."""
     for i in range(rows.shape[0]):
         r = rows[i]
-        node = root
-        while node >= 0:
-            if X[r, feature[node]] <= threshold[node]:
-                node = left[node]
-            else:
-                node = right[node]
+        leaf = leaf_of(X, r, root, feature, threshold, left, right)
         for k in range(out.shape[1]):
-            out[r, k] += values[-1 - node, k]
+            out[r, k] += values[leaf, k]
 
 
 # ------------------------------------------------------------------ losses and gradients
