@@ -5,7 +5,7 @@ leaves hold and which classes there are. A crafted file can state anything, and 
 kernels index arrays without checking, so nothing a file declares about a part is believed: the
 sizes are derived from the model's structure instead. The input width comes from the binner
 (one column per feature the model was fitted on); each layer's input is that plus the outputs
-of the layers before; every forest's leaves hold one value per class (or target); the classes
+of the layer before; every forest's leaves hold one value per class (or target); the classes
 are as many as those outputs. A forest whose split features reach past its real input width
 would read outside the rows it is given (a segfault, or silently changed predictions), so its
 nodes are checked against that width.
@@ -97,7 +97,8 @@ def check_cascade(cascade) -> None:
             bins = getattr(output_binner, "bin_edges_", None)
             if not isinstance(bins, (list, tuple)) or len(bins) != n_members * n_outputs:
                 _refuse(f"layer {index}'s output bins do not match its outputs")
-        width += n_members * n_outputs
+        # The next layer reads the features and this layer's outputs (not earlier layers').
+        width = n_features + n_members * n_outputs
     booster = getattr(cascade, "booster_", None)
     if booster is not None:
         if not isinstance(booster, BinnedForest) or booster.n_pure != 0:

@@ -82,8 +82,12 @@ def test_untouched_models_load_and_predict_the_same(classifier, tmp_path):
     )
     rng = np.random.default_rng(1)
     X_reg = rng.normal(size=(120, 3))
-    regressor = CascadeForestRegressor(n_trees=6, max_layers=2, random_state=0)
+    # Four kept layers: each reads the features and the layer before's outputs only.
+    regressor = CascadeForestRegressor(
+        n_trees=6, max_layers=4, n_tolerant_rounds=4, max_loss_se=np.inf, random_state=0
+    )
     regressor.fit(X_reg, X_reg[:, 0] * 2)
+    assert regressor.n_layers_ == 4
     save_estimator(regressor, tmp_path / "regressor.skops")
     np.testing.assert_array_equal(
         load_estimator(tmp_path / "regressor.skops").predict(X_reg), regressor.predict(X_reg)
