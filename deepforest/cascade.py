@@ -388,14 +388,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         the others train the next layers; every layer is scored on all the rows, screened ones
         with the output that screened them, so that layers compare on the same rows.
         """
-        scorer = LayerScorer(
-            self.scoring,
-            is_classifier=self._is_classifier,
-            y=data.y_scored,
-            sample_weight=data.sample_weight,
-            classes=getattr(self, "classes_", None),
-            seed=int(data.rng.randint(np.iinfo(np.int32).max)),
-        )
+        scorer = self._layer_scorer(data, seed=int(data.rng.randint(np.iinfo(np.int32).max)))
         growth = CascadeGrowth(
             scorer,
             z=self.min_gain_se,
@@ -598,7 +591,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         # The search scores the boosted held-out output with the layers' metric, so that it
         # reads against history_["score"]; a stage that lowers that score is dropped (the
         # rounds were chosen by the loss, which for classes can improve while accuracy falls).
-        scorer = self._stage_scorer(data)
+        scorer = self._layer_scorer(data, seed=0)
         score_before = float(scorer.evidence(base_output).score)
         score_after = None
         if result.held_out_output is not None:
@@ -624,14 +617,15 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             f"{'' if kept else ' (lower: the stage is dropped)'}; fit={stage['fit_time']:.2f}s"
         )
 
-    def _stage_scorer(self, data: _TrainingData) -> LayerScorer:
+    def _layer_scorer(self, data: _TrainingData, seed: int) -> LayerScorer:
+        """Scores out-of-sample outputs of the training rows with their standard errors."""
         return LayerScorer(
             self.scoring,
             is_classifier=self._is_classifier,
             y=data.y_scored,
             sample_weight=data.sample_weight,
             classes=getattr(self, "classes_", None),
-            seed=0,
+            seed=seed,
         )
 
     def _layer_evidence(self, scorer: LayerScorer, mean_output: np.ndarray):

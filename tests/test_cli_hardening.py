@@ -562,7 +562,7 @@ def test_a_pipe_is_read_as_its_data_not_as_an_empty_file(small_model, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=600,
+        timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected

@@ -366,6 +366,10 @@ class _BoostingRun:
         self.settings = settings
         self.is_classification = is_classification
         self.trees: list[tuple] = []
+        # Squared error's hessians are the weights, whatever the margins: made once.
+        self.squared_error_hessian = (
+            None if is_classification else np.repeat(weight[:, None], y.shape[1], axis=1)
+        )
 
     def step(self) -> None:
         """Grow one round: a tree for all outputs on the loss's gradients and hessians."""
@@ -378,7 +382,7 @@ class _BoostingRun:
             hess *= self.weight[:, None]
         else:
             grad = (self.margin - self.y) * self.weight[:, None]
-            hess = np.repeat(self.weight[:, None], self.y.shape[1], axis=1)
+            hess = self.squared_error_hessian
         row_step = np.zeros_like(self.margin)
         n_features = self.X.shape[1]
         features = np.arange(n_features)
@@ -507,11 +511,8 @@ def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
             out[folds == k] = run.margin[run.held_out]
         return out
 
-    def total_loss() -> float:
-        margin = held_out_margin()
-        return mean_loss(margin, y, weight, is_classification)
-
-    best_round, best_loss, best_margin = 0, total_loss(), held_out_margin()
+    best_round, best_margin = 0, held_out_margin()
+    best_loss = mean_loss(best_margin, y, weight, is_classification)
     best_by_round = [best_loss]
     starting_loss = best_loss
     # A round on a small table takes less than handing the folds to threads costs.
@@ -524,9 +525,10 @@ def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
             else:
                 for run in runs:
                     run.step()
-            loss = total_loss()
+            margin = held_out_margin()
+            loss = mean_loss(margin, y, weight, is_classification)
             if loss < best_loss:
-                best_round, best_loss, best_margin = round_, loss, held_out_margin()
+                best_round, best_loss, best_margin = round_, loss, margin
             best_by_round.append(best_loss)
             if round_ >= PATIENCE_ROUNDS:
                 earlier = best_by_round[round_ - PATIENCE_ROUNDS]
