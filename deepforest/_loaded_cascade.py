@@ -13,12 +13,17 @@ nodes are checked against that width.
 
 from __future__ import annotations
 
+import copy
+import math
 import numbers
 
 import numpy as np
 
 from ._core.binning import MAX_BINS
 from ._core.trees import BinnedForest
+
+# Values per sample a scanner's input may hold (a 4096 x 4096 image of 64 channels).
+MAX_INPUT_VALUES = 2**30
 
 
 class MalformedModelError(ValueError):
@@ -34,7 +39,9 @@ def check_loaded_model(model) -> None:
         Naming the first part that does not fit the model's structure.
     """
     from .cascade import _BaseCascadeForest
+    from .scanning import MultiGrainScanner
 
+    _check_attribute_names(model)
     pending, seen = [model], set()
     while pending:
         item = pending.pop()
@@ -45,31 +52,51 @@ def check_loaded_model(model) -> None:
             if hasattr(item, "layers_"):
                 check_cascade(item)
             continue
+        if isinstance(item, MultiGrainScanner):
+            if hasattr(item, "grains_"):
+                check_scanner(item)
+            continue
         steps = getattr(item, "steps", None)  # a Pipeline
         if isinstance(steps, list):
             pending.extend(step for _, step in steps if not isinstance(step, str))
-        for name in ("cascade_",):  # gcForest's fitted cascade
-            if hasattr(item, name):
-                pending.append(getattr(item, name))
+        pipeline = getattr(item, "pipeline_", None)  # gcForest's: it predicts through it
+        if pipeline is not None:
+            parts = [step for _, step in getattr(pipeline, "steps", [])]
+            if len(parts) != 2 or not isinstance(parts[0], MultiGrainScanner):
+                _refuse("its gcForest does not hold a scanner and a cascade")
+            if not isinstance(parts[1], _BaseCascadeForest):
+                _refuse("its gcForest does not hold a scanner and a cascade")
+            _check_scanner_feeds_cascade(*parts)
+            pending.extend(parts)
+
+
+def _check_attribute_names(model) -> None:
+    """Refuse an object anywhere in the model whose attribute names are not all text.
+
+    skops rebuilds an object's attributes from a dictionary whose key types the file names; a
+    key of another type passes loading and fails far from the file, at predict time.
+    """
+    pending, seen = [model], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen or isinstance(item, (str, bytes, numbers.Number, np.ndarray, type)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif hasattr(item, "__dict__"):
+            attributes = vars(item)
+            if not all(isinstance(name, str) for name in attributes):
+                _refuse(f"its {type(item).__name__} has an attribute name that is not text")
+            pending.extend(attributes.values())
 
 
 def check_cascade(cascade) -> None:
     """Check one fitted cascade's parts against the sizes its structure implies."""
     n_features = _positive_int(cascade, "n_features_in_")
-    binner = getattr(cascade, "_binner", None)
-    edges = getattr(binner, "bin_edges_", None)
-    if not isinstance(edges, (list, tuple)) or len(edges) != n_features:
-        _refuse(f"its binner has edges for {_count(edges)} columns, the model {n_features}")
-    n_bins = getattr(binner, "n_bins", None)
-    if not (isinstance(n_bins, numbers.Integral) and 2 <= n_bins <= MAX_BINS):
-        _refuse("its binner's bin count is out of range")
-    if getattr(binner, "missing_bin_", None) != n_bins:
-        _refuse("its binner's bin of missing values is not the last bin")
-    for column in edges:
-        if not isinstance(column, np.ndarray) or column.ndim != 1 or len(column) >= n_bins:
-            _refuse("its binner holds more edges than bins")
-        if column.dtype.kind != "f" or np.isnan(column).any() or np.any(np.diff(column) < 0):
-            _refuse("its binner's edges are not sorted numbers")
+    _check_binner(getattr(cascade, "_binner", None), n_features, "the model")
     _check_categories(cascade, n_features)
     layers = getattr(cascade, "layers_", None)
     if not isinstance(layers, list) or not layers:
@@ -82,6 +109,8 @@ def check_cascade(cascade) -> None:
         for forest in forests:
             if isinstance(forest, BinnedForest):
                 _check_forest(forest, width, n_outputs, cascade._is_classifier, f"layer {index}")
+        for estimator in estimators:
+            _check_fold_models(estimator, width, n_outputs, cascade._is_classifier, index)
         n_members = len(forests) + len(estimators)
         if n_members == 0:
             _refuse(f"layer {index} holds no forests")
@@ -99,6 +128,8 @@ def check_cascade(cascade) -> None:
                 _refuse(f"layer {index}'s output bins do not match its outputs")
         # The next layer reads the features and this layer's outputs (not earlier layers').
         width = n_features + n_members * n_outputs
+    # The final predictor reads what a next layer would: the features and the last outputs.
+    _check_predictor(getattr(cascade, "predictor_", None), width, n_outputs, cascade)
     booster = getattr(cascade, "booster_", None)
     if booster is not None:
         if not isinstance(booster, BinnedForest) or booster.n_pure != 0:
@@ -110,6 +141,140 @@ def check_cascade(cascade) -> None:
     thresholds = getattr(cascade, "screening_thresholds_", None)
     if thresholds is not None and np.shape(thresholds) != (len(layers),):
         _refuse("its screening thresholds do not match its layers")
+
+
+def check_scanner(scanner) -> None:
+    """Check a fitted multi-grained scanner: its windows fit its input, its forests their
+    windows, and its output layout is the one its windows imply."""
+    from ._core.forests import FOREST_KINDS
+    from ._scanning.windows import to_layout
+
+    input_shape = getattr(scanner, "_input_shape", None)
+    if not (
+        isinstance(input_shape, tuple)
+        and 1 <= len(input_shape) <= 3
+        and all(isinstance(s, numbers.Integral) and 1 <= s <= MAX_INPUT_VALUES for s in input_shape)
+        and np.prod(input_shape, dtype=np.float64) <= MAX_INPUT_VALUES
+    ):
+        _refuse("its scanner's input shape is not a shape of samples")
+    if getattr(scanner, "input_kind_", None) not in ("image", "sequence"):
+        _refuse("its scanner's input kind is neither image nor sequence")
+    image_shape = getattr(scanner, "image_shape", None)
+    try:
+        # The layout of one sample, built as transform builds it (np.empty allocates lazily).
+        sample = np.empty((1, *input_shape), dtype=np.uint8)
+        shape = None if image_shape is None else tuple(image_shape)
+        layout, _ = to_layout(sample, scanner.input_kind_, shape)
+    except (ValueError, TypeError):
+        _refuse("its scanner's input shape does not fit its input kind")
+    spatial, channels = layout.shape[1:-1], layout.shape[-1]
+    _check_binner(getattr(scanner, "_binner", None), channels, "the scanner's input")
+    classes = getattr(scanner, "classes_", None)
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
+        _refuse("its scanner's classes are not a list of at least two")
+    n_classes = len(classes)
+    windows, grains = getattr(scanner, "windows_", None), getattr(scanner, "grains_", None)
+    if not (isinstance(windows, list) and isinstance(grains, list)) or not windows:
+        _refuse("its scanner holds no windows")
+    if len(grains) != len(windows):
+        _refuse(f"its scanner holds {len(grains)} grains for {len(windows)} windows")
+    stride, pooling = getattr(scanner, "stride", None), getattr(scanner, "pooling", None)
+    if not (isinstance(stride, numbers.Integral) and stride >= 1):
+        _refuse("its scanner's stride is not a positive number")
+    if not (pooling is None or (isinstance(pooling, numbers.Integral) and pooling >= 1)):
+        _refuse("its scanner's pooling is not a positive number")
+    for index, (window, grain) in enumerate(zip(windows, grains, strict=True)):
+        if not (
+            isinstance(window, tuple)
+            and len(window) == len(spatial)
+            and all(
+                isinstance(w, numbers.Integral) and 1 <= w <= s
+                for w, s in zip(window, spatial, strict=True)
+            )
+        ):
+            _refuse(f"its scanner's window {index} does not fit its samples")
+        where = f"the scanner's window {index}"
+        fitted_for = (getattr(grain, "window", None), getattr(grain, "n_classes", None))
+        if fitted_for != (window, n_classes):
+            _refuse(f"the forests of {where} were not fitted for it")
+        forests = getattr(grain, "forests", None)
+        if not isinstance(forests, dict) or sorted(forests) != sorted(FOREST_KINDS):
+            _refuse(f"{where} does not hold one forest of each kind")
+        for forest in forests.values():
+            if not isinstance(forest, BinnedForest):
+                _refuse(f"{where} holds a forest of another kind")
+            _check_forest(forest, math.prod(window) * channels, n_classes, True, where)
+    # The output layout, rebuilt from the windows rather than read from the file.
+    expected = copy.copy(scanner)
+    expected._set_output_layout(spatial)
+    if (
+        not isinstance(scanner._grids, list)
+        or [tuple(grid) for grid in scanner._grids] != [tuple(grid) for grid in expected._grids]
+        or not np.array_equal(np.asarray(scanner._offsets), expected._offsets)
+        or scanner.n_features_out_ != expected.n_features_out_
+    ):
+        _refuse("its scanner's output layout is not the one its windows imply")
+
+
+def _check_scanner_feeds_cascade(scanner, cascade) -> None:
+    width = getattr(scanner, "n_features_out_", None)
+    if getattr(cascade, "n_features_in_", None) != width:
+        _refuse(f"its cascade reads {cascade.n_features_in_} columns, its scanner writes {width}")
+
+
+def _check_binner(binner, n_columns: int, what: str) -> None:
+    edges = getattr(binner, "bin_edges_", None)
+    if not isinstance(edges, (list, tuple)) or len(edges) != n_columns:
+        _refuse(f"its binner has edges for {_count(edges)} columns, {what} {n_columns}")
+    n_bins = getattr(binner, "n_bins", None)
+    if not (isinstance(n_bins, numbers.Integral) and 2 <= n_bins <= MAX_BINS):
+        _refuse("its binner's bin count is out of range")
+    if getattr(binner, "missing_bin_", None) != n_bins:
+        _refuse("its binner's bin of missing values is not the last bin")
+    for column in edges:
+        if not isinstance(column, np.ndarray) or column.ndim != 1 or len(column) >= n_bins:
+            _refuse("its binner holds more edges than bins")
+        if column.dtype.kind != "f" or np.isnan(column).any() or np.any(np.diff(column) < 0):
+            _refuse("its binner's edges are not sorted numbers")
+
+
+def _check_fold_models(member, width: int, n_outputs: int, is_classifier: bool, index: int):
+    from ._core.layer_estimators import FoldModels
+
+    where = f"layer {index}'s estimator"
+    if not isinstance(member, FoldModels):
+        _refuse(f"{where} is not a layer estimator's fold models")
+    if member.n_outputs != n_outputs or member.classification is not is_classifier:
+        _refuse(f"{where} was fitted for another number of outputs or another task")
+    models = getattr(member, "models", None)
+    if not isinstance(models, list) or not models:
+        _refuse(f"{where} holds no fitted models")
+    for model in [*models, *([member.refit_model] if member.refit_model is not None else [])]:
+        _check_fitted_model(model, width, is_classifier, where)
+
+
+def _check_predictor(predictor, width: int, n_outputs: int, cascade) -> None:
+    from ._core.predictor import ForestPredictor
+
+    if predictor is None:
+        return
+    if isinstance(predictor, ForestPredictor):
+        forest = getattr(predictor, "forest_", None)
+        if not isinstance(forest, BinnedForest):
+            _refuse("its final predictor holds no forest")
+        _check_forest(forest, width, n_outputs, cascade._is_classifier, "the final predictor")
+        return
+    _check_fitted_model(predictor, width, cascade._is_classifier, "its final predictor")
+
+
+def _check_fitted_model(model, width: int, is_classifier: bool, where: str) -> None:
+    """A model of another library: it must predict, and read as many columns as it gets."""
+    method = "predict_proba" if is_classifier else "predict"
+    if not callable(getattr(model, method, None)):
+        _refuse(f"{where} is a {type(model).__name__}, which has no {method}")
+    declared = getattr(model, "n_features_in_", None)
+    if declared is not None and declared != width:
+        _refuse(f"{where} reads {declared} columns, not {width}")
 
 
 def _check_forest(forest, width: int, n_outputs: int, is_classifier: bool, where: str) -> None:

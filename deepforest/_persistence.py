@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ._core.atomic_file import write_new_file
-from ._loaded_cascade import check_loaded_model
+from ._loaded_cascade import MalformedModelError, check_loaded_model
 from ._loaded_trees import (
     check_boosted_trees,
     check_lightgbm_boosters,
@@ -44,8 +44,11 @@ TRUSTED_TYPES = (
     "deepforest._core.layer_estimators.FoldModels",
     "deepforest._core.trees.BinnedForest",
     "deepforest._core.predictor.ForestPredictor",
+    "deepforest._scanning.grain.GrainForests",
     "deepforest.cascade.CascadeForestClassifier",
     "deepforest.cascade.CascadeForestRegressor",
+    "deepforest.scanning.GCForestClassifier",
+    "deepforest.scanning.MultiGrainScanner",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 )
@@ -176,9 +179,22 @@ def load_estimator(path: str | os.PathLike, *, trusted: list[str] | None = None)
 
     ``trusted`` adds types the caller trusts (the classes of their own layer estimators);
     anything else untrusted is refused (:class:`UntrustedModelError`) with the list of what was
-    found.
+    found. A file that is not a model this package wrote, or was damaged, raises
+    :class:`DamagedModelError` (or :class:`MalformedModelError`) naming what is wrong.
     """
-    return load_trusted(Path(path), trusted or ())
+    try:
+        return load_trusted(Path(path), trusted or ())
+    except (DamagedModelError, UntrustedModelError, MalformedModelError, OSError, MemoryError):
+        raise  # named already, or the file could not be read (missing, no permission)
+    except Exception as error:
+        raise _damaged(path, error) from error
+
+
+def _damaged(path, error: Exception) -> DamagedModelError:
+    reason = " ".join(str(error).split())[:300]
+    return DamagedModelError(
+        f"{path} is damaged or was not written by deepforest ({type(error).__name__}: {reason})"
+    )
 
 
 def readable_without_skops(path: str | os.PathLike, trusted: Iterable = ()) -> bool:
@@ -390,6 +406,11 @@ class _RestrictedReader:
         instance = cls.__new__(cls)
         if node.parts is not None:
             attributes = self.build(node.parts)
+            if isinstance(attributes, dict) and not all(isinstance(k, str) for k in attributes):
+                # Attribute names are text; another key would fail later, at predict time.
+                raise DamagedModelError(
+                    f"the model file's {node.name} has an attribute name that is not text"
+                )
             if attributes is not None:
                 if hasattr(instance, "__setstate__"):
                     instance.__setstate__(attributes)

@@ -490,6 +490,21 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
 _CASCADE_DEFAULTS = CascadeForestClassifier().get_params()
 
 
+# Parameters GCForestClassifier passes to its scanner and cascade itself (name there: its own).
+_SCANNER_OWN = {
+    "window_sizes": None,
+    "stride": None,
+    "pooling": None,
+    "image_shape": None,
+    "input_kind": None,
+    "max_windows": None,
+    "random_state": None,
+}
+_CASCADE_OWN = dict.fromkeys(
+    ("n_estimators", "n_trees", "max_layers", "max_samples", "random_state")
+)
+
+
 class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
     """gcForest classifier: multi-grained scanning followed by a cascade forest.
 
@@ -648,6 +663,19 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
                 int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2)
             )
         shared = {"n_jobs": self.n_jobs, "verbose": self.verbose}
+        own = {
+            "scan_params": {"n_trees": "scan_n_trees", **_SCANNER_OWN, **dict.fromkeys(shared)},
+            "cascade_params": {**_CASCADE_OWN, **dict.fromkeys(shared)},
+        }
+        for name, taken in own.items():
+            clashes = sorted(set(getattr(self, name) or {}) & set(taken))
+            if clashes:
+                raise ValueError(
+                    f"{name} sets {', '.join(clashes)}, which GCForestClassifier sets itself: "
+                    "pass "
+                    + ", ".join(f"{taken[key] or key}=..." for key in clashes)
+                    + " to GCForestClassifier instead"
+                )
         scanner = MultiGrainScanner(
             window_sizes=self.window_sizes,
             stride=self.stride,

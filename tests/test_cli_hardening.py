@@ -550,6 +550,101 @@ def test_a_model_whose_classes_do_not_match_its_outputs_is_one_line(small_model,
     assert "Traceback" not in result.stderr
 
 
+def _schema_node_of(node, key: str):
+    """The first schema node stored under attribute ``key``."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == key and isinstance(value, dict):
+                return value
+            found = _schema_node_of(value, key)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _schema_node_of(value, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _feature_name_renamed(schema: dict) -> None:
+    names = _schema_node_of(schema, "feature_names_in_")
+    names["content"][0]["content"] = json.dumps("renamed")
+
+
+def _object_key_retyped(schema: dict) -> None:
+    """The cascade's attributes gain one whose name skops rebuilds as the number 7."""
+    steps = schema["content"]["content"]["steps"]["content"]
+    attributes = steps[0]["content"][1]["content"]  # the cascade's attribute dictionary
+    attributes["content"]["7"] = attributes["content"]["n_trees"]
+    key_type = attributes["key_types"]["content"][0]
+    attributes["key_types"]["content"].append({**key_type, "__class__": "int", "__id__": 7})
+
+
+def _step_name_a_number(schema: dict) -> None:
+    steps = schema["content"]["content"]["steps"]["content"]
+    steps[0]["content"][0]["content"] = "5"  # JSON 5: a step named by a number
+
+
+@pytest.mark.parametrize(
+    "craft, message",
+    [
+        (_feature_name_renamed, "fitted on other columns than it describes"),
+        (_object_key_retyped, "an attribute name that is not text"),
+        (_step_name_a_number, "does not end in a named deepforest cascade"),
+    ],
+    ids=["feature-name", "attribute-key", "step-name"],
+)
+def test_a_model_at_odds_with_its_own_names_is_one_line(small_model, tmp_path, craft, message):
+    """Found by the fuzzer: both loaded, then predict failed with a traceback inside
+    scikit-learn (feature names) or Python ("keywords must be strings")."""
+    with zipfile.ZipFile(small_model) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    craft(schema)
+    member = {"schema.json": json.dumps(schema).encode()}
+    crafted = _rewrite(small_model, tmp_path / "odd.skops", member)
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", crafted.name, "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in error_line(result)
+    assert "Traceback" not in result.stderr
+
+
+def test_info_check_refuses_a_model_whose_parts_do_not_fit(small_model, tmp_path):
+    """info called every crafted file of the issue "safe to load": it reads the description
+    only. --check loads the model as predict does."""
+    from deepforest.cli.model_file import load_model, save_model
+
+    pipeline, metadata, _ = load_model(small_model)
+    model = pipeline.named_steps["model"]
+    model.classes_ = np.array([*model.classes_, "phantom"], dtype=object)
+    save_model(pipeline, metadata, tmp_path / "crafted.skops")
+    plain = run("info", "crafted.skops", cwd=tmp_path)
+    assert "parts         not checked" in plain.stdout
+    checked = run("info", "crafted.skops", "--check", cwd=tmp_path, check=False)
+    assert checked.returncode == 2 and "names 3 classes for 2 outputs" in error_line(checked)
+    assert "Traceback" not in checked.stderr
+    good = json.loads(run("info", str(small_model), "--check", "--json", cwd=tmp_path).stdout)
+    assert good["checked"] is True and good["only_trusted_types"] is True
+
+
+def test_a_description_naming_other_column_kinds_is_refused(small_model, tmp_path):
+    """A description that calls the model's categorical column numeric would feed it numbers."""
+    with zipfile.ZipFile(small_model) as archive:
+        description = json.loads(archive.read(_model_file.METADATA_MEMBER))
+    for column in description["schema"]["columns"]:
+        column["type"] = "numeric"
+    crafted = _rewrite(
+        small_model,
+        tmp_path / "kinds.skops",
+        {_model_file.METADATA_MEMBER: json.dumps(description).encode()},
+    )
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", crafted.name, "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "categorical columns are not the ones it describes" in error_line(result)
+
+
 def test_a_pipe_is_read_as_its_data_not_as_an_empty_file(small_model, tmp_path):
     """A FIFO or <(cat file) looked empty: the first read (the format sniff) drained it."""
     _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)

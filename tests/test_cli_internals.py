@@ -161,7 +161,7 @@ def _fit(estimator, n_rows=120):
 
 # The smallest description the commands accept (see deepforest.cli.model_file._check_description).
 SCHEMA = {
-    "columns": [{"name": "size", "type": "numeric"}, {"name": "colour", "type": "categorical"}],
+    "columns": [{"name": "colour", "type": "categorical"}, {"name": "size", "type": "numeric"}],
     "target": {"name": "label", "task": "classification"},
     "na_values": [""],
     "ignored_columns": [],

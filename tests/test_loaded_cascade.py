@@ -54,9 +54,28 @@ def _nan_leaves(model):
     forest.values[0, 0] = np.nan
 
 
+def _predictor_a_number(model):
+    """Found by the fuzzer: a number in place of the final predictor failed at predict time."""
+    model.predictor_ = 2.5
+
+
+def _layer_estimator_a_number(model):
+    model.layers_[1].estimators = (2.5,)
+
+
+def _predictor_of_another_width(model):
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model.predictor_ = LogisticRegression().fit(X, np.arange(20) % 2)
+
+
 @pytest.mark.parametrize(
     "craft, message",
     [
+        (_predictor_a_number, "its final predictor is a float, which has no predict_proba"),
+        (_layer_estimator_a_number, "layer 1's estimator is not a layer estimator's fold models"),
+        (_predictor_of_another_width, "its final predictor reads 3 columns, not 12"),
         (_wider_forest, "declares 100 input columns, not 4"),
         (_fewer_binner_columns, "binner has edges for 2 columns, the model 4"),
         (_wide_leaves, "leaves of (7,) values, not 2"),
@@ -92,3 +111,82 @@ def test_untouched_models_load_and_predict_the_same(classifier, tmp_path):
     np.testing.assert_array_equal(
         load_estimator(tmp_path / "regressor.skops").predict(X_reg), regressor.predict(X_reg)
     )
+
+
+@pytest.fixture(scope="module")
+def gcforest():
+    from sklearn.datasets import load_digits
+
+    from deepforest import GCForestClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:150], y[:150]
+    model = GCForestClassifier(
+        window_sizes=[3, 5],
+        image_shape=(8, 8),
+        scan_n_trees=4,
+        n_trees=4,
+        max_layers=1,
+        random_state=0,
+    )
+    return model.fit(X, y), X
+
+
+def _wider_scanning_forest(model):
+    """A scanning forest that splits on a column past its 3x3 window: the traversal would
+    read the next window's pixels, or past the batch."""
+    forest = model.scanner_.grains_[0].forests["random"]
+    forest.n_features_in_ = 64
+    forest.feature[0] = 63
+
+
+def _window_past_the_image(model):
+    model.scanner_.windows_[1] = (9, 9)
+
+
+def _grain_of_another_window(model):
+    model.scanner_.grains_[0].window = (5, 5)
+
+
+def _shifted_offsets(model):
+    model.scanner_._offsets = model.scanner_._offsets + 1
+
+
+def _cascade_of_another_width(model):
+    model.scanner_.n_features_out_ += 1
+
+
+@pytest.mark.parametrize(
+    "craft, message",
+    [
+        (_wider_scanning_forest, "declares 64 input columns, not 9"),
+        (_window_past_the_image, "window 1 does not fit its samples"),
+        (_grain_of_another_window, "window 0 were not fitted for it"),
+        (_shifted_offsets, "output layout is not the one its windows imply"),
+        (_cascade_of_another_width, "its cascade reads .* columns, its scanner writes"),
+    ],
+)
+def test_a_crafted_scanner_is_refused_on_load(gcforest, tmp_path, craft, message):
+    model, X = gcforest
+    save_estimator(model, tmp_path / "plain.skops")
+    np.testing.assert_array_equal(
+        load_estimator(tmp_path / "plain.skops").predict_proba(X), model.predict_proba(X)
+    )
+    crafted = copy.deepcopy(model)
+    craft(crafted)
+    save_estimator(crafted, tmp_path / "crafted.skops")
+    with pytest.raises(MalformedModelError, match=message):
+        load_estimator(tmp_path / "crafted.skops")
+
+
+def test_a_cascade_reading_other_columns_than_the_scanner_writes_is_refused(gcforest, tmp_path):
+    model, _ = gcforest
+    crafted = copy.deepcopy(model)
+    scanner = crafted.scanner_
+    scanner._offsets = scanner._offsets.copy()
+    # A consistent scanner with one window fewer writes fewer columns than the cascade reads.
+    scanner.windows_, scanner.grains_ = scanner.windows_[:1], scanner.grains_[:1]
+    scanner._set_output_layout((8, 8))
+    save_estimator(crafted, tmp_path / "crafted.skops")
+    with pytest.raises(MalformedModelError, match=r"its cascade reads .* its scanner writes"):
+        load_estimator(tmp_path / "crafted.skops")

@@ -386,3 +386,21 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"cascade_params": {"n_trees": 4}}, "cascade_params sets n_trees.*pass n_trees=..."),
+        ({"scan_params": {"n_trees": 4}}, "scan_params sets n_trees.*pass scan_n_trees=..."),
+        (
+            {"scan_params": {"n_jobs": 1, "stride": 2}},
+            "sets n_jobs, stride.*pass n_jobs=..., stride=",
+        ),
+    ],
+)
+def test_a_parameter_gcforest_sets_itself_in_its_part_params_is_named(params, message):
+    """cascade_params={"n_trees": 4} raised "got multiple values for keyword argument"."""
+    X, y = load_digits(return_X_y=True)
+    with pytest.raises(ValueError, match=message):
+        GCForestClassifier(**params).fit(X[:40], y[:40])

@@ -347,11 +347,43 @@ def load_model(
 
     if not isinstance(pipeline, Pipeline):
         raise _not_a_model(path, " (it does not hold a pipeline)")
+    _check_pipeline_columns(path, pipeline, metadata)
     warnings = []
     differences = _version_differences(saved, installed, ("deepforest", "scikit-learn"))
     if differences:
         warnings.append(f"{path} was saved with {differences}; predictions may differ slightly")
     return pipeline, metadata, warnings
+
+
+def _check_pipeline_columns(path: Path, pipeline, metadata: dict) -> None:
+    """Refuse a pipeline fitted on other columns, or column kinds, than the description names.
+
+    The commands build the model's input from the description's columns; a pipeline that
+    expects others would fail inside scikit-learn at predict time, or read a column of text as
+    numbers.
+    """
+    from ..cascade import _BaseCascadeForest
+
+    steps = pipeline.steps
+    if not (
+        isinstance(steps, list)
+        and steps
+        and all(isinstance(step, tuple) and len(step) == 2 for step in steps)
+        and all(isinstance(name, str) for name, _ in steps)
+        and isinstance(steps[-1][1], _BaseCascadeForest)
+    ):
+        raise _not_a_model(path, " (its pipeline does not end in a named deepforest cascade)")
+    columns = metadata["schema"]["columns"]
+    names = getattr(pipeline, "feature_names_in_", None)
+    if names is None or [str(name) for name in names] != [c["name"] for c in columns]:
+        raise _not_a_model(path, " (its model was fitted on other columns than it describes)")
+    mask = getattr(pipeline[-1], "is_categorical_", None)
+    if mask is not None:
+        described = [column["type"] == "categorical" for column in columns]
+        if np.shape(mask) != (len(columns),) or list(map(bool, mask)) != described:
+            raise _not_a_model(
+                path, " (its model's categorical columns are not the ones it describes)"
+            )
 
 
 def _version_differences(
