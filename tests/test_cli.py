@@ -199,7 +199,9 @@ def test_info_describes_schema_layers_metrics_and_versions(adult, capsys):
     assert main(["info", str(folder / "adult.skops")]) == 0
     text = capsys.readouterr().out
     assert "classification of 'income', classes: <=50K, >50K" in text
-    assert "safe to load  yes" in text
+    assert "types         all trusted" in text and "parts         not checked" in text
+    assert main(["info", str(folder / "adult.skops"), "--check"]) == 0
+    assert "parts         checked: they fit together" in capsys.readouterr().out
     assert "versions      deepforest" in text and "scikit-learn" in text
     assert "native-country" in text and "categorical" in text
     description = json.loads(run("info", "adult.skops", "--json", cwd=folder).stdout)
@@ -384,7 +386,7 @@ def test_model_file_mistakes_give_one_line_and_exit_code_2(adult, tmp_path):
         assert message in error_line(result), name
         assert not (tmp_path / f"out-{name}.csv").exists()
     assert "upgrade deepforest" in error_line(results[-2])
-    assert "safe to load  NO" in results[-1].stdout and "system" in results[-1].stdout
+    assert "types         NOT TRUSTED" in results[-1].stdout and "system" in results[-1].stdout
 
 
 def _metadata_of(model: Path) -> str:

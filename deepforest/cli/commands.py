@@ -768,14 +768,22 @@ def evaluate(
     }
 
 
-def info(model: str) -> dict:
-    """The model file's description: schema, layers, training metrics, versions, safety."""
+def info(model: str, check: bool = False) -> dict:
+    """The model file's description: schema, layers, training metrics, versions, types.
+
+    Only the description and the list of types are read. With ``check``, the model is loaded
+    as ``predict`` loads it, which checks every part against the model's structure (a
+    UserError names the first that does not fit).
+    """
     metadata = read_metadata(model)
     unexpected = untrusted_types(model)
+    if check and not unexpected:
+        load_model(model, metadata)
     return {
         "model": str(model),
         "model_bytes": Path(model).stat().st_size,
-        "safe_to_load": not unexpected,
+        "only_trusted_types": not unexpected,
         "untrusted_types": unexpected,
+        "checked": bool(check and not unexpected),
         **metadata,
     }

@@ -239,13 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
         description=_paragraph(
             "Describe a model file without loading its forests: the columns it needs, "
             "its target and classes, the layers grown, the held-out metrics from training and the "
-            "library versions it was saved with."
+            "library versions it was saved with. With --check, also load the model and check "
+            "that its parts fit together, as predict does before it predicts."
         ),
-        epilog=_examples("deepforest info adult.skops\ndeepforest info adult.skops --json"),
+        epilog=_examples(
+            "deepforest info adult.skops\ndeepforest info adult.skops --json\n"
+            "deepforest info model-from-a-stranger.skops --check"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     info.add_argument("model", help="a model file written by deepforest train")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
+    info.add_argument(
+        "--check",
+        action="store_true",
+        help="load the model and check every part against its structure (exit 2 if one fails)",
+    )
     return parser
 
 
@@ -636,7 +645,7 @@ def _run_info(args) -> int:
     from .commands import info
     from .evaluation import format_metrics
 
-    result = info(args.model)
+    result = info(args.model, check=args.check)
     if args.json:
         _print_json(result)
         return 0
@@ -645,8 +654,18 @@ def _run_info(args) -> int:
     lines = [
         f"model file    {result['model']} ({result['model_bytes'] / 1e6:.1f} MB, format "
         f"{result['format_version']}, saved {result['saved_at']})",
-        "safe to load  "
-        + ("yes" if result["safe_to_load"] else f"NO: {', '.join(result['untrusted_types'])}"),
+        "types         "
+        + (
+            "all trusted (nothing in the file can run code when it loads)"
+            if result["only_trusted_types"]
+            else f"NOT TRUSTED: {', '.join(result['untrusted_types'])} (it will not load)"
+        ),
+        "parts         "
+        + (
+            "checked: they fit together"
+            if result["checked"]
+            else "not checked (info --check loads the model and checks them)"
+        ),
         f"task          {target['task']} of {target['name']!r}"
         + (f", classes: {', '.join(map(str, target['classes']))}" if "classes" in target else ""),
         f"estimator     {estimator['class']}, kept {estimator['n_layers']} of "
