@@ -6,8 +6,10 @@ compiled code), a hang, memory past a bound, or a traceback ("a bug", exit 1).
 
 The script trains a few real models of different kinds on small data (CLI pipelines for
 classification and regression, with text categories, a boosting stage, a layer of
-HistGradientBoosting, confidence screening), then applies random mutations to copies of their
-files, each of one kind:
+HistGradientBoosting, an XGBoost and a LightGBM final predictor; and a gcForest saved from
+Python, which is loaded with ``load_estimator`` and must then predict or raise one of the
+package's named errors), then applies random mutations to copies of their files, each of one
+kind:
 
 - ``bytes``: flips, zeroes or truncates bytes of one archive member;
 - ``number``: replaces a number or string in the skops schema (``schema.json``) with an
@@ -70,7 +72,18 @@ MODELS = {
         ["--n-trees", "5", "--max-layers", "2", "--boost-rounds", "8"],
         "regression",
     ),
+    "xgboost-predictor": (
+        ["--n-trees", "5", "--max-layers", "1", "--predictor", "xgboost"],
+        "classification",
+    ),
+    "lightgbm-predictor": (
+        ["--n-trees", "5", "--max-layers", "1", "--predictor", "lightgbm"],
+        "regression",
+    ),
 }
+# Models saved from Python (no command line wraps them): loaded with load_estimator, then
+# predicting on a saved array.
+PYTHON_MODELS = ("gcforest",)
 
 
 def training_table(n_rows: int, task: str, seed: int) -> pd.DataFrame:
@@ -101,7 +114,31 @@ def train_models(folder: Path) -> dict[str, tuple[Path, Path]]:
         if code != 0:
             raise RuntimeError(f"training the {name} model failed with exit {code}")
         made[name] = (model, new_csv)
+    made["gcforest"] = _train_gcforest(folder)
     return made
+
+
+def _train_gcforest(folder: Path) -> tuple[Path, Path]:
+    from sklearn.datasets import load_digits
+
+    from deepforest import GCForestClassifier
+    from deepforest._persistence import save_estimator
+
+    X, y = load_digits(return_X_y=True)
+    model = GCForestClassifier(
+        window_sizes=[3, 5],
+        image_shape=(8, 8),
+        scan_n_trees=4,
+        n_trees=4,
+        max_layers=2,
+        n_jobs=1,
+        random_state=0,
+    )
+    model.fit(X[:150], y[:150])
+    path, data = folder / "gcforest.skops", folder / "gcforest-new.npy"
+    save_estimator(model, path)
+    np.save(data, X[150:162])
+    return path, data
 
 
 # ----------------------------------------------------------------------------- mutations
@@ -241,11 +278,15 @@ def _worker(connection, memory_limit: int) -> None:
         message = connection.recv()
         if message is None:
             return
-        model, data, output = message
+        model, data, output, proba = message
         stderr = io.StringIO()
         try:
-            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-                code = main(["predict", model, data, "-o", output, "--force", "-q", "--proba"])
+            if data.endswith(".npy"):
+                code = _predict_in_python(model, data, stderr)
+            else:
+                with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+                    arguments = ["predict", model, data, "-o", output, "--force", "-q"]
+                    code = main(arguments + (["--proba"] if proba else []))
         except MemoryError:
             code = "memory"
         except SystemExit as stop:
@@ -256,6 +297,27 @@ def _worker(connection, memory_limit: int) -> None:
         if code == 1 and "out of memory" in text:
             code = "memory"
         connection.send((code, text[-2000:]))
+
+
+def _predict_in_python(model: str, data: str, stderr: io.StringIO) -> int:
+    """Load with ``load_estimator`` and predict: 0, or 2 for a refusal by one of the
+    package's named errors; anything else escapes as a traceback."""
+    import traceback
+
+    from deepforest._loaded_cascade import MalformedModelError
+    from deepforest._persistence import DamagedModelError, UntrustedModelError, load_estimator
+
+    try:
+        loaded = load_estimator(model)
+    except (DamagedModelError, MalformedModelError, UntrustedModelError) as error:
+        stderr.write(f"refused: {error}\n")
+        return 2
+    try:
+        loaded.predict_proba(np.load(data))
+    except Exception:
+        stderr.write(traceback.format_exc())
+        return 1
+    return 0
 
 
 @dataclass
@@ -293,10 +355,12 @@ class _Runner:
         )
         self.process.start()
 
-    def run(self, model: Path, data: Path, output: Path, timeout: float) -> tuple[str, str]:
+    def run(
+        self, model: Path, data: Path, output: Path, proba: bool, timeout: float
+    ) -> tuple[str, str]:
         if self.process is None or not self.process.is_alive():
             self.start()
-        self.connection.send((str(model), str(data), str(output)))
+        self.connection.send((str(model), str(data), str(output), proba))
         if not self.connection.poll(timeout):
             self.process.kill()
             self.process.join()
@@ -340,7 +404,11 @@ def fuzz(
                 kind = KINDS[index % len(KINDS)]
                 mutated = folder / "mutated.skops"
                 mutated.write_bytes(mutate(originals[name], kind, rng))
-                outcome, text = runner.run(mutated, models[name][1], folder / "out.csv", timeout)
+                # Probabilities where there are classes: --proba on a regressor is refused.
+                proba = MODELS.get(name, ("", "classification"))[1] == "classification"
+                outcome, text = runner.run(
+                    mutated, models[name][1], folder / "out.csv", proba, timeout
+                )
                 report.add(name, kind, outcome)
                 if outcome in FAILURES:
                     report.failures.append(
