@@ -6,9 +6,9 @@ compiled code), a hang, memory past a bound, or a traceback ("a bug", exit 1).
 
 The script trains a few real models of different kinds on small data (CLI pipelines for
 classification and regression, with text categories, a boosting stage, a layer of
-HistGradientBoosting, an XGBoost and a LightGBM final predictor; and a gcForest saved from
-Python, which is loaded with ``load_estimator`` and must then predict or raise one of the
-package's named errors), then applies random mutations to copies of their files, each of one
+HistGradientBoosting, an XGBoost and a LightGBM final predictor; and a gcForest and a cascade
+saved from Python, which are loaded with ``load_estimator`` and must then predict or raise one
+of the package's named errors), then applies random mutations to copies of their files, each of one
 kind:
 
 - ``bytes``: flips, zeroes or truncates bytes of one archive member;
@@ -83,7 +83,7 @@ MODELS = {
 }
 # Models saved from Python (no command line wraps them): loaded with load_estimator, then
 # predicting on a saved array.
-PYTHON_MODELS = ("gcforest",)
+PYTHON_MODELS = ("gcforest", "cascade")
 
 
 def training_table(n_rows: int, task: str, seed: int) -> pd.DataFrame:
@@ -115,7 +115,32 @@ def train_models(folder: Path) -> dict[str, tuple[Path, Path]]:
             raise RuntimeError(f"training the {name} model failed with exit {code}")
         made[name] = (model, new_csv)
     made["gcforest"] = _train_gcforest(folder)
+    made["cascade"] = _train_cascade(folder)
     return made
+
+
+def _train_cascade(folder: Path) -> tuple[Path, Path]:
+    """A cascade saved from Python, with a HistGradientBoosting layer estimator beside its
+    forests, a boosting stage and a forest final predictor."""
+    from sklearn.datasets import load_breast_cancer
+
+    from deepforest import CascadeForestClassifier
+    from deepforest._persistence import save_estimator
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = CascadeForestClassifier(
+        n_trees=6,
+        max_layers=2,
+        layer_estimators=["hist_gb"],
+        boost_rounds=5,
+        n_jobs=1,
+        random_state=0,
+    )
+    model.fit(X[:200], y[:200])
+    path, data = folder / "cascade.skops", folder / "cascade-new.npy"
+    save_estimator(model, path)
+    np.save(data, X[200:212])
+    return path, data
 
 
 def _train_gcforest(folder: Path) -> tuple[Path, Path]:

@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from ._loaded_cascade import MalformedModelError
+
 # Only objects of these packages are walked in search of trees: the estimators a deepforest
 # model is made of, never arbitrary user objects.
 _WALKED_PACKAGES = ("deepforest", "sklearn")
@@ -34,10 +36,37 @@ def check_xgboost_boosters(model) -> None:
     for booster in _objects_of(model, module.Booster):
         problems = _xgboost_problems(booster)
         if problems:
-            raise ValueError(
+            raise MalformedModelError(
                 f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
                 "model file is damaged or was not written by deepforest"
             )
+    wrappers = sys.modules.get("xgboost.sklearn")
+    for estimator in _objects_of(model, wrappers.XGBModel) if wrappers else []:
+        _predicts_one_row(estimator, "XGBoost", module.XGBoostError)
+
+
+# A model reads at most this many columns (a trial row is built that wide).
+MAX_TRIAL_COLUMNS = 10**6
+
+
+def _predicts_one_row(estimator, library: str, library_error: type) -> None:
+    """Predict one row of zeros with a booster library's estimator, or refuse the model.
+
+    The estimator's parameters come from the file and go to the library at every predict,
+    which refuses values it cannot take (num_leaves=1, a float where it wants an int): one row
+    tells as the file loads, rather than at the user's first prediction, with a traceback.
+    """
+    width = getattr(estimator, "n_features_in_", None)
+    try:
+        if not isinstance(width, (int, np.integer)) or not 1 <= width <= MAX_TRIAL_COLUMNS:
+            raise MalformedModelError(f"it reads {width!r} columns")
+        estimator.predict(np.zeros((1, int(width))))
+    except (library_error, ValueError, TypeError, AttributeError, KeyError) as error:
+        reason = " ".join(str(error).split())[:200]
+        raise MalformedModelError(
+            f"the {library} model in this model file does not predict ({reason}): the model "
+            "file is damaged or was not written by deepforest"
+        ) from None
 
 
 def check_lightgbm_boosters(model) -> None:
@@ -52,10 +81,13 @@ def check_lightgbm_boosters(model) -> None:
     for booster in _objects_of(model, module.Booster):
         problems = _lightgbm_problems(booster.model_to_string())
         if problems:
-            raise ValueError(
+            raise MalformedModelError(
                 f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): the "
                 "model file is damaged or was not written by deepforest"
             )
+    wrappers = sys.modules.get("lightgbm.sklearn")
+    for estimator in _objects_of(model, wrappers.LGBMModel) if wrappers else []:
+        _predicts_one_row(estimator, "LightGBM", module.LightGBMError)
 
 
 def check_lightgbm_model_strings(schema) -> None:
@@ -79,13 +111,13 @@ def check_lightgbm_model_strings(schema) -> None:
             except (KeyError, TypeError, ValueError):
                 text = None
             if not isinstance(text, str):
-                raise ValueError(
+                raise MalformedModelError(
                     "a LightGBM booster of this model holds no model text: the model file is "
                     "damaged or was not written by deepforest"
                 )
             problems = _lightgbm_problems(text)
             if problems:
-                raise ValueError(
+                raise MalformedModelError(
                     f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): "
                     "the model file is damaged or was not written by deepforest"
                 )
@@ -222,7 +254,7 @@ def check_boosted_trees(model) -> None:
         if isinstance(item, tree_class):
             problems = _tree_problems(item, owner)
             if problems:
-                raise ValueError(
+                raise MalformedModelError(
                     f"a gradient-boosted tree of this model is malformed ({'; '.join(problems)})"
                     ": the model file is damaged or was not written by deepforest"
                 )

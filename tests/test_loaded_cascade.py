@@ -70,9 +70,16 @@ def _predictor_of_another_width(model):
     model.predictor_ = LogisticRegression().fit(X, np.arange(20) % 2)
 
 
+def _half_precision_leaves(model):
+    """Found by the fuzzer: float16 leaves passed the checks and failed in numba at predict."""
+    forest = model.layers_[0].forests[0]
+    forest.values = forest.values.astype(np.float16)
+
+
 @pytest.mark.parametrize(
     "craft, message",
     [
+        (_half_precision_leaves, "its values array is not of the type a forest holds"),
         (_predictor_a_number, "its final predictor is a float, which has no predict_proba"),
         (_layer_estimator_a_number, "layer 1's estimator is not a layer estimator's fold models"),
         (_predictor_of_another_width, "its final predictor reads 3 columns, not 12"),
@@ -189,4 +196,34 @@ def test_a_cascade_reading_other_columns_than_the_scanner_writes_is_refused(gcfo
     scanner._set_output_layout((8, 8))
     save_estimator(crafted, tmp_path / "crafted.skops")
     with pytest.raises(MalformedModelError, match=r"its cascade reads .* its scanner writes"):
+        load_estimator(tmp_path / "crafted.skops")
+
+
+@pytest.mark.parametrize(
+    "library, params, message",
+    [
+        ("lightgbm", {"num_leaves": 1}, "num_leaves"),
+        ("lightgbm", {"bin_construct_sample_cnt": 1e308}, "bin_construct_sample_cnt"),
+        ("xgboost", {"missing": "abc"}, "Invalid type for: `missing`"),
+    ],
+)
+def test_a_booster_predictor_whose_parameters_its_library_refuses_is_refused_on_load(
+    tmp_path, library, params, message
+):
+    """Found by the fuzzer: a LightGBM final predictor's parameters, changed in the file, made
+    LightGBM raise at the first prediction (a traceback from the command line)."""
+    pytest.importorskip(library)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] > 0).astype(int)
+    model = CascadeForestClassifier(
+        n_trees=4,
+        max_layers=1,
+        predictor=library,
+        predictor_params={"n_estimators": 5},
+        random_state=0,
+    ).fit(X, y)
+    model.predictor_.set_params(**params)
+    save_estimator(model, tmp_path / "crafted.skops")
+    with pytest.raises(MalformedModelError, match=f"does not predict .*{message}"):
         load_estimator(tmp_path / "crafted.skops")

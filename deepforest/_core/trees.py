@@ -17,6 +17,18 @@ from .traversal import pack_nodes, sum_trees
 ROWS_PER_TASK = 1024
 
 
+# The arrays of a fitted forest: numpy kind, item sizes and dimensions the kernels accept.
+_ARRAY_TYPES = {
+    "roots": ("i", (4, 8), 1),
+    "feature": ("i", (4, 8), 1),
+    "threshold": ("u", (1,), 1),
+    "left": ("i", (4, 8), 1),
+    "right": ("i", (4, 8), 1),
+    "values": ("f", (4, 8), 2),
+    "fold_bounds": ("i", (4, 8), 1),
+}
+
+
 class BinnedForest:
     """The fitted trees of one forest as flat arrays.
 
@@ -100,6 +112,21 @@ class BinnedForest:
         compiled kernels do not check indices. Children follow their parent (the grower numbers
         nodes as it creates them), so requiring that also rules out cycles.
         """
+        for name, (kind, sizes, ndim) in _ARRAY_TYPES.items():
+            array = getattr(self, name, None)
+            if not (
+                isinstance(array, np.ndarray)
+                and array.dtype.kind == kind
+                and array.dtype.itemsize in sizes
+                and array.dtype.isnative
+                and array.ndim == ndim
+            ):
+                # The compiled kernels take these types only (numba has no float16, for one).
+                raise ValueError(
+                    f"a forest of this model is malformed (its {name} array is not of the "
+                    "type a forest holds): the model file is damaged or was not written by "
+                    "deepforest"
+                )
         n_nodes, n_values = self.feature.shape[0], self.values.shape[0]
         arrays = (self.threshold, self.left, self.right)
         problems = []
