@@ -130,11 +130,22 @@ def _clamped_to_this_machine(state: dict) -> dict:
     threads (written elsewhere, or crafted) would otherwise start them all at predict time."""
     n_jobs = state.get("n_jobs")
     cores = os.cpu_count() or 1
-    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool):
-        if n_jobs > cores:
-            state = {**state, "n_jobs": cores}
-        elif n_jobs < -cores:
-            state = {**state, "n_jobs": -1}
+    if n_jobs is None:
+        return state
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
+        from ._loaded_cascade import MalformedModelError
+
+        raise MalformedModelError(
+            f"its n_jobs is {n_jobs!r}, not a whole number: the model file is damaged or was "
+            "not written by deepforest"
+        )
+    if n_jobs == 0:
+        # joblib refuses 0; None (one job, or the active backend's) is what fit would take.
+        return {**state, "n_jobs": None}
+    if n_jobs > cores:
+        return {**state, "n_jobs": cores}
+    if n_jobs < -cores:
+        return {**state, "n_jobs": -1}
     return state
 
 

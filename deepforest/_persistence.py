@@ -82,6 +82,11 @@ def trusted_types() -> list[str]:
     return [*TRUSTED_TYPES, *earlier, *BOOSTING_TYPES]
 
 
+# The magic, the header's length and the longest header numpy reads (version 1's 65,535
+# bytes; it refuses longer version 2 headers unless asked).
+NPY_HEADER_BYTES = 12 + 2**16
+
+
 class DamagedModelError(ValueError):
     """A model file whose members break the format: refused before anything is built."""
 
@@ -154,6 +159,12 @@ def _check_before_skops(path) -> None:
             schema = json.loads(archive.read("schema.json"))
         except (KeyError, ValueError):
             return  # skops names the problem
+        # skops reads an array's header and allocates what it declares before reading data.
+        for member in archive.infolist():
+            if member.filename.endswith(".npy"):
+                with archive.open(member) as stream:
+                    # A .npy header is at most a few KB; the check reads no further.
+                    _check_npy_header(io.BytesIO(stream.read(NPY_HEADER_BYTES)), member.file_size)
     check_lightgbm_model_strings(schema)
 
 
@@ -455,30 +466,38 @@ class _RestrictedReader:
 def _read_npy(data: bytes) -> np.ndarray:
     """An array of a ``.npy`` member, never unpickled, whose data must fill the member."""
     buffer = io.BytesIO(data)
+    _check_npy_header(buffer, len(data))
+    buffer.seek(0)
+    return np.lib.format.read_array(buffer, allow_pickle=False)
+
+
+def _check_npy_header(buffer, member_size: int) -> None:
+    """Read a ``.npy`` member's header from ``buffer`` and check it against the member's size.
+
+    The data must fill the member exactly: a header that declares more items than the member
+    holds would make numpy allocate them all (terabytes, from a few bytes of header).
+    """
     try:
         version = np.lib.format.read_magic(buffer)
     except ValueError:
         raise DamagedModelError("an array member of the model file is not a .npy array") from None
-    if version in ((1, 0), (2, 0)):
-        read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
-        try:
-            shape, _, dtype = read_header(buffer)
-        except (ValueError, TypeError, SyntaxError) as error:
-            raise DamagedModelError(
-                f"an array member of the model file has a damaged header ({error})"
-            ) from None
-        # An item of size 0 would make any shape pass the size check below: a 50 KB file could
-        # then declare 10**12 items, and building them exhausts memory. Objects need pickle.
-        if dtype.itemsize == 0 or dtype.hasobject:
-            raise DamagedModelError(
-                f"an array of the model file has the dtype {dtype.str}, which a deepforest "
-                "model never holds"
-            )
-        if len(data) - buffer.tell() != math.prod(shape) * dtype.itemsize:
-            raise DamagedModelError(
-                "an array of the model file is damaged: its data has the wrong size"
-            )
-        buffer.seek(0)
-    else:
+    if version not in ((1, 0), (2, 0)):
         raise DamagedModelError(f"an array of the model file has an unknown .npy version {version}")
-    return np.lib.format.read_array(buffer, allow_pickle=False)
+    read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+    try:
+        shape, _, dtype = read_header(buffer)
+    except (ValueError, TypeError, SyntaxError) as error:
+        raise DamagedModelError(
+            f"an array member of the model file has a damaged header ({error})"
+        ) from None
+    # An item of size 0 would make any shape pass the size check below: a 50 KB file could
+    # then declare 10**12 items, and building them exhausts memory. Objects need pickle.
+    if dtype.itemsize == 0 or dtype.hasobject:
+        raise DamagedModelError(
+            f"an array of the model file has the dtype {dtype.str}, which a deepforest "
+            "model never holds"
+        )
+    if member_size - buffer.tell() != math.prod(shape) * dtype.itemsize:
+        raise DamagedModelError(
+            "an array of the model file is damaged: its data has the wrong size"
+        )

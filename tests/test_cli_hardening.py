@@ -507,11 +507,16 @@ def test_an_array_of_zero_sized_items_is_refused_before_it_is_built(small_model,
 
 
 def _set_every(node, key: str, content: str):
-    """Set the JSON content of every attribute ``key`` in a skops schema."""
+    """Set the JSON content of every attribute ``key`` in a skops schema.
+
+    Each gets a new node id: skops builds a node id once, so a value shared with an attribute
+    read earlier (n_jobs=2 and max_layers=2) would otherwise keep that attribute's value.
+    """
     if isinstance(node, dict):
         for name, value in node.items():
             if name == key and isinstance(value, dict) and "content" in value:
                 value["content"] = content
+                value["__id__"] = 10**15 + id(value)
             else:
                 _set_every(value, key, content)
     elif isinstance(node, list):
@@ -533,6 +538,25 @@ def test_a_thread_count_from_the_file_is_clamped_to_this_machine(small_model, tm
 
     pipeline, _, _ = load_model(tmp_path / "greedy.skops")
     assert pipeline.named_steps["model"].n_jobs <= (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize(("n_jobs", "refused"), [("0", False), ("1.5", True), ('"all"', True)])
+def test_a_thread_count_joblib_refuses_is_made_valid_or_refused_on_load(
+    small_model, tmp_path, n_jobs, refused
+):
+    """n_jobs=0 in a file passed loading and failed at predict time with a traceback."""
+    with zipfile.ZipFile(small_model) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    _set_every(schema, "n_jobs", n_jobs)
+    _rewrite(small_model, tmp_path / "odd.skops", {"schema.json": json.dumps(schema).encode()})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    odd = run("predict", "odd.skops", "new.csv", "-q", cwd=tmp_path, check=False)
+    if refused:
+        assert odd.returncode == 2 and "n_jobs" in error_line(odd), odd.stderr
+        assert "Traceback" not in odd.stderr
+    else:
+        plain = run("predict", str(small_model), "new.csv", "-q", cwd=tmp_path)
+        assert odd.returncode == 0 and odd.stdout == plain.stdout, odd.stderr
 
 
 def test_a_model_whose_classes_do_not_match_its_outputs_is_one_line(small_model, tmp_path):

@@ -280,6 +280,30 @@ def test_arrays_are_never_unpickled_and_must_fill_their_member(saved, tmp_path):
         load_estimator(short)
 
 
+def test_an_array_declaring_more_than_its_member_holds_is_refused_before_skops_reads_it(
+    saved, tmp_path
+):
+    """skops allocates what a .npy header declares: a few bytes of header asked for 3.6 TiB."""
+    schema = _schema(saved / "classifier.skops")
+    schema["protocol"] = 1  # a file the reader leaves to skops
+    member = _first(schema, lambda s: s.get("__loader__") == "NdArrayNode" and "file" in s)["file"]
+    with zipfile.ZipFile(saved / "classifier.skops") as archive:
+        genuine = np.load(io.BytesIO(archive.read(member)))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": genuine.dtype.str, "fortran_order": False, "shape": (10**12,)}
+    )
+    path = _rewrite(
+        saved / "classifier.skops",
+        tmp_path / "huge.skops",
+        schema,
+        members={member: header.getvalue() + genuine.tobytes()},
+    )
+    assert not readable_without_skops(path)
+    with pytest.raises(DamagedModelError, match="wrong size"):
+        load_estimator(path)
+
+
 def test_what_the_reader_trusts_skops_trusts_by_default():
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
