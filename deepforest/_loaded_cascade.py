@@ -118,18 +118,19 @@ def check_cascade(cascade) -> None:
         if weights is not None and (
             not isinstance(weights, np.ndarray)
             or weights.shape != (n_members,)
+            or weights.dtype.kind != "f"
             or not np.all(np.isfinite(weights))
         ):
             _refuse(f"layer {index}'s member weights do not match its members")
         output_binner = getattr(layer, "output_binner", None)
         if output_binner is not None:
-            bins = getattr(output_binner, "bin_edges_", None)
-            if not isinstance(bins, (list, tuple)) or len(bins) != n_members * n_outputs:
-                _refuse(f"layer {index}'s output bins do not match its outputs")
+            _check_binner(output_binner, n_members * n_outputs, f"layer {index}'s outputs")
         # The next layer reads the features and this layer's outputs (not earlier layers').
         width = n_features + n_members * n_outputs
     # The final predictor reads what a next layer would: the features and the last outputs.
-    _check_predictor(getattr(cascade, "predictor_", None), width, n_outputs, cascade)
+    if not hasattr(cascade, "predictor_"):
+        _refuse("it holds no final predictor, not even None")
+    _check_predictor(cascade.predictor_, width, n_outputs, cascade)
     booster = getattr(cascade, "booster_", None)
     if booster is not None:
         if not isinstance(booster, BinnedForest) or booster.n_pure != 0:
@@ -141,6 +142,26 @@ def check_cascade(cascade) -> None:
     thresholds = getattr(cascade, "screening_thresholds_", None)
     if thresholds is not None and np.shape(thresholds) != (len(layers),):
         _refuse("its screening thresholds do not match its layers")
+    _check_predicts_one_row(cascade, n_features)
+
+
+def _check_predicts_one_row(cascade, n_features: int) -> None:
+    """Predict one row of zeros, so that a part no check above covers fails the load.
+
+    The checks above name the problems deepforest's own parts can have; a layer estimator or
+    a final predictor from another library holds attributes only that library knows (a
+    HistGradientBoosting model with a negative tree count failed with "negative dimensions"
+    at the user's first prediction). One row through every layer finds them as the file loads.
+    """
+    try:
+        output = cascade._final_outputs_batch(np.zeros((1, n_features)))
+        if not np.all(np.isfinite(output)):
+            raise ValueError("its prediction is not finite")
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # any failure here means the file is bad
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        _refuse(f"it cannot predict one row ({reason})")
 
 
 def check_scanner(scanner) -> None:
@@ -251,6 +272,8 @@ def _check_fold_models(member, width: int, n_outputs: int, is_classifier: bool, 
         _refuse(f"{where} holds no fitted models")
     for model in [*models, *([member.refit_model] if member.refit_model is not None else [])]:
         _check_fitted_model(model, width, is_classifier, where)
+        if is_classifier:
+            _check_class_codes(model, n_outputs, where)
 
 
 def _check_predictor(predictor, width: int, n_outputs: int, cascade) -> None:
@@ -265,6 +288,8 @@ def _check_predictor(predictor, width: int, n_outputs: int, cascade) -> None:
         _check_forest(forest, width, n_outputs, cascade._is_classifier, "the final predictor")
         return
     _check_fitted_model(predictor, width, cascade._is_classifier, "its final predictor")
+    if cascade._is_classifier:
+        _check_class_codes(predictor, n_outputs, "its final predictor")
 
 
 def _check_fitted_model(model, width: int, is_classifier: bool, where: str) -> None:
@@ -275,6 +300,22 @@ def _check_fitted_model(model, width: int, is_classifier: bool, where: str) -> N
     declared = getattr(model, "n_features_in_", None)
     if declared is not None and declared != width:
         _refuse(f"{where} reads {declared} columns, not {width}")
+
+
+def _check_class_codes(model, n_outputs: int, where: str) -> None:
+    """A classifier inside a layer is fitted on class codes 0..n_outputs-1 (some may be
+    missing from a fold): its outputs go to the columns of its codes."""
+    codes = getattr(model, "classes_", None)
+    if (
+        not isinstance(codes, np.ndarray)
+        or codes.ndim != 1
+        or codes.dtype.kind not in "iu"
+        or len(codes) == 0
+        or codes.min() < 0
+        or codes.max() >= n_outputs
+        or len(np.unique(codes)) != len(codes)
+    ):
+        _refuse(f"{where}'s classes are not class codes below {n_outputs}")
 
 
 def _check_forest(forest, width: int, n_outputs: int, is_classifier: bool, where: str) -> None:

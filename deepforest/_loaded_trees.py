@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from . import _ubjson
 from ._loaded_cascade import MalformedModelError
 
 # Only objects of these packages are walked in search of trees: the estimators a deepforest
@@ -34,7 +35,11 @@ def check_xgboost_boosters(model) -> None:
     if module is None:
         return  # building the model did not import XGBoost, so it holds no booster
     for booster in _objects_of(model, module.Booster):
-        problems = _xgboost_problems(booster)
+        try:
+            learner = json.loads(bytes(booster.save_raw("json")))["learner"]
+        except (KeyError, TypeError, ValueError):
+            learner = {}
+        problems = _xgboost_problems(learner)
         if problems:
             raise MalformedModelError(
                 f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
@@ -96,32 +101,23 @@ def check_lightgbm_model_strings(schema) -> None:
     LightGBM trusts the text it is given: a crafted child index crashed the process as the
     booster was rebuilt, before anything could look at it, so the text is checked first.
     """
-    pending = [schema]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, list):
-            pending.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        if node.get("__class__") == "Booster" and node.get("__module__") == "lightgbm.basic":
-            try:
-                handle = node["content"]["content"]["_handle"]
-                text = json.loads(handle["content"])
-            except (KeyError, TypeError, ValueError):
-                text = None
-            if not isinstance(text, str):
-                raise MalformedModelError(
-                    "a LightGBM booster of this model holds no model text: the model file is "
-                    "damaged or was not written by deepforest"
-                )
-            problems = _lightgbm_problems(text)
-            if problems:
-                raise MalformedModelError(
-                    f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): "
-                    "the model file is damaged or was not written by deepforest"
-                )
-        pending.extend(node.values())
+    for node in _schema_objects(schema, "lightgbm.basic", "Booster"):
+        try:
+            handle = node["content"]["content"]["_handle"]
+            text = json.loads(handle["content"])
+        except (KeyError, TypeError, ValueError):
+            text = None
+        if not isinstance(text, str):
+            raise MalformedModelError(
+                "a LightGBM booster of this model holds no model text: the model file is "
+                "damaged or was not written by deepforest"
+            )
+        problems = _lightgbm_problems(text)
+        if problems:
+            raise MalformedModelError(
+                f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): "
+                "the model file is damaged or was not written by deepforest"
+            )
 
 
 def _lightgbm_problems(text: str) -> list[str]:
@@ -167,39 +163,109 @@ def _lightgbm_problems(text: str) -> list[str]:
     return []
 
 
-def _xgboost_problems(booster) -> list[str]:
-    import json
+def check_xgboost_model_bytes(schema, read_member) -> None:
+    """Check every XGBoost booster's bytes in a skops schema before XGBoost parses them.
 
+    XGBoost rebuilds a booster from its serialised bytes (UBJSON) as skops loads it, and
+    crashed the process on flipped bytes; the document is read by :mod:`deepforest._ubjson`
+    and its trees checked first. ``read_member`` returns the bytes of an archive member.
+    """
+    for node in _schema_objects(schema, "xgboost.core", "Booster"):
+        try:
+            member = node["content"]["content"]["handle"]["file"]
+            learner = _ubjson.loads(read_member(member))["Model"]["learner"]
+        except (KeyError, TypeError, _ubjson.UBJSONError) as error:
+            raise MalformedModelError(
+                f"an XGBoost booster of this model cannot be read ({error}): the model file is "
+                "damaged or was not written by deepforest"
+            ) from None
+        problems = _xgboost_problems(learner)
+        if problems:
+            raise MalformedModelError(
+                f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
+                "model file is damaged or was not written by deepforest"
+            )
+
+
+def _schema_objects(schema, module: str, name: str):
+    """The nodes of a skops schema that rebuild an object of class ``module.name``."""
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            if node.get("__class__") == name and node.get("__module__") == module:
+                yield node
+            pending.extend(node.values())
+
+
+# Arrays of one entry per node in every XGBoost tree.
+_XGBOOST_NODE_ARRAYS = (
+    "left_children",
+    "right_children",
+    "parents",
+    "split_indices",
+    "split_conditions",
+    "split_type",
+    "default_left",
+    "loss_changes",
+    "sum_hessian",
+)
+
+
+def _xgboost_problems(learner: dict) -> list[str]:
+    """What is wrong with an XGBoost learner document (JSON or UBJSON), or nothing."""
     try:
-        learner = json.loads(bytes(booster.save_raw("json")))["learner"]
         n_features = int(learner["learner_model_param"]["num_feature"])
-        trees = learner["gradient_booster"]["model"]["trees"]
-    except (KeyError, TypeError, ValueError) as error:
-        return [f"its model cannot be read back ({type(error).__name__})"]
-    for tree in trees:
-        n_nodes = int(tree["tree_param"]["num_nodes"])
-        left = np.asarray(tree["left_children"], dtype=np.int64)
-        right = np.asarray(tree["right_children"], dtype=np.int64)
-        features = np.asarray(tree["split_indices"], dtype=np.int64)
-        conditions = np.asarray(tree["split_conditions"], dtype=np.float64)
-        if not all(len(a) == n_nodes for a in (left, right, features, conditions)) or not n_nodes:
-            return ["a tree's node arrays disagree on its size"]
-        internal = np.flatnonzero(left != -1)
-        leaves = np.flatnonzero(left == -1)
-        if np.any(right[leaves] != -1):
-            return ["a leaf has a child"]
-        for children in (left[internal], right[internal]):
-            if internal.size and not ((children > internal).all() and children.max() < n_nodes):
-                return ["child nodes out of order or out of range"]
-        if internal.size and (
-            features[internal].min() < 0 or features[internal].max() >= n_features
-        ):
-            return ["split features out of range"]
-        if not np.all(np.isfinite(conditions)):
-            return ["split thresholds or leaf values that are not finite"]
-        if tree.get("categories_nodes"):
-            return ["categorical splits, which deepforest's boosters never make"]
+        model = learner["gradient_booster"]["model"]
+        trees = model["trees"]
+        n_trees = int(model["gbtree_model_param"]["num_trees"])
+        tree_info = np.asarray(model["tree_info"], dtype=np.int64)
+        indptr = np.asarray(model.get("iteration_indptr", [0, len(trees)]), dtype=np.int64)
+        n_groups = max(1, int(learner["learner_model_param"].get("num_class", 1)))
+        for tree in trees:
+            problem = _xgboost_tree_problem(tree, n_features)
+            if problem:
+                return [problem]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        return [f"its model cannot be read ({type(error).__name__}: {error})"]
+    if not 1 <= n_features <= 2**31 - 1:
+        return [f"it reads {n_features} features"]
+    if n_trees != len(trees) or tree_info.shape != (n_trees,):
+        return ["its tree count disagrees with its trees"]
+    if n_trees and (tree_info.min() < 0 or tree_info.max() >= n_groups):
+        return ["trees assigned to outputs the model does not have"]
+    if indptr.ndim != 1 or indptr[0] != 0 or indptr[-1] != n_trees or np.any(np.diff(indptr) < 0):
+        return ["its rounds do not partition its trees"]
     return []
+
+
+def _xgboost_tree_problem(tree: dict, n_features: int) -> str | None:
+    n_nodes = int(tree["tree_param"]["num_nodes"])
+    arrays = {name: np.asarray(tree[name]) for name in _XGBOOST_NODE_ARRAYS}
+    if n_nodes < 1 or any(a.shape != (n_nodes,) for a in arrays.values()):
+        return "a tree's node arrays disagree on its size"
+    left, right = (arrays[side].astype(np.int64) for side in ("left_children", "right_children"))
+    features = arrays["split_indices"].astype(np.int64)
+    conditions = arrays["split_conditions"].astype(np.float64)
+    leaf_size = max(1, int(tree["tree_param"].get("size_leaf_vector", 1)))
+    if np.asarray(tree["base_weights"]).shape != (n_nodes * leaf_size,):
+        return "a tree's leaf weights disagree on its size"
+    internal = np.flatnonzero(left != -1)
+    leaves = np.flatnonzero(left == -1)
+    if np.any(right[leaves] != -1):
+        return "a leaf has a child"
+    for children in (left[internal], right[internal]):
+        if internal.size and not ((children > internal).all() and children.max() < n_nodes):
+            return "child nodes out of order or out of range"
+    if internal.size and (features[internal].min() < 0 or features[internal].max() >= n_features):
+        return "split features out of range"
+    if not np.all(np.isfinite(conditions)):
+        return "split thresholds or leaf values that are not finite"
+    if np.size(tree.get("categories_nodes", [])) or np.any(arrays["split_type"] != 0):
+        return "categorical splits, which deepforest's boosters never make"
+    return None
 
 
 def _objects_of(model, kind) -> list:

@@ -31,6 +31,7 @@ from ._loaded_trees import (
     check_lightgbm_boosters,
     check_lightgbm_model_strings,
     check_xgboost_boosters,
+    check_xgboost_model_bytes,
 )
 
 # Types that skops does not trust by default and that a deepforest model legitimately holds.
@@ -165,6 +166,7 @@ def _check_before_skops(path) -> None:
                 with archive.open(member) as stream:
                     # A .npy header is at most a few KB; the check reads no further.
                     _check_npy_header(io.BytesIO(stream.read(NPY_HEADER_BYTES)), member.file_size)
+        check_xgboost_model_bytes(schema, archive.read)
     check_lightgbm_model_strings(schema)
 
 

@@ -820,3 +820,23 @@ def test_a_crafted_lightgbm_booster_is_refused_before_lightgbm_parses_it(tmp_pat
     result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
     assert result.returncode == 2, (result.returncode, result.stderr[-500:])
     assert "LightGBM booster of this model is malformed" in error_line(result)
+
+
+def test_an_xgboost_booster_with_a_damaged_length_is_refused_before_xgboost_reads_it(tmp_path):
+    """Found by the fuzzer: the count of a typed array in a booster's bytes set past their end
+    crashed XGBoost (signal 11) as skops rebuilt the booster; the bytes are read first."""
+    pytest.importorskip("xgboost")
+    _table().to_csv(tmp_path / "train.csv", index=False)
+    run("train", "train.csv", "-t", "label", "-o", "xgb.skops", *FAST, "--predictor", "xgboost",
+        cwd=tmp_path)  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "xgb.skops") as archive:
+        (member,) = [name for name in archive.namelist() if name.endswith(".bin")]
+        raw = bytearray(archive.read(member))
+    # The first tree's count of leaf weights (float32), made 100 times the bytes there are.
+    start = raw.index(b"base_weights[$d#L") + len(b"base_weights[$d#L")
+    raw[start : start + 8] = (len(raw) * 100).to_bytes(8, "big")
+    _rewrite(tmp_path / "xgb.skops", tmp_path / "crafted.skops", {member: bytes(raw)})
+    _table(10, seed=1).to_csv(tmp_path / "new.csv", index=False)
+    result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    assert "XGBoost booster of this model cannot be read (a length of" in error_line(result)
