@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ._legacy import IncompatibleModelError, install_removed_modules
 
 if TYPE_CHECKING:
+    from ._core.id_columns import IdLikeColumnWarning
     from .cascade import CascadeForestClassifier, CascadeForestRegressor
     from .scanning import GCForestClassifier, MultiGrainScanner
 
@@ -25,6 +26,7 @@ _LAZY = {
     "CascadeForestClassifier": "cascade",
     "CascadeForestRegressor": "cascade",
     "GCForestClassifier": "scanning",
+    "IdLikeColumnWarning": "_core.id_columns",
     "MultiGrainScanner": "scanning",
 }
 
@@ -32,6 +34,7 @@ __all__ = [
     "CascadeForestClassifier",
     "CascadeForestRegressor",
     "GCForestClassifier",
+    "IdLikeColumnWarning",
     "IncompatibleModelError",
     "MultiGrainScanner",
     "__version__",

@@ -47,6 +47,7 @@ from ._core.categorical import (
 )
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
+from ._core.id_columns import IdLikeColumnWarning, id_like_columns
 from ._core.labels import encode_class_labels
 from ._core.layer import fit_layer, stacking_weights
 from ._core.layer_estimators import (
@@ -138,6 +139,18 @@ def _text_hint():
             "become categorical features (categorical_features='from_dtype'), or name the "
             "categorical columns in categorical_features"
         ) from error
+
+
+def _warn_of_id_columns(X, is_categorical) -> None:
+    """Warn, naming them, of columns that look like row identifiers (``_core.id_columns``)."""
+    for name in id_like_columns(X, is_categorical):
+        warnings.warn(
+            f"column {name} looks like a row identifier (a different value in nearly every "
+            "row): the trees will split on it, and new rows' identifiers predict nothing; drop "
+            "it before fitting unless it measures something",
+            IdLikeColumnWarning,
+            stacklevel=5,  # the caller of fit
+        )
 
 
 def _mean_absolute_error(y: np.ndarray, outputs: np.ndarray, data: _TrainingData) -> float:
@@ -292,7 +305,9 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
 
     def _prepare(self, X, y, sample_weight) -> _TrainingData:
         """Validate and bin the data, choose the out-of-sample scheme and the leaf size."""
+        given = X
         X = self._encode_categorical(X, reset=True)
+        _warn_of_id_columns(given, self.is_categorical_)
         with _text_hint():
             X, y = validate_data(
                 self,

@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from .._compat import InvalidParameterError
+from .._core.id_columns import IdLikeColumnWarning
 from .._core.memory import MEMORY_WARNING_START, available_memory, memory_advice
 from .._core.spill import SpilledLayer, check_spill_directory
 from ..cascade import CascadeForestClassifier, CascadeForestRegressor
@@ -305,6 +306,8 @@ def _fit(pipeline, X, y, log: Log) -> float:
         with warnings.catch_warnings():
             # _check_memory has spoken on the memory estimate, in the CLI's terms.
             warnings.filterwarnings("ignore", MEMORY_WARNING_START, UserWarning)
+            # infer_kinds has named identifier-like columns, with --drop as the remedy.
+            warnings.filterwarnings("ignore", category=IdLikeColumnWarning)
             pipeline.fit(X, y)
     except InvalidParameterError as error:
         raise UserError(f"invalid estimator option: {error}") from None

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._core.id_columns import integers_look_like_ids, text_looks_like_ids
 from .errors import UserError
 
 NUMERIC = "numeric"
@@ -40,8 +41,6 @@ _MISSING_MARKERS = {"?", "na", "n/a", "nan", "null", "none", "-"}
 DELIMITERS = ",;\t|"
 # A numeric target with at most this many distinct integer values is taken for class labels.
 MAX_AUTO_CLASSES = 20
-# A categorical column with more distinct values than this fraction of rows looks like an id.
-ID_LIKE_FRACTION = 0.5
 # Below this share of number-like cells a text column is categorical without a second thought.
 MOSTLY_NUMERIC_FRACTION = 0.95
 # An infinite cell ("inf", "-inf", "1e400") counts as beyond every number: it becomes this
@@ -438,6 +437,11 @@ def infer_kinds(
             warnings.append(f"column {name!r} is empty in the training data")
         elif parsed == len(cells):
             kinds[name] = NUMERIC
+            if len(cells) == len(frame) and integers_look_like_ids(values.to_numpy(np.float64)):
+                warnings.append(
+                    f"column {name!r} holds a different whole number in every row, like a row "
+                    "identifier: if it is one, leave it out with --drop"
+                )
         else:
             kinds[name] = CATEGORICAL
             hint = comma_number_hint(cells)
@@ -450,9 +454,9 @@ def infer_kinds(
                     f"of its cells are numbers (e.g. {example!r} is not); if that marks a missing "
                     "value, pass it with --na-values"
                 )
-        if kinds[name] == CATEGORICAL and len(cells) >= 100:
+        if kinds[name] == CATEGORICAL:
             distinct = cells.nunique()
-            if distinct > ID_LIKE_FRACTION * len(cells):
+            if text_looks_like_ids(distinct, len(cells)):
                 warnings.append(
                     f"column {name!r} has {distinct} distinct values in {len(cells)} rows: "
                     "if it is an identifier, leave it out with --drop"
