@@ -13,6 +13,7 @@ from ._legacy import IncompatibleModelError, install_removed_modules
 
 if TYPE_CHECKING:
     from ._core.id_columns import IdLikeColumnWarning
+    from ._model_file import load_model
     from .cascade import CascadeForestClassifier, CascadeForestRegressor
     from .scanning import GCForestClassifier, MultiGrainScanner
 
@@ -28,6 +29,7 @@ _LAZY = {
     "GCForestClassifier": "scanning",
     "IdLikeColumnWarning": "_core.id_columns",
     "MultiGrainScanner": "scanning",
+    "load_model": "_model_file",
 }
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "IncompatibleModelError",
     "MultiGrainScanner",
     "__version__",
+    "load_model",
 ]
 
 

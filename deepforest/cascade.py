@@ -127,18 +127,93 @@ class _TrainingData:
 
 
 @contextlib.contextmanager
-def _text_hint():
-    """Say what to do when text reaches the numeric conversion (an array, or no categories)."""
+def _text_hint(X=None, fitted_numeric=None):
+    """Say what to do when text reaches the numeric conversion (an array, or no categories).
+
+    At predict time (``fitted_numeric``: the training columns' numeric mask) a DataFrame
+    column that was numeric in training and holds text now is named, with a cell.
+    """
     try:
         yield
     except ValueError as error:
         if "could not convert string to float" not in str(error):
             raise
+        cell = _text_in_numeric_column(X, fitted_numeric)
+        if cell is not None:
+            name, row, value = cell
+            raise ValueError(
+                f"column {name!r} held numbers when the model was fitted, and holds text here "
+                f"({value!r} in row {row!r}): convert the column to numbers (missing cells to "
+                "NaN, e.g. with pandas.to_numeric(errors='coerce')), or refit with it as a "
+                "categorical feature"
+            ) from error
         raise ValueError(
             f"{error}: the input holds text. Pass a DataFrame, whose text and category columns "
             "become categorical features (categorical_features='from_dtype'), or name the "
             "categorical columns in categorical_features"
         ) from error
+
+
+def _text_in_numeric_column(X, fitted_numeric):
+    """(column name, row label, value) of the first text cell of a DataFrame column that was
+    numeric in training, or None."""
+    if not hasattr(X, "iloc") or fitted_numeric is None or len(fitted_numeric) != X.shape[1]:
+        return None
+    for position, name in enumerate(X.columns):
+        column = X.iloc[:, position]
+        if not fitted_numeric[position] or column.dtype.kind in "biufc":
+            continue
+        for row, value in zip(column.index, column.to_numpy(), strict=True):
+            if isinstance(value, (str, bytes)):
+                try:
+                    float(value)
+                except ValueError:
+                    return name, row, value
+    return None
+
+
+def _check_target_has_no_nan(y) -> None:
+    """Name the target when it holds NaN (scikit-learn's message says only "Input y")."""
+    values = np.asarray(y)
+    if values.dtype.kind == "f":
+        missing = np.isnan(values).reshape(len(values), -1).any(axis=1)
+    elif values.dtype.kind == "O":
+        flat = values.reshape(len(values), -1)
+        missing = np.array(
+            [any(v is None or (isinstance(v, float) and v != v) for v in row) for row in flat],
+            dtype=bool,
+        )
+    else:
+        return
+    if missing.any():
+        raise ValueError(
+            f"Input y contains NaN: the target is missing in {int(missing.sum())} of "
+            f"{len(values)} rows (the first at position {int(np.argmax(missing))}); drop those "
+            "rows, or fill in their targets, before fitting"
+        )
+
+
+def _kept_layers_summary(n_kept: int, n_grown: int, record) -> str:
+    """One line on the depth chosen, that reads right without the docs."""
+    best = record.best_index
+    line = (
+        f"kept {n_kept} of {n_grown} layers grown (layers 0 to {n_kept - 1}); the best "
+        f"out-of-sample score was layer {best}'s, {record.scores[best]:.5f} ± "
+        f"{record.standard_errors[best]:.5f}"
+    )
+    after, dropped = n_kept - 1 - best, n_grown - n_kept
+    if after:
+        line += (
+            f"; the {after} layer{'s' if after > 1 else ''} after it "
+            f"{'are' if after > 1 else 'is'} kept as not clearly worse (deeper layers' "
+            "out-of-sample scores understate them)"
+        )
+    if dropped:
+        line += (
+            f"; the {dropped} deeper layer{'s' if dropped > 1 else ''} scored clearly worse and "
+            f"{'were' if dropped > 1 else 'was'} dropped"
+        )
+    return line
 
 
 def _warn_of_id_columns(X, is_categorical) -> None:
@@ -308,6 +383,8 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         given = X
         X = self._encode_categorical(X, reset=True)
         _warn_of_id_columns(given, self.is_categorical_)
+        if y is not None and np.ndim(y) >= 1:
+            _check_target_has_no_nan(y)
         with _text_hint():
             X, y = validate_data(
                 self,
@@ -526,10 +603,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
                 [count / n_rows for count in self._screened_counts[: self.n_layers_ - 1]] + [0.0]
             )
         del self._screening_thresholds, self._screened_counts
-        self._log(
-            f"kept {self.n_layers_} of {len(layers)} layers (best: layer {record.best_index}, "
-            f"score {self.best_score_:.5f} ± {record.standard_errors[record.best_index]:.5f})"
-        )
+        self._log(_kept_layers_summary(self.n_layers_, len(layers), record))
 
     def _fit_predictor(self, data: _TrainingData, last_outputs, predictor, params) -> None:
         """Fit the final predictor on the last kept layer's augmented features."""
@@ -774,8 +848,10 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _final_outputs(self, X) -> np.ndarray:
         """Pass X through the kept layers; return the averaged or final-predictor output."""
         check_is_fitted(self, "layers_")
-        X = self._encode_categorical(X, reset=False)
-        with _text_hint():
+        mask = getattr(self, "is_categorical_", None)
+        numeric = np.ones(self.n_features_in_, dtype=bool) if mask is None else ~mask
+        with _text_hint(X, numeric):
+            X = self._encode_categorical(X, reset=False)
             X = validate_data(
                 self,
                 X,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -258,7 +259,26 @@ def test_verbose_logs_one_line_per_layer(capsys, iris):
     layer_lines = [line for line in err.splitlines() if line.startswith("[deepforest] layer ")]
     assert len(layer_lines) == 3
     assert "layer 0: score=" in layer_lines[0] and "s " in layer_lines[0]
-    assert f"kept {model.n_layers_} of 3 layers" in err
+    kept = next(line for line in err.splitlines() if " kept " in line)
+    assert f"kept {model.n_layers_} of 3 layers grown (layers 0 to {model.n_layers_ - 1})" in kept
+    best = int(re.search(r"the best out-of-sample score was layer (\d)'s", kept).group(1))
+    assert model.history_["score"][best] == max(model.history_["score"][: best + 1])
+    after = model.n_layers_ - 1 - best
+    assert (f"the {after} layer" in kept) == (after > 0), kept
+
+
+def test_the_kept_layers_line_says_why_each_layer_is_kept_or_dropped():
+    from deepforest._core.stopping import GrowthRecord
+    from deepforest.cascade import _kept_layers_summary
+
+    record = GrowthRecord()
+    record.scores, record.standard_errors, record.best_index = [0.9, 0.95, 0.94, 0.8], [0.01] * 4, 1
+    line = _kept_layers_summary(3, 4, record)
+    assert line.startswith("kept 3 of 4 layers grown (layers 0 to 2); the best out-of-sample")
+    assert "layer 1's, 0.95000 ± 0.01000" in line
+    assert "the 1 layer after it is kept as not clearly worse" in line
+    assert line.endswith("the 1 deeper layer scored clearly worse and was dropped")
+    assert _kept_layers_summary(2, 2, record).endswith("layer 1's, 0.95000 ± 0.01000")
 
 
 def test_silent_by_default(capsys, iris):
@@ -621,3 +641,36 @@ def test_weights_no_forest_can_use_are_refused(weights, message):
     y = (X[:, 0] > 0).astype(int)
     with pytest.raises(ValueError, match=message):
         CascadeForestClassifier(n_trees=5).fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("Estimator", [CascadeForestClassifier, CascadeForestRegressor])
+def test_nan_in_the_target_is_named_as_the_target(Estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    y = (X[:, 0] > 0).astype(float)
+    y[[7, 40]] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r"Input y contains NaN: the target is missing in 2 of 100 rows \(the first at "
+        r"position 7\); drop those rows",
+    ):
+        Estimator(**SMALL).fit(X, y)
+
+
+def test_text_in_a_column_fitted_as_numbers_is_named_with_its_cell():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["age", "income", "score"])
+    frame["city"] = pd.Categorical(rng.choice(["Lyon", "Nice"], 80))
+    model = CascadeForestClassifier(**SMALL).fit(frame, frame["age"] > 0)
+    new = frame.head(10).copy()
+    new["income"] = new["income"].astype(object)
+    new.loc[4, "income"] = "n/a"
+    with pytest.raises(
+        ValueError,
+        match=r"column 'income' held numbers when the model was fitted, and holds text here "
+        r"\('n/a' in row 4\)",
+    ):
+        model.predict(new)
+    new.loc[4, "income"] = "12.5"  # text that reads as a number is a number
+    assert model.predict(new).shape == (10,)

@@ -630,3 +630,28 @@ def test_train_boost_rounds_reaches_the_model_and_info_reports_the_stage(tmp_pat
         "train", "data.csv", "-t", "price", "--boost-rounds", "-2", cwd=tmp_path, check=False
     )
     assert refused.returncode == 2 and "--boost-rounds" in refused.stderr
+
+
+def test_a_model_file_loads_in_python_and_predicts_as_the_command_line(tmp_path):
+    import deepforest
+
+    frame = pd.DataFrame(
+        {
+            "age": np.arange(120) % 50,
+            "city": np.where(np.arange(120) % 3 == 0, "Lyon", "Nice"),
+            "score": np.sin(np.arange(120)),
+        }
+    )
+    frame["label"] = np.where(frame["score"] + (frame["city"] == "Lyon") > 0.3, "yes", "no")
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.drop(columns="label").head(30).to_csv(tmp_path / "new.csv", index=False)
+    run("train", "train.csv", "-t", "label", "-o", "m.skops", *FAST, cwd=tmp_path)
+    run("predict", "m.skops", "new.csv", "--proba", "-o", "out.csv", cwd=tmp_path)
+    pipeline = deepforest.load_model(tmp_path / "m.skops")
+    proba = pipeline.predict_proba(pd.read_csv(tmp_path / "new.csv"))
+    by_cli = pd.read_csv(tmp_path / "out.csv")
+    np.testing.assert_allclose(proba, by_cli[["proba_no", "proba_yes"]], atol=1e-6)
+    assert list(pipeline.predict(pd.read_csv(tmp_path / "new.csv"))) == list(by_cli["label"])
+    (tmp_path / "bad.skops").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(ValueError, match=r"bad\.skops"):
+        deepforest.load_model(tmp_path / "bad.skops")

@@ -50,6 +50,7 @@ def test_demo_command_prints_progress_and_both_accuracies():
         timeout=1500,
     )
     assert result.returncode == 0, result.stderr
+    assert re.search(r"tree engine ready in \d+\.\d s \(compiled by numba", result.stdout)
     assert re.search(r"layer 0: score=0\.9\d+", result.stderr)
     cascade = re.search(r"CascadeForest \(\d+ layers?\)\s+(0\.\d+)", result.stdout)
     forest = re.search(r"RandomForest \(\d+ trees\)\s+(0\.\d+)", result.stdout)
