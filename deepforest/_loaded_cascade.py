@@ -153,6 +153,7 @@ def _check_predicts_one_row(cascade, n_features: int) -> None:
     HistGradientBoosting model with a negative tree count failed with "negative dimensions"
     at the user's first prediction). One row through every layer finds them as the file loads.
     """
+    n_jobs, cascade.n_jobs = getattr(cascade, "n_jobs", None), 1  # one row: no worker pool
     try:
         output = cascade._final_outputs_batch(np.zeros((1, n_features)))
         if not np.all(np.isfinite(output)):
@@ -162,6 +163,8 @@ def _check_predicts_one_row(cascade, n_features: int) -> None:
     except Exception as error:  # any failure here means the file is bad
         reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
         _refuse(f"it cannot predict one row ({reason})")
+    finally:
+        cascade.n_jobs = n_jobs
 
 
 def check_scanner(scanner) -> None:
