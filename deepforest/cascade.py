@@ -46,7 +46,13 @@ from ._core.categorical import (
     fit_categorical_columns,
 )
 from ._core.folds import assign_folds, duplicate_groups
-from ._core.forests import ForestSettings, Target, bootstrap_size, resolve_engine
+from ._core.forests import (
+    FOREST_KINDS,
+    ForestSettings,
+    Target,
+    bootstrap_size,
+    resolve_engine,
+)
 from ._core.id_columns import IdLikeColumnWarning, id_like_columns
 from ._core.labels import encode_class_labels
 from ._core.layer import fit_layer, stacking_weights
@@ -58,7 +64,7 @@ from ._core.layer_estimators import (
     require_package,
     with_class_weight,
 )
-from ._core.leaf_size import choose_min_samples_leaf
+from ._core.leaf_size import LEAF_SIZE_CANDIDATES, PROBE_TREES, choose_min_samples_leaf
 from ._core.memory import (
     PREDICT_BATCH_ROWS,
     MemoryEstimate,
@@ -67,6 +73,7 @@ from ._core.memory import (
     memory_advice,
 )
 from ._core.predictor import ForestPredictor, make_predictor
+from ._core.progress import progress
 from ._core.screening import screening_threshold
 from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
 from ._core.stopping import CascadeGrowth, LayerScorer
@@ -175,6 +182,8 @@ def _text_in_numeric_column(X, fitted_numeric):
 def _check_target_has_no_nan(y) -> None:
     """Name the target when it holds NaN (scikit-learn's message says only "Input y")."""
     values = np.asarray(y)
+    if values.ndim == 0:
+        return  # scikit-learn's validation names this mistake
     if values.dtype.kind == "f":
         missing = np.isnan(values).reshape(len(values), -1).any(axis=1)
     elif values.dtype.kind == "O":
@@ -383,7 +392,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         given = X
         X = self._encode_categorical(X, reset=True)
         _warn_of_id_columns(given, self.is_categorical_)
-        if y is not None and np.ndim(y) >= 1:
+        if y is not None:
             _check_target_has_no_nan(y)
         with _text_hint():
             X, y = validate_data(
@@ -431,18 +440,20 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
                 data.estimator_folds = self._assign_folds(groups, target, rng, "layer_estimators")
         self.min_samples_leaf_, self.leaf_size_scores_ = self.min_samples_leaf, {}
         if self.min_samples_leaf == "auto":
-            self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
-                data.settings,
-                X_binned,
-                target,
-                data.y_scored,
-                self.scoring,
-                getattr(self, "classes_", None),
-                rng,
-                groups,
-                data.folds,
-                data.sample_weight,
-            )
+            probe_trees = len(LEAF_SIZE_CANDIDATES) * PROBE_TREES
+            with progress("leaf-size probe", probe_trees, self.verbose > 0):
+                self.min_samples_leaf_, self.leaf_size_scores_ = choose_min_samples_leaf(
+                    data.settings,
+                    X_binned,
+                    target,
+                    data.y_scored,
+                    self.scoring,
+                    getattr(self, "classes_", None),
+                    rng,
+                    groups,
+                    data.folds,
+                    data.sample_weight,
+                )
             probe = ", ".join(f"{size}: {s:.4f}" for size, s in self.leaf_size_scores_.items())
             self._log(f"min_samples_leaf={self.min_samples_leaf_} (probe scores {probe})")
         data.settings = dataclasses.replace(data.settings, min_samples_leaf=self.min_samples_leaf_)
@@ -505,18 +516,20 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             rows = None if len(active) == n_rows else active
             target = data.target if rows is None else data.target.take(rows)
             sample_weight = _subset(data.sample_weight, rows)
-            layer, outputs = fit_layer(
-                data.settings,
-                n_estimators=self.n_estimators,
-                X=features,
-                target=target,
-                sample_weight=sample_weight,
-                folds=_subset(data.folds, rows),
-                groups=_subset(data.groups, rows),
-                rng=data.rng,
-                layer_estimators=data.layer_estimators,
-                estimator_folds=_subset(data.estimator_folds, rows),
-            )
+            n_trees = self.n_estimators * len(FOREST_KINDS) * data.settings.n_trees
+            with progress(f"layer {index}", n_trees, self.verbose > 0):
+                layer, outputs = fit_layer(
+                    data.settings,
+                    n_estimators=self.n_estimators,
+                    X=features,
+                    target=target,
+                    sample_weight=sample_weight,
+                    folds=_subset(data.folds, rows),
+                    groups=_subset(data.groups, rows),
+                    rng=data.rng,
+                    layer_estimators=data.layer_estimators,
+                    estimator_folds=_subset(data.estimator_folds, rows),
+                )
             if not target.is_classification:
                 layer.output_weights = stacking_weights(outputs, target.values, sample_weight)
             elif layer.estimators:
@@ -655,28 +668,31 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             y, weight = target.values, data.sample_weight
         if weight is None:
             weight = np.ones(len(y))
-        result = fit_boosting(
-            data.X_binned,
-            y,
-            base_output,
-            weight,
-            data.groups,
-            BoostingSettings(
-                max_rounds=BOOST_MAX_ROUNDS,
-                learning_rate=self.boost_learning_rate,
-                max_depth=self.boost_max_depth,
-                min_samples_leaf=BOOST_MIN_SAMPLES_LEAF,
-                l2_regularization=BOOST_L2_REGULARIZATION,
-                histogram_offsets=histogram_offsets(
-                    [len(edges) + 1 for edges in self._binner.bin_edges_]
+        with progress(
+            "boosting stage: searching rounds", BOOST_MAX_ROUNDS, self.verbose > 0, "round"
+        ):
+            result = fit_boosting(
+                data.X_binned,
+                y,
+                base_output,
+                weight,
+                data.groups,
+                BoostingSettings(
+                    max_rounds=BOOST_MAX_ROUNDS,
+                    learning_rate=self.boost_learning_rate,
+                    max_depth=self.boost_max_depth,
+                    min_samples_leaf=BOOST_MIN_SAMPLES_LEAF,
+                    l2_regularization=BOOST_L2_REGULARIZATION,
+                    histogram_offsets=histogram_offsets(
+                        [len(edges) + 1 for edges in self._binner.bin_edges_]
+                    ),
+                    missing_bin=self._binner.missing_bin_,
                 ),
-                missing_bin=self._binner.missing_bin_,
-            ),
-            is_classification=target.is_classification,
-            rounds=self.boost_rounds,
-            rng=data.rng,
-            n_jobs=self.n_jobs,
-        )
+                is_classification=target.is_classification,
+                rounds=self.boost_rounds,
+                rng=data.rng,
+                n_jobs=self.n_jobs,
+            )
         # The search scores the boosted held-out output with the layers' metric, so that it
         # reads against history_["score"]; a stage that lowers that score is dropped (the
         # rounds were chosen by the loss, which for classes can improve while accuracy falls).
@@ -1238,7 +1254,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     random_state : int, RandomState instance or None, default=None
         Controls binning, fold assignment and every forest.
     verbose : int, default=0
-        If positive, print one line per layer (index, score, seconds) to stderr.
+        If positive, print one line per layer (index, score, seconds) to stderr, and, when
+        stderr is a terminal, a progress bar during each long step (the leaf-size probe, each
+        layer's trees, the boosting stage's rounds).
     criterion : {"gini", "entropy", "log_loss"}, default="gini"
         Split quality measure of the trees.
     class_weight : "balanced", "balanced_subsample", dict or None, default=None
@@ -1600,7 +1618,9 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     random_state : int, RandomState instance or None, default=None
         Controls binning, fold assignment and every forest.
     verbose : int, default=0
-        If positive, print one line per layer (index, score, seconds) to stderr.
+        If positive, print one line per layer (index, score, seconds) to stderr, and, when
+        stderr is a terminal, a progress bar during each long step (the leaf-size probe, each
+        layer's trees, the boosting stage's rounds).
     criterion : {"squared_error", "absolute_error", "friedman_mse", "poisson"}, \
 default="squared_error"
         Split quality measure of the trees.

@@ -30,7 +30,7 @@ from ._core.binning import QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import FOREST_KINDS, ForestSettings, resolve_engine
 from ._core.labels import encode_class_labels
-from ._core.progress import Progress
+from ._core.progress import advance, progress
 from ._core.spill import check_spill_directory
 from ._legacy import ModelFormatMixin
 from ._scanning.grain import GrainForests, fit_grain
@@ -429,12 +429,18 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
             parts = [(None, np.arange(n_samples))]
         else:
             parts = [(fold, np.flatnonzero(folds == fold)) for fold in range(self.n_folds)]
+        # Only transforms of more than one batch are long enough to deserve a progress bar.
+        show = self.verbose > 0 and n_samples > batch
+        label = f"grain {format_shape(grain.window)} {what}"
+        with progress(label, n_samples, show, "image"):
+            self._transform_parts(view, grain, parts, batch, output, index)
+
+    def _transform_parts(self, view, grain, parts, batch, output, index) -> None:
+        """Score ``parts`` (fold, sample indices) in batches into grain ``index``'s columns."""
+        grid = self._grids[index]
         n_classes = len(self.classes_)
         start_column = self._offsets[index]
         kind_width = (self._offsets[index + 1] - start_column) // len(FOREST_KINDS)
-        # Only transforms of more than one batch are long enough to deserve a progress bar.
-        show = self.verbose > 0 and n_samples > batch
-        progress = Progress(f"grain {format_shape(grain.window)} {what}", n_samples, show)
         for fold, rows in parts:
             for start in range(0, len(rows), batch):
                 chunk = rows[start : start + batch]
@@ -446,7 +452,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
                     pooled = pool(vector.reshape(len(chunk), *grid, n_classes), self.pooling)
                     column = start_column + k * kind_width
                     output[selector, column : column + kind_width] = pooled.reshape(len(chunk), -1)
-                progress.update(len(chunk))
+                advance(len(chunk))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the output features: grain, forest, (pooled) position and class.

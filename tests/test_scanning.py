@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -300,7 +301,34 @@ def test_verbose_reports_grains_and_progress(digits, capsys, monkeypatch):
     MultiGrainScanner(window_sizes=[3], image_shape=(8, 8), verbose=1, **SMALL).fit_transform(X, y)
     err = capsys.readouterr().err
     assert "grain 3x3: 36 positions" in err
-    assert "out-of-fold vectors |" in err
+    assert "grain 3x3: out-of-fold vectors in" in err
+    assert "\r" not in err  # not a terminal: no bar
+
+    # On a terminal, a bar counts every image of the transform.
+    import tqdm
+
+    bars = []
+
+    class RecordedBar:
+        def __init__(self, total, desc, unit, **_):
+            self.total, self.desc, self.unit, self.n = total, desc, unit, 0
+            bars.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def close(self):
+            pass
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(tqdm, "tqdm", RecordedBar)
+    monkeypatch.setattr("sys.stderr", Terminal())
+    MultiGrainScanner(window_sizes=[3], image_shape=(8, 8), verbose=1, **SMALL).fit_transform(X, y)
+    (bar,) = [bar for bar in bars if bar.desc == "[deepforest] grain 3x3 out-of-fold vectors"]
+    assert (bar.n, bar.total, bar.unit) == (len(X), len(X), "image")
 
 
 # ------------------------------------------------------------- the model

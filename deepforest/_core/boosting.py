@@ -27,6 +27,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from numba import njit
 
 from .folds import assign_folds
+from .progress import advance, restart
 from .traversal import leaf_of
 from .trees import BinnedForest, concatenate_trees
 
@@ -491,8 +492,10 @@ def fit_boosting(
         is_classification,
         seed=int(rng.randint(np.iinfo(np.int32).max)),
     )
+    restart("boosting stage: final rounds on all rows", rounds)
     for _ in range(rounds):
         final.step()
+        advance()
     forest = concatenate_trees(
         final.trees, 0, X.shape[1], np.array([0, len(final.trees)], dtype=np.int64)
     )
@@ -525,6 +528,7 @@ def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
             else:
                 for run in runs:
                     run.step()
+            advance()
             margin = held_out_margin()
             loss = mean_loss(margin, y, weight, is_classification)
             if loss < best_loss:

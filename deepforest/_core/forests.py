@@ -39,6 +39,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from . import splitting
 from .grower import grow_tree
+from .progress import advance
 from .rng import new_state
 from .trees import concatenate_trees
 
@@ -241,10 +242,15 @@ def fit_forests(
     """
     requests = [(r[0], r[1], r[2] if len(r) > 2 else settings) for r in requests]
     if settings.engine == "sklearn":
-        return [
-            _fit_sklearn(kind, own, X, target, sample_weight, folds, seed, score_training, groups)
-            for kind, seed, own in requests
-        ]
+        fitted = []
+        for kind, seed, own in requests:
+            fitted.append(
+                _fit_sklearn(
+                    kind, own, X, target, sample_weight, folds, seed, score_training, groups
+                )
+            )
+            advance(settings.n_trees)
+        return fitted
     return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training, groups)
 
 
@@ -404,6 +410,7 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
     counts: list = [None] * len(requests)
     for (index, _, _), (chunk_trees, chunk_sum, chunk_count) in zip(tasks, results, strict=True):
         trees[index].extend(chunk_trees)
+        advance(len(chunk_trees))
         if not score_training:
             continue
         if totals[index] is None:
