@@ -182,16 +182,20 @@ def _class_code_out_of_range(model):
     ],
 )
 def test_a_crafted_layer_estimator_is_refused_on_load(with_hist_gb, tmp_path, craft, message):
-    model, X = with_hist_gb
-    save_estimator(model, tmp_path / "plain.skops")
+    _assert_refused_on_load(*with_hist_gb, craft, message, tmp_path)
+
+
+def _assert_refused_on_load(model, X, craft, message, folder) -> None:
+    """The model loads and predicts as fitted; once crafted, its file is refused."""
+    save_estimator(model, folder / "plain.skops")
     np.testing.assert_array_equal(
-        load_estimator(tmp_path / "plain.skops").predict_proba(X), model.predict_proba(X)
+        load_estimator(folder / "plain.skops").predict_proba(X), model.predict_proba(X)
     )
     crafted = copy.deepcopy(model)
     craft(crafted)
-    save_estimator(crafted, tmp_path / "crafted.skops")
+    save_estimator(crafted, folder / "crafted.skops")
     with pytest.raises(MalformedModelError, match=message):
-        load_estimator(tmp_path / "crafted.skops")
+        load_estimator(folder / "crafted.skops")
 
 
 @pytest.fixture(scope="module")
@@ -248,16 +252,7 @@ def _cascade_of_another_width(model):
     ],
 )
 def test_a_crafted_scanner_is_refused_on_load(gcforest, tmp_path, craft, message):
-    model, X = gcforest
-    save_estimator(model, tmp_path / "plain.skops")
-    np.testing.assert_array_equal(
-        load_estimator(tmp_path / "plain.skops").predict_proba(X), model.predict_proba(X)
-    )
-    crafted = copy.deepcopy(model)
-    craft(crafted)
-    save_estimator(crafted, tmp_path / "crafted.skops")
-    with pytest.raises(MalformedModelError, match=message):
-        load_estimator(tmp_path / "crafted.skops")
+    _assert_refused_on_load(*gcforest, craft, message, tmp_path)
 
 
 def test_a_cascade_reading_other_columns_than_the_scanner_writes_is_refused(gcforest, tmp_path):
