@@ -142,29 +142,6 @@ def check_cascade(cascade) -> None:
     thresholds = getattr(cascade, "screening_thresholds_", None)
     if thresholds is not None and np.shape(thresholds) != (len(layers),):
         _refuse("its screening thresholds do not match its layers")
-    _check_predicts_one_row(cascade, n_features)
-
-
-def _check_predicts_one_row(cascade, n_features: int) -> None:
-    """Predict one row of zeros, so that a part no check above covers fails the load.
-
-    The checks above name the problems deepforest's own parts can have; a layer estimator or
-    a final predictor from another library holds attributes only that library knows (a
-    HistGradientBoosting model with a negative tree count failed with "negative dimensions"
-    at the user's first prediction). One row through every layer finds them as the file loads.
-    """
-    n_jobs, cascade.n_jobs = getattr(cascade, "n_jobs", None), 1  # one row: no worker pool
-    try:
-        output = cascade._final_outputs_batch(np.zeros((1, n_features)))
-        if not np.all(np.isfinite(output)):
-            raise ValueError("its prediction is not finite")
-    except (MemoryError, RecursionError, KeyboardInterrupt):
-        raise
-    except Exception as error:  # any failure here means the file is bad
-        reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
-        _refuse(f"it cannot predict one row ({reason})")
-    finally:
-        cascade.n_jobs = n_jobs
 
 
 def check_scanner(scanner) -> None:
@@ -277,6 +254,7 @@ def _check_fold_models(member, width: int, n_outputs: int, is_classifier: bool, 
         _check_fitted_model(model, width, is_classifier, where)
         if is_classifier:
             _check_class_codes(model, n_outputs, where)
+        _check_predicts_one_row(model, width, n_outputs, is_classifier, where)
 
 
 def _check_predictor(predictor, width: int, n_outputs: int, cascade) -> None:
@@ -293,6 +271,9 @@ def _check_predictor(predictor, width: int, n_outputs: int, cascade) -> None:
     _check_fitted_model(predictor, width, cascade._is_classifier, "its final predictor")
     if cascade._is_classifier:
         _check_class_codes(predictor, n_outputs, "its final predictor")
+    _check_predicts_one_row(
+        predictor, width, n_outputs, cascade._is_classifier, "its final predictor"
+    )
 
 
 def _check_fitted_model(model, width: int, is_classifier: bool, where: str) -> None:
@@ -303,6 +284,28 @@ def _check_fitted_model(model, width: int, is_classifier: bool, where: str) -> N
     declared = getattr(model, "n_features_in_", None)
     if declared is not None and declared != width:
         _refuse(f"{where} reads {declared} columns, not {width}")
+
+
+def _check_predicts_one_row(model, width: int, n_outputs: int, is_classifier, where) -> None:
+    """Predict one row of zeros with a model of another library, or refuse the file.
+
+    The checks here name the problems deepforest's own parts can have; a layer estimator or a
+    final predictor of another library holds attributes only that library knows (a
+    HistGradientBoosting model whose tree count a file set to -1 failed with "negative
+    dimensions" at the user's first prediction). One row finds them as the file loads, without
+    running the cascade's own compiled kernels, whose first call would slow every load.
+    """
+    from ._core.layer_estimators import aligned_output
+
+    try:
+        output = aligned_output(model, np.zeros((1, width), np.uint8), n_outputs, is_classifier)
+        if not np.all(np.isfinite(output)):
+            raise ValueError("its output is not finite")
+    except (MemoryError, RecursionError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # any failure here means the file is bad
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        _refuse(f"{where} cannot predict one row ({reason})")
 
 
 def _check_class_codes(model, n_outputs: int, where: str) -> None:

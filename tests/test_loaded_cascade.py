@@ -164,7 +164,7 @@ def _hist_gb_models(model):
 def _negative_tree_count(model):
     """Found by the fuzzer: a HistGradientBoosting model with a negative tree count per
     iteration passed every check and failed with "negative dimensions" at predict time; no
-    check of ours knows that attribute, so one row is predicted as the file loads."""
+    check of ours knows that attribute, so each such model predicts one row as the file loads."""
     for hist_gb in _hist_gb_models(model):
         hist_gb.n_trees_per_iteration_ = -1
 
@@ -177,7 +177,7 @@ def _class_code_out_of_range(model):
 @pytest.mark.parametrize(
     "craft, message",
     [
-        (_negative_tree_count, "it cannot predict one row .*negative dimensions"),
+        (_negative_tree_count, "layer 0's estimator cannot predict one row .*negative dimensions"),
         (_class_code_out_of_range, "layer 0's estimator's classes are not class codes below 2"),
     ],
 )

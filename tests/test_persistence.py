@@ -62,10 +62,7 @@ def _same(a, b, where="model"):
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
             _same(x, y, f"{where}[{index}]")
     elif hasattr(a, "__dict__") and not isinstance(a, type):
-        # A forest's node table is built by the first prediction (loading predicts one row),
-        # never saved: it is not part of what a file rebuilds.
-        attributes = [{k: v for k, v in vars(x).items() if k != "_nodes"} for x in (a, b)]
-        _same(*attributes, f"{where}.__dict__")
+        _same(vars(a), vars(b), f"{where}.__dict__")
     elif isinstance(a, float) and a != a:
         assert b != b, where
     else:
