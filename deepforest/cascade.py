@@ -206,9 +206,9 @@ def _kept_layers_summary(n_kept: int, n_grown: int, record) -> str:
     """One line on the depth chosen, that reads right without the docs."""
     best = record.best_index
     line = (
-        f"kept {n_kept} of {n_grown} layers grown (layers 0 to {n_kept - 1}); the best "
-        f"out-of-sample score was layer {best}'s, {record.scores[best]:.5f} ± "
-        f"{record.standard_errors[best]:.5f}"
+        f"kept {n_kept} of {n_grown} layers grown (layers 0 to {n_kept - 1}); layer {best} was "
+        f"the last to improve the out-of-sample score significantly ({record.scores[best]:.5f} "
+        f"± {record.standard_errors[best]:.5f})"
     )
     after, dropped = n_kept - 1 - best, n_grown - n_kept
     if after:

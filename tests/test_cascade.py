@@ -261,7 +261,7 @@ def test_verbose_logs_one_line_per_layer(capsys, iris):
     assert "layer 0: score=" in layer_lines[0] and "s " in layer_lines[0]
     kept = next(line for line in err.splitlines() if " kept " in line)
     assert f"kept {model.n_layers_} of 3 layers grown (layers 0 to {model.n_layers_ - 1})" in kept
-    best = int(re.search(r"the best out-of-sample score was layer (\d)'s", kept).group(1))
+    best = int(re.search(r"layer (\d) was the last to improve the out-of-sample", kept).group(1))
     assert model.history_["score"][best] == max(model.history_["score"][: best + 1])
     after = model.n_layers_ - 1 - best
     assert (f"the {after} layer" in kept) == (after > 0), kept
@@ -274,11 +274,11 @@ def test_the_kept_layers_line_says_why_each_layer_is_kept_or_dropped():
     record = GrowthRecord()
     record.scores, record.standard_errors, record.best_index = [0.9, 0.95, 0.94, 0.8], [0.01] * 4, 1
     line = _kept_layers_summary(3, 4, record)
-    assert line.startswith("kept 3 of 4 layers grown (layers 0 to 2); the best out-of-sample")
-    assert "layer 1's, 0.95000 ± 0.01000" in line
+    assert line.startswith("kept 3 of 4 layers grown (layers 0 to 2); layer 1 was the last to")
+    assert "improve the out-of-sample score significantly (0.95000 ± 0.01000)" in line
     assert "the 1 layer after it is kept as not clearly worse" in line
     assert line.endswith("the 1 deeper layer scored clearly worse and was dropped")
-    assert _kept_layers_summary(2, 2, record).endswith("layer 1's, 0.95000 ± 0.01000")
+    assert _kept_layers_summary(2, 2, record).endswith("significantly (0.95000 ± 0.01000)")
 
 
 def test_silent_by_default(capsys, iris):
