@@ -461,7 +461,8 @@ TINY = {"n_trees": 10, "max_layers": 1, "min_samples_leaf": 1, "random_state": 0
 
 def _distinct_rows(n_rows=200, seed=0):
     rng = np.random.RandomState(seed)
-    X = np.column_stack([rng.permutation(n_rows), rng.permutation(n_rows)]).astype(float)
+    # Halves, not whole numbers: distinct whole numbers in a narrow range look like row ids.
+    X = np.column_stack([rng.permutation(n_rows), rng.permutation(n_rows)]) + 0.5
     y = (X[:, 0] >= n_rows // 2).astype(int)
     return X, y
 
