@@ -24,29 +24,17 @@ _WALKED_PACKAGES = ("deepforest", "sklearn")
 
 
 def check_xgboost_boosters(model) -> None:
-    """Refuse a model whose XGBoost boosters' trees could not have been fitted.
+    """Predict one row with every XGBoost estimator a model file rebuilt, or refuse the file.
 
-    XGBoost parses a booster's trees when it loads them but checks their indices only as it
-    follows them: a child index or a split feature out of range crashed the process (exit 139)
-    at predict time. Each booster a file rebuilt is written out as JSON by XGBoost itself and
-    its trees are checked here before anything predicts with them.
+    Their trees were checked in the file's bytes before XGBoost parsed them
+    (:func:`check_xgboost_model_bytes`); what is left is the parameters (see
+    :func:`_predicts_one_row`).
     """
     module = sys.modules.get("xgboost.core")
-    if module is None:
-        return  # building the model did not import XGBoost, so it holds no booster
-    for booster in _objects_of(model, module.Booster):
-        try:
-            learner = json.loads(bytes(booster.save_raw("json")))["learner"]
-        except (KeyError, TypeError, ValueError):
-            learner = {}
-        problems = _xgboost_problems(learner)
-        if problems:
-            raise MalformedModelError(
-                f"an XGBoost booster of this model is malformed ({'; '.join(problems)}): the "
-                "model file is damaged or was not written by deepforest"
-            )
     wrappers = sys.modules.get("xgboost.sklearn")
-    for estimator in _objects_of(model, wrappers.XGBModel) if wrappers else []:
+    if module is None or wrappers is None:
+        return  # building the model did not import XGBoost, so it holds none
+    for estimator in _objects_of(model, wrappers.XGBModel):
         _predicts_one_row(estimator, "XGBoost", module.XGBoostError)
 
 
@@ -75,23 +63,16 @@ def _predicts_one_row(estimator, library: str, library_error: type) -> None:
 
 
 def check_lightgbm_boosters(model) -> None:
-    """Refuse a model whose LightGBM boosters' trees could not have been fitted.
+    """Predict one row with every LightGBM estimator a model file rebuilt, or refuse the file.
 
-    As XGBoost, LightGBM follows a tree's child indices without checking them. Each booster a
-    file rebuilt is written out as LightGBM's text model and its trees are checked here.
+    Their trees were checked in the file's model text before LightGBM parsed it
+    (:func:`check_lightgbm_model_strings`); what is left is the parameters.
     """
     module = sys.modules.get("lightgbm.basic")
-    if module is None:
-        return
-    for booster in _objects_of(model, module.Booster):
-        problems = _lightgbm_problems(booster.model_to_string())
-        if problems:
-            raise MalformedModelError(
-                f"a LightGBM booster of this model is malformed ({'; '.join(problems)}): the "
-                "model file is damaged or was not written by deepforest"
-            )
     wrappers = sys.modules.get("lightgbm.sklearn")
-    for estimator in _objects_of(model, wrappers.LGBMModel) if wrappers else []:
+    if module is None or wrappers is None:
+        return
+    for estimator in _objects_of(model, wrappers.LGBMModel):
         _predicts_one_row(estimator, "LightGBM", module.LightGBMError)
 
 
@@ -215,7 +196,7 @@ _XGBOOST_NODE_ARRAYS = (
 
 
 def _xgboost_problems(learner: dict) -> list[str]:
-    """What is wrong with an XGBoost learner document (JSON or UBJSON), or nothing."""
+    """What is wrong with an XGBoost learner document, or nothing."""
     try:
         n_features = int(learner["learner_model_param"]["num_feature"])
         model = learner["gradient_booster"]["model"]

