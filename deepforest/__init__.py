@@ -13,6 +13,7 @@ from ._legacy import IncompatibleModelError, install_removed_modules
 
 if TYPE_CHECKING:
     from ._core.id_columns import IdLikeColumnWarning
+    from ._explain import Contributions
     from ._model_file import load_model
     from .cascade import CascadeForestClassifier, CascadeForestRegressor
     from .scanning import GCForestClassifier, MultiGrainScanner
@@ -26,6 +27,7 @@ __version__ = "0.2.0.dev0"
 _LAZY = {
     "CascadeForestClassifier": "cascade",
     "CascadeForestRegressor": "cascade",
+    "Contributions": "_explain",
     "GCForestClassifier": "scanning",
     "IdLikeColumnWarning": "_core.id_columns",
     "MultiGrainScanner": "scanning",
@@ -35,6 +37,7 @@ _LAZY = {
 __all__ = [
     "CascadeForestClassifier",
     "CascadeForestRegressor",
+    "Contributions",
     "GCForestClassifier",
     "IdLikeColumnWarning",
     "IncompatibleModelError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import sys
 import time
@@ -77,6 +78,14 @@ from ._core.progress import progress
 from ._core.screening import screening_threshold
 from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
 from ._core.stopping import CascadeGrowth, LayerScorer
+from ._explain import (
+    EXPLAIN_BATCH_ROWS,
+    MIN_BACKGROUND_ROWS,
+    Contributions,
+    cascade_contributions,
+    check_explainable,
+)
+from ._explain import reference as explain_reference
 from ._legacy import ModelFormatMixin
 from ._migration import DeepForestMethods
 
@@ -855,20 +864,24 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             print(f"[deepforest] {message}", file=sys.stderr, flush=True)
 
     # -------------------------------------------------------------- predict
-    def _final_outputs(self, X) -> np.ndarray:
-        """Pass X through the kept layers; return the averaged or final-predictor output."""
+    def _validated_features(self, X) -> np.ndarray:
+        """X checked against the fitted features, categorical columns as their codes."""
         check_is_fitted(self, "layers_")
         mask = getattr(self, "is_categorical_", None)
         numeric = np.ones(self.n_features_in_, dtype=bool) if mask is None else ~mask
         with _text_hint(X, numeric):
             X = self._encode_categorical(X, reset=False)
-            X = validate_data(
+            return validate_data(
                 self,
                 X,
                 reset=False,
                 dtype=[np.float64, np.float32, np.uint8],
                 ensure_all_finite="allow-nan",
             )
+
+    def _final_outputs(self, X) -> np.ndarray:
+        """Pass X through the kept layers; return the averaged or final-predictor output."""
+        X = self._validated_features(X)
         batches = [
             self._final_outputs_batch(X[start : start + PREDICT_BATCH_ROWS])
             for start in range(0, X.shape[0], PREDICT_BATCH_ROWS)
@@ -952,6 +965,73 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _layer_input(self, features: np.ndarray) -> np.ndarray:
         # scikit-learn's trees read float32; the compiled engine reads the bins as they are.
         return features.astype(np.float32) if self.engine_ == "sklearn" else features
+
+    # -------------------------------------------------------------- explain
+    def explain(self, X, *, background=None):
+        """Per-row feature contributions to the prediction, traced through the layers.
+
+        Each tree's output is split along the row's path into one step per split, credited to
+        the split's feature (the expected output of a node weighs its children by the share of
+        ``background`` rows going each way). Contributions that reach a layer through the class
+        vectors (or predictions) of the layer before are passed back to the original features
+        in proportion to their contributions to those vectors, and the boosting stage's
+        nonlinear steps (log and softmax, for classes) are shared out the same way, so the sum
+        stays exact. See the user guide's "Explaining predictions" for how this differs from
+        interventional SHAP values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to explain.
+        background : array-like of shape (n_background, n_features), default=None
+            Rows that stand for the data the model sees, such as a sample of the training
+            rows; the base value is the output expected over them. None: X itself, which then
+            needs at least 100 rows.
+
+        Returns
+        -------
+        shap.Explanation or deepforest.Contributions
+            A ``shap.Explanation`` when shap is installed (``shap.plots`` take it as it is),
+            else a :class:`~deepforest.Contributions` with the same attributes. ``values`` has
+            shape (n_samples, n_features, n_classes) for a classifier, (n_samples, n_features)
+            for a single-target regressor; ``base_values + values.sum(axis=1)`` equals
+            ``predict_proba(X)`` or ``predict(X)`` to float precision.
+        """
+        check_is_fitted(self, "layers_")
+        check_explainable(self)
+        binned = self._binner.transform(self._validated_features(X))
+        if background is None:
+            if len(binned) < MIN_BACKGROUND_ROWS:
+                raise ValueError(
+                    f"explain() weighs each split by the rows that reach it, and {len(binned)} "
+                    f"rows are too few to stand for the data (at least {MIN_BACKGROUND_ROWS}): "
+                    "pass background=, such as a few hundred training rows"
+                )
+            reference_rows = binned
+        else:
+            reference_rows = self._binner.transform(self._validated_features(background))
+        ref = explain_reference(self, reference_rows)
+        parts = [
+            cascade_contributions(self, binned[start : start + EXPLAIN_BATCH_ROWS], ref)
+            for start in range(0, len(binned), EXPLAIN_BATCH_ROWS)
+        ]
+        values = np.concatenate([part[0] for part in parts])
+        base_values = np.concatenate([part[1] for part in parts])
+        if self._is_classifier:
+            output_names = self.classes_.tolist()
+        elif self._single_output:
+            values, base_values, output_names = values[:, :, 0], base_values[:, 0], None
+        else:
+            output_names = [f"y{i}" for i in range(values.shape[2])]
+        names = getattr(self, "feature_names_in_", None)
+        feature_names = (
+            [str(name) for name in names]
+            if names is not None
+            else [f"x{i}" for i in range(self.n_features_in_)]
+        )
+        data = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+        result = Contributions(values, base_values, data, feature_names, output_names)
+        return result.to_shap() if importlib.util.find_spec("shap") else result
 
     # ------------------------------------------------------------- helpers
     def _forest_settings(self) -> ForestSettings:

@@ -1,0 +1,235 @@
+"""Per-row feature contributions of a fitted cascade, traced through its layers.
+
+Each forest's output on a row is decomposed over the columns it reads (``_core.contributions``):
+the original features and, from the second layer on, the class vectors (or predictions) of the
+layer before. A class-vector column's contribution is passed back to the original features in
+proportion to how they moved that vector away from its expected value in the layer before,
+which is how He, Lyu and Jiang (2023) trace feature contributions through a deep forest. Every
+step keeps the sum exact, so a row's contributions plus its base value add up to the cascade's
+output.
+
+The boosting stage adds its trees' contributions in margin space. For classes the margin starts
+from the log of the (smoothed) class vector and ends in a softmax; each step is nonlinear, so
+its change is shared out to the features in proportion to their contributions to its input
+(the log, class by class) or to the softmax's linear approximation at the midpoint between the
+base and the row's margins, with the approximation's small residual shared by magnitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._core.boosting import base_margin, margin_output
+from ._core.contributions import forest_contributions, forest_expectations, shares
+from ._core.trees import BinnedForest
+
+# Rows explained at a time: a layer's contributions take rows x columns x outputs x 8 bytes.
+EXPLAIN_BATCH_ROWS = 256
+# Below this many rows, X alone is too thin a background to weigh the trees' splits.
+MIN_BACKGROUND_ROWS = 100
+
+
+@dataclass
+class Contributions:
+    """Per-row feature contributions and the base value they start from.
+
+    ``base_values + values.sum(axis=1)`` is ``predict_proba`` (classes) or ``predict``
+    (regression) on the explained rows. The attribute names are those of
+    ``shap.Explanation``, which ``explain`` returns instead when shap is installed.
+
+    Attributes
+    ----------
+    values : float64 ndarray of shape (n_samples, n_features, n_outputs) or (n_samples, n_features)
+        Each feature's contribution to each class probability (or target); the last axis is
+        dropped for a single-target regressor.
+    base_values : float64 ndarray of shape (n_samples, n_outputs) or (n_samples,)
+        The output expected over the background rows (the same for every row, except that rows
+        confidence screening stops at an earlier layer start from that layer's).
+    data : ndarray of shape (n_samples, n_features)
+        The explained rows as given.
+    feature_names : list of str
+    output_names : list or None
+        The class labels, the target names ``"y0"``, ``"y1"``... of a multi-output regressor,
+        or None for a single target.
+    """
+
+    values: np.ndarray
+    base_values: np.ndarray
+    data: np.ndarray
+    feature_names: list
+    output_names: list | None
+
+    def to_shap(self):
+        """The same numbers as a ``shap.Explanation`` (needs shap)."""
+        import shap
+
+        return shap.Explanation(
+            values=self.values,
+            base_values=self.base_values,
+            data=self.data,
+            feature_names=self.feature_names,
+            output_names=self.output_names,
+        )
+
+
+def check_explainable(model) -> None:
+    """Refuse parts whose contributions the compiled engine cannot trace, naming them."""
+    if model.predictor_ is not None:
+        raise ValueError(
+            "explain() traces the cascade's own forests; this model ends in a final predictor "
+            f"({type(model.predictor_).__name__}), whose contributions it cannot trace: fit "
+            "with predictor=None, or explain it with shap's model-agnostic explainers"
+        )
+    for index, layer in enumerate(model.layers_):
+        if layer.estimators:
+            raise ValueError(
+                f"explain() traces the cascade's own forests; layer {index} also holds "
+                "layer_estimators, whose contributions it cannot trace: use shap's "
+                "model-agnostic explainers for such a model"
+            )
+    if model.engine_ != "numba":
+        raise ValueError(
+            f"explain() needs the compiled engine's forests; this model was fitted with "
+            f"engine={model.engine_!r}: refit with engine='numba'"
+        )
+
+
+@dataclass
+class Reference:
+    """What the background rows say of every forest: its nodes' and its own expected output."""
+
+    layers: list  # per layer, per forest: (expected_nodes, expected)
+    booster: tuple | None
+
+
+def reference(model, background: np.ndarray) -> Reference:
+    """Route the binned background rows through every layer (no screening) and the stage."""
+    from .cascade import _augment  # the layers' input is built exactly as predict builds it
+
+    layers = []
+    features = background
+    for index, layer in enumerate(model.layers_):
+        forests = layer.forests
+        for forest in forests:
+            if not isinstance(forest, BinnedForest):
+                raise ValueError("explain() needs the compiled engine's forests")
+        layers.append([forest_expectations(forest, features) for forest in forests])
+        if index + 1 < len(model.layers_):
+            features = _augment(background, layer, layer.outputs(features, model.n_jobs))
+    booster = getattr(model, "booster_", None)
+    stage = None if booster is None else forest_expectations(booster, background, average=False)
+    return Reference(layers, stage)
+
+
+def cascade_contributions(
+    model, X_binned: np.ndarray, ref: Reference
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contributions (n_samples, n_features, n_outputs) and base values (n_samples, n_outputs).
+
+    ``X_binned`` is binned as the cascade's first layer reads it; ``ref`` from :func:`reference`.
+    """
+    values, base = _layers_contributions(model, X_binned, ref)
+    if ref.booster is None:
+        return values, base
+    stage_nodes, stage_base = ref.booster
+    stage = forest_contributions(
+        model.booster_, X_binned, stage_nodes, average=False, n_jobs=model.n_jobs
+    )
+    if not model._is_classifier:
+        return values + stage, base + stage_base
+    return _through_softmax(values, base, stage, stage_base, model.booster_smoothing_)
+
+
+def _layers_contributions(model, X_binned, ref: Reference):
+    from .cascade import _augment
+
+    n_rows, n_features = X_binned.shape
+    n_outputs = model.layers_[0].n_outputs
+    final_values = np.empty((n_rows, n_features, n_outputs))
+    final_base = np.empty((n_rows, n_outputs))
+    thresholds = getattr(model, "screening_thresholds_", None)
+    active = np.arange(n_rows)
+    features = X_binned
+    previous = None  # the layer before's forests' (totals, change), for the active rows
+    for index, layer in enumerate(model.layers_):
+        forests = layer.forests
+        weights = layer.output_weights
+        if weights is None:
+            weights = np.full(len(forests), 1.0 / len(forests))
+        layer_values = np.zeros((len(active), n_features, n_outputs))
+        layer_base = np.zeros(n_outputs)
+        per_forest = []
+        for weight, forest, (expected_nodes, expected) in zip(
+            weights, forests, ref.layers[index], strict=True
+        ):
+            columns = forest_contributions(forest, features, expected_nodes, n_jobs=model.n_jobs)
+            totals = columns[:, :n_features, :]
+            if previous is not None:
+                totals = totals + _traced(columns[:, n_features:, :], previous)
+            per_forest.append((totals, totals.sum(axis=1)))
+            layer_values += weight * totals
+            layer_base += weight * expected
+        if index + 1 == len(model.layers_):
+            final_values[active] = layer_values
+            final_base[active] = layer_base
+            break
+        outputs = layer.outputs(features, model.n_jobs)
+        keep = np.ones(len(active), dtype=bool)
+        if thresholds is not None:
+            # Confidence screening: a row leaves at the first layer sure enough of it.
+            keep = layer.combine(outputs).max(axis=1) <= thresholds[index]
+            final_values[active[~keep]] = layer_values[~keep]
+            final_base[active[~keep]] = layer_base
+        active = active[keep]
+        previous = [(totals[keep], change[keep]) for totals, change in per_forest]
+        features = _augment(X_binned[active], layer, [output[keep] for output in outputs])
+    return final_values, final_base
+
+
+def _traced(vector_columns: np.ndarray, previous: list) -> np.ndarray:
+    """Contributions of the last layer's output columns, passed back to the original features.
+
+    ``vector_columns`` (n_samples, n_forests * n_outputs, n_outputs) are in the order the
+    layer's input holds them: forest by forest, each forest's outputs in turn.
+    """
+    n_outputs = vector_columns.shape[2]
+    traced = 0.0
+    for g, (totals, change) in enumerate(previous):
+        for k in range(totals.shape[2]):
+            weights = shares(totals[:, :, k], change[:, k])
+            traced = traced + weights[:, :, None] * vector_columns[:, g * n_outputs + k, None, :]
+    return traced
+
+
+def _through_softmax(values, base, stage, stage_base, smoothing):
+    """Class-probability contributions of a classifier whose boosting stage ends in a softmax."""
+    output = base + values.sum(axis=1)
+    start = base_margin(output, True, smoothing)
+    start_base = base_margin(base, True, smoothing)
+    # The log, class by class: its change is shared as the class vector's own contributions.
+    margin_values = np.empty_like(values)
+    for k in range(values.shape[2]):
+        margin_values[:, :, k] = (
+            shares(values[:, :, k], values[:, :, k].sum(axis=1))
+            * (start[:, k] - start_base[:, k])[:, None]
+        )
+    margin_values += stage
+    margin_base = start_base + stage_base
+    margin = margin_base + margin_values.sum(axis=1)
+    proba = margin_output(margin, True)
+    proba_base = margin_output(margin_base, True)
+    # The softmax, linearised at the midpoint of the base and the row's margins.
+    middle = margin_output((margin + margin_base) / 2.0, True)
+    centred = margin_values - np.einsum("nfk,nk->nf", margin_values, middle)[:, :, None]
+    linear = middle[:, None, :] * centred
+    residual = (proba - proba_base) - linear.sum(axis=1)
+    # The residual is shared by each feature's magnitude over all classes, the same share in
+    # every class, so a feature's contributions still sum to 0 over the classes.
+    magnitude = np.abs(linear).sum(axis=2)
+    totals = magnitude.sum(axis=1, keepdims=True)
+    spread = np.where(
+        totals > 0, magnitude / np.where(totals > 0, totals, 1.0), 1.0 / values.shape[1]
+    )
+    return linear + spread[:, :, None] * residual[:, None, :], proba_base
