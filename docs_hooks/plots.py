@@ -19,7 +19,7 @@ def on_files(files, config):
     from sklearn.datasets import load_breast_cancer
 
     from deepforest import CascadeForestClassifier
-    from deepforest.plotting import plot_history, plot_importance
+    from deepforest.plotting import plot_contributions, plot_history, plot_importance
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = CascadeForestClassifier(
@@ -28,6 +28,9 @@ def on_files(files, config):
     drawings = {
         "history": lambda: plot_history(model),
         "importance": lambda: plot_importance(model, max_features=10),
+        "contributions": lambda: plot_contributions(
+            model.explain(X.iloc[:5], background=X), row=0, max_features=8
+        ),
     }
     for name, draw in drawings.items():
         figure = draw().figure

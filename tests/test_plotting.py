@@ -8,7 +8,7 @@ from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.exceptions import NotFittedError
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor, GCForestClassifier
-from deepforest.plotting import plot_history, plot_importance
+from deepforest.plotting import plot_contributions, plot_history, plot_importance
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -94,3 +94,27 @@ def test_without_matplotlib_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "deep-forest-learn\[plot\]"'):
         plot_history(model)
+
+
+def test_contributions_show_one_rows_largest_features_and_add_up():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = CascadeForestClassifier(n_trees=10, max_layers=2, random_state=0).fit(X, y)
+    explanation = model.explain(X.iloc[:3], background=X)
+    ax = plot_contributions(explanation, row=1, max_features=5)
+    predicted = int(np.argmax(model.predict_proba(X.iloc[1:2])))
+    values = explanation.values[1, :, predicted]
+    order = np.argsort(np.abs(values))[::-1]
+    bars = [patch.get_width() for patch in ax.patches]
+    # Top to bottom: the five largest by magnitude, then the rest summed into one bar.
+    np.testing.assert_allclose(bars[::-1], [*values[order[:5]], values[order[5:]].sum()])
+    labels = [label.get_text() for label in ax.get_yticklabels()][::-1]
+    assert labels[0] == f"{X.columns[order[0]]} = {X.iloc[1, order[0]]:.4g}"
+    assert labels[-1] == "25 other features"
+    assert all((p.get_facecolor()[0] > 0.5) == (p.get_width() > 0) for p in ax.patches)  # red up
+    start = float(ax.get_title().split()[1])
+    assert start == pytest.approx(explanation.base_values[1, predicted], rel=1e-3)
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="output must be one of"):
+        plot_contributions(explanation, output="benign")
+    with pytest.raises(ValueError, match="row must be an index"):
+        plot_contributions(explanation, row=3)
