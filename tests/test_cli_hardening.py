@@ -840,3 +840,31 @@ def test_an_xgboost_booster_with_a_damaged_length_is_refused_before_xgboost_read
     result = run("predict", "crafted.skops", "new.csv", cwd=tmp_path, check=False)
     assert result.returncode == 2, (result.returncode, result.stderr[-500:])
     assert "XGBoost booster of this model cannot be read (a length of" in error_line(result)
+
+
+def test_a_numeric_column_that_is_mostly_text_is_refused_not_predicted_as_missing(
+    small_model, tmp_path
+):
+    frame = _table(60, seed=1).drop(columns="label")
+    frame["size"] = frame["size"].astype(object)
+    frame.loc[frame.index[:40], "size"] = [f"{value:.1f} cm" for value in frame["size"][:40]]
+    frame.to_csv(tmp_path / "units.csv", index=False)
+    precious = tmp_path / "out.csv"
+    precious.write_text("yesterday's predictions")
+    result = run(
+        "predict", small_model, "units.csv", "-o", "out.csv", "--force", "--chunk-size", "10",
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    line = error_line(result)
+    assert "numeric column 'size' holds text in 40 of its 60 filled cells" in line
+    assert "cm" in line and "not the column it was trained on" in line
+    assert precious.read_text() == "yesterday's predictions"
+    # The last chunk alone is all text, but the file as a whole is not: a warning, as before.
+    frame = _table(60, seed=1).drop(columns="label")
+    frame["size"] = frame["size"].astype(object)
+    frame.loc[frame.index[50:], "size"] = "n/k"
+    frame.to_csv(tmp_path / "late.csv", index=False)
+    late = run("predict", small_model, "late.csv", "-o", "late_out.csv", "--chunk-size", "10",
+               cwd=tmp_path)  # fmt: skip
+    assert "numeric column 'size': 10 cells are not numbers" in late.stderr

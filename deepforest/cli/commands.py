@@ -474,6 +474,10 @@ def number_format(metadata: dict) -> tabular.NumberFormat:
     return tabular.NumberFormat(stored.get("decimal", "."), stored.get("thousands"))
 
 
+# Share of a numeric column's filled cells that, as text, mark it as another column: refused.
+TEXT_COLUMN_SHARE = 0.5
+
+
 class _ChunkScorer:
     """Score a CSV file chunk by chunk through a loaded pipeline, counting what was odd."""
 
@@ -494,6 +498,8 @@ class _ChunkScorer:
         # warning (or the --strict error).
         self.not_number_rows = 0
         self.not_number_examples = {}
+        # Filled cells per column, against which the cells that are not numbers are weighed.
+        self.filled = dict.fromkeys(self.kinds, 0)
         self.infinite = dict.fromkeys(self.kinds, 0)
         self.rows = 0
         self.log = log
@@ -511,6 +517,8 @@ class _ChunkScorer:
         start = time.perf_counter()
         for chunk in tabular.iter_frames(path, fmt, self.na_values, usecols, chunk_size):
             X, unparsable, infinite = tabular.to_model_input(chunk, self.kinds, self.numbers)
+            for name, count in chunk[list(self.filled)].notna().sum().items():
+                self.filled[name] += int(count)
             if unparsable:
                 self._count_not_numbers(chunk, X, unparsable)
                 if strict and not refused:
@@ -532,6 +540,7 @@ class _ChunkScorer:
             elapsed = time.perf_counter() - start
             self.log(f"scored {self.rows} rows ({self.rows / max(elapsed, 1e-9):.0f} rows/s)")
             yield chunk, output
+        self._refuse_text_columns(path)
         if refused:
             columns = "; ".join(
                 f"column {name!r}: {count} cells, e.g. {self.not_number_examples[name]!r}"
@@ -543,6 +552,24 @@ class _ChunkScorer:
                 f"numbers in numeric columns ({columns}); --strict refuses them: correct the "
                 "file, or leave out --strict to treat them as missing"
             )
+
+    def _refuse_text_columns(self, path) -> None:
+        """Stop when most filled cells of a numeric column are not numbers.
+
+        A few stray cells are typos, treated as missing with a warning; a column that is mostly
+        text is another column than the one the model learned (a shifted or renamed column, or
+        values written with units), and its predictions would come from a missing feature.
+        Counted over the whole file, so one odd chunk does not decide it.
+        """
+        for name, count in self.unparsable.items():
+            filled = self.filled[name]
+            if count and count > TEXT_COLUMN_SHARE * filled:
+                raise UserError(
+                    f"{path}: numeric column {name!r} holds text in {count} of its {filled} "
+                    f"filled cells (e.g. {self.not_number_examples[name]!r}); the model "
+                    "learned it as numbers, so this is not the column it was trained on: "
+                    "correct the file (a shifted column, or numbers written with units?)"
+                )
 
     def _count_not_numbers(self, chunk: pd.DataFrame, X: pd.DataFrame, unparsable: dict) -> None:
         """Count the cells of ``chunk`` that are not numbers, their rows, and keep an example."""
