@@ -556,7 +556,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         Trees of each cascade forest.
     max_layers : int, default=the cascade's
         Maximum number of cascade layers.
-    max_samples : int, float or None, default=the cascade's
+    max_samples : int, float, "auto" or None, default=the cascade's
         Bootstrap size of the cascade's trees; a fraction speeds up large data.
     cascade_params : dict or None, default=None
         Further ``CascadeForestClassifier`` parameters (``n_tolerant_rounds``,
@@ -630,7 +630,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         n_estimators: int = _CASCADE_DEFAULTS["n_estimators"],
         n_trees: int = _CASCADE_DEFAULTS["n_trees"],
         max_layers: int = _CASCADE_DEFAULTS["max_layers"],
-        max_samples: Real | None = _CASCADE_DEFAULTS["max_samples"],
+        max_samples: Real | str | None = _CASCADE_DEFAULTS["max_samples"],
         cascade_params: dict | None = None,
         n_jobs: int | None = None,
         random_state=None,

@@ -674,3 +674,29 @@ def test_text_in_a_column_fitted_as_numbers_is_named_with_its_cell():
         model.predict(new)
     new.loc[4, "income"] = "12.5"  # text that reads as a number is a number
     assert model.predict(new).shape == (10,)
+
+
+def test_max_samples_auto_draws_at_most_8192_rows_a_regression_tree_and_all_for_classes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9000, 4))
+    y = X[:, 0] + 0.5 * X[:, 1] ** 2 + 0.1 * rng.normal(size=9000)
+    params = dict(
+        n_trees=4, max_layers=1, boost_rounds=0, min_samples_leaf=8, out_of_sample="oob",
+        random_state=0,
+    )  # fmt: skip
+
+    def fitted(estimator, target, max_samples):
+        return estimator(max_samples=max_samples, **params).fit(X, target).predict(X[:500])
+
+    auto = fitted(CascadeForestRegressor, y, "auto")
+    np.testing.assert_array_equal(auto, fitted(CascadeForestRegressor, y, 8192))
+    assert not np.array_equal(auto, fitted(CascadeForestRegressor, y, None))
+    labels = (y > np.median(y)).astype(int)
+    np.testing.assert_array_equal(
+        fitted(CascadeForestClassifier, labels, "auto"),
+        fitted(CascadeForestClassifier, labels, None),
+    )
+    # At or below the bound every row's worth is drawn, as before.
+    small = CascadeForestRegressor(max_samples="auto", **params).fit(X[:8192], y[:8192])
+    same = CascadeForestRegressor(max_samples=None, **params).fit(X[:8192], y[:8192])
+    np.testing.assert_array_equal(small.predict(X[:500]), same.predict(X[:500]))

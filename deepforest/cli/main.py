@@ -394,7 +394,8 @@ def _add_train_parser(commands) -> None:
         type=_max_samples,
         metavar="N",
         help="rows drawn for each tree: a count such as 50000, or a fraction such as 0.2 (1.0: "
-        "as many as the training rows, the default); smaller is faster and lighter on large data",
+        "as many as the training rows; default: that for classification, at most 8192 for "
+        "regression); smaller is faster and lighter on large data",
     )
     estimator.add_argument(
         "--spill-dir",
