@@ -783,3 +783,36 @@ def test_report_renders_the_verdict_and_the_cost_figures(tmp_path):
         "cd_diagram.png",
     ):
         assert (tmp_path / "figures" / name).stat().st_size > 0, name
+
+
+def test_scaling_slopes_read_how_each_cost_grows_with_the_rows():
+    from benchmarks import scaling
+
+    rows = [
+        {
+            "table": "t", "model": "cascade", "rows": n, "task": "regression", "score": 0.9,
+            "fit_wall": 1.0, "fit_cpu": 0.002 * n, "peak_mb": 50.0, "model_mb": n**0.5,
+            "predict_rows_per_s": 1e6 / n,
+        }
+        for n in (1_000, 10_000, 100_000)
+    ]  # fmt: skip
+    fitted = scaling.slopes(rows)
+    assert fitted[("t", "cascade", "fit_cpu")] == pytest.approx(1.0)
+    assert fitted[("t", "cascade", "model_mb")] == pytest.approx(0.5)
+    assert fitted[("t", "cascade", "peak_mb")] == pytest.approx(0.0, abs=1e-12)
+    assert fitted[("t", "cascade", "predict_rows_per_s")] == pytest.approx(-1.0)
+    table = scaling.summarise(rows)
+    assert "| t | cascade | 1.00 | 0.00 | 0.50 | -1.00 |" in table
+
+
+def test_scaling_measures_one_fit_in_a_child_process(tmp_path):
+    out = tmp_path / "scaling.jsonl"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/scaling.py", "friedman", "--rows", "600", "--models",
+         "hist_gb", "--threads", "1", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["model"] == "hist_gb" and row["rows"] == 600 and 0.5 < row["score"] < 1
+    assert 0 < row["best_possible_r2"] < 1 and row["model_mb"] > 0 and row["fit_cpu"] > 0
+    assert "| friedman | hist_gb | 600 |" in result.stdout
