@@ -16,6 +16,8 @@ from deepforest._core.contributions import shares
 
 # Contributions add up to the prediction to float precision, not approximately.
 EXACT = 1e-10
+# Three layers grown and kept, so that contributions pass through class vectors.
+DEEP = dict(n_trees=30, max_layers=3, n_tolerant_rounds=3, max_loss_se=np.inf)
 
 
 def _noisy(X, n_noise, seed):
@@ -35,14 +37,7 @@ def deep_classifier():
     """Three classes, two layers or more (so contributions pass through class vectors), and a
     boosting stage of fixed rounds (so they pass through the log and the softmax)."""
     X, y = load_wine(return_X_y=True)
-    model = CascadeForestClassifier(
-        n_trees=30,
-        max_layers=3,
-        n_tolerant_rounds=3,
-        max_loss_se=np.inf,
-        boost_rounds=20,
-        random_state=0,
-    ).fit(X, y)
+    model = CascadeForestClassifier(**DEEP, boost_rounds=20, random_state=0).fit(X, y)
     assert model.n_layers_ >= 2 and model.booster_ is not None
     return model, X
 
@@ -95,9 +90,7 @@ def test_contributions_go_to_the_features_that_decide_and_not_to_noise(seed):
     X, y = load_breast_cancer(return_X_y=True)
     X = _noisy(X, 10, seed)
     train = np.random.default_rng(seed).random(len(X)) < 0.7
-    model = CascadeForestClassifier(
-        n_trees=30, max_layers=3, n_tolerant_rounds=3, max_loss_se=np.inf, random_state=seed
-    ).fit(X[train], y[train])
+    model = CascadeForestClassifier(**DEEP, random_state=seed).fit(X[train], y[train])
     assert model.n_layers_ == 3
     explanation = model.explain(X[~train], background=X[train])
     strength = np.abs(explanation.values[:, :, 1]).mean(axis=0)
@@ -113,9 +106,7 @@ def test_regressor_contributions_add_up_to_predict_and_follow_the_signal():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(600, 6))
     y = 3 * X[:, 0] + np.sin(3 * X[:, 1]) + 0.05 * rng.normal(size=600)
-    model = CascadeForestRegressor(
-        n_trees=30, max_layers=3, n_tolerant_rounds=3, max_loss_se=np.inf, random_state=0
-    ).fit(X, y)
+    model = CascadeForestRegressor(**DEEP, random_state=0).fit(X, y)
     assert model.n_layers_ >= 2
     explanation = model.explain(X)
     assert explanation.values.shape == (600, 6) and explanation.base_values.shape == (600,)
@@ -140,13 +131,7 @@ def test_multi_output_regressor_and_boosting_stage_add_up():
 def test_rows_screened_at_an_early_layer_start_from_that_layers_base():
     X, y = load_breast_cancer(return_X_y=True)
     model = CascadeForestClassifier(
-        n_trees=30,
-        max_layers=3,
-        n_tolerant_rounds=3,
-        max_loss_se=np.inf,
-        confidence_screening=True,
-        boost_rounds=0,
-        random_state=0,
+        **DEEP, confidence_screening=True, boost_rounds=0, random_state=0
     ).fit(X, y)
     assert model.n_layers_ >= 2
     explanation = model.explain(X)
