@@ -45,6 +45,8 @@ COSTS = {
     "model_mb": "model MB",
     "predict_rows_per_s": "predict rows/s",
 }
+# Below these a cost reads as noise (a fit of no measurable extra memory), not as 0 on a log scale.
+COST_FLOORS = {"fit_cpu": 0.01, "peak_mb": 1.0, "model_mb": 0.01, "predict_rows_per_s": 1.0}
 FRIEDMAN_TEST_ROWS = 20_000
 FRIEDMAN_FEATURES = 20
 
@@ -135,7 +137,7 @@ def slopes(rows: list[dict]) -> dict:
             continue
         n = np.log([r["rows"] for r in runs])
         for cost in COSTS:
-            values = np.array([max(r[cost], 1e-9) for r in runs])
+            values = np.array([max(r[cost], COST_FLOORS[cost]) for r in runs])
             fitted[(*key, cost)] = float(np.polyfit(n, np.log(values), 1)[0])
     return fitted
 
@@ -192,7 +194,10 @@ def draw(rows: list[dict], path: Path) -> None:
                 slope = fitted.get((table, model, cost))
                 name = model if slope is None else f"{model} (slope {slope:.2f})"
                 ax.loglog(
-                    [r["rows"] for r in runs], [r[cost] for r in runs], "o-", color=f"C{k}",
+                    [r["rows"] for r in runs],
+                    [max(r[cost], COST_FLOORS[cost]) for r in runs],
+                    "o-",
+                    color=f"C{k}",
                     label=name,
                 )  # fmt: skip
             ax.set_title(f"{table}: {label}", fontsize=9)
