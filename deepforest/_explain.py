@@ -25,8 +25,11 @@ from ._core.boosting import base_margin, margin_output
 from ._core.contributions import forest_contributions, forest_expectations, shares
 from ._core.trees import BinnedForest
 
-# Rows explained at a time: a layer's contributions take rows x columns x outputs x 8 bytes.
-EXPLAIN_BATCH_ROWS = 256
+# Rows explained at a time: a layer's contributions take rows x columns x outputs x 8 bytes,
+# held in a few arrays at once; a batch keeps each within this, and of at least 64 rows.
+EXPLAIN_BATCH_BYTES = 32 * 2**20
+MIN_BATCH_ROWS = 64
+MAX_BATCH_ROWS = 8192
 # Below this many rows, X alone is too thin a background to weigh the trees' splits.
 MIN_BACKGROUND_ROWS = 100
 
@@ -46,7 +49,10 @@ class Contributions:
         dropped for a single-target regressor.
     base_values : float64 ndarray of shape (n_samples, n_outputs) or (n_samples,)
         The output expected over the background rows (the same for every row, except that rows
-        confidence screening stops at an earlier layer start from that layer's).
+        confidence screening stops at an earlier layer start from that layer's). For a
+        classifier whose boosting stage was kept it is the softmax of the expected margins (the
+        log of the expected class vector plus the stage's expected trees), which is not the mean
+        predicted probability over the background: the softmax is not linear.
     data : ndarray of shape (n_samples, n_features)
         The explained rows as given.
     feature_names : list of str
@@ -80,7 +86,8 @@ def check_explainable(model) -> None:
         raise ValueError(
             "explain() traces the cascade's own forests; this model ends in a final predictor "
             f"({type(model.predictor_).__name__}), whose contributions it cannot trace: fit "
-            "with predictor=None, or explain it with shap's model-agnostic explainers"
+            "without one (predictor=None and use_predictor unset), or explain it with shap's "
+            "model-agnostic explainers"
         )
     for index, layer in enumerate(model.layers_):
         if layer.estimators:
@@ -91,8 +98,10 @@ def check_explainable(model) -> None:
             )
     if model.engine_ != "numba":
         raise ValueError(
-            f"explain() needs the compiled engine's forests; this model was fitted with "
-            f"engine={model.engine_!r}: refit with engine='numba'"
+            "explain() needs the compiled engine's forests; this model's forests are "
+            f"scikit-learn's (engine_={model.engine_!r}: engine='sklearn', or a criterion only "
+            "scikit-learn's trees offer, under engine='auto'): refit with engine='numba' and a "
+            "criterion it offers, or explain it with shap's model-agnostic explainers"
         )
 
 
@@ -111,6 +120,7 @@ def reference(model, background: np.ndarray) -> Reference:
     layers = []
     features = background
     for index, layer in enumerate(model.layers_):
+        layer = _in_memory(layer)
         forests = layer.forests
         for forest in forests:
             if not isinstance(forest, BinnedForest):
@@ -154,6 +164,7 @@ def _layers_contributions(model, X_binned, ref: Reference):
     features = X_binned
     previous = None  # the layer before's forests' (totals, change), for the active rows
     for index, layer in enumerate(model.layers_):
+        layer = _in_memory(layer)
         forests = layer.forests
         weights = layer.output_weights
         if weights is None:
@@ -161,13 +172,15 @@ def _layers_contributions(model, X_binned, ref: Reference):
         layer_values = np.zeros((len(active), n_features, n_outputs))
         layer_base = np.zeros(n_outputs)
         per_forest = []
+        # The shares depend on the layer before only: once for all of this layer's forests.
+        column_shares = None if previous is None else _column_shares(previous)
         for weight, forest, (expected_nodes, expected) in zip(
             weights, forests, ref.layers[index], strict=True
         ):
             columns = forest_contributions(forest, features, expected_nodes, n_jobs=model.n_jobs)
             totals = columns[:, :n_features, :]
-            if previous is not None:
-                totals = totals + _traced(columns[:, n_features:, :], previous)
+            if column_shares is not None:
+                totals = totals + _traced(columns[:, n_features:, :], column_shares)
             per_forest.append((totals, totals.sum(axis=1)))
             layer_values += weight * totals
             layer_base += weight * expected
@@ -188,19 +201,36 @@ def _layers_contributions(model, X_binned, ref: Reference):
     return final_values, final_base
 
 
-def _traced(vector_columns: np.ndarray, previous: list) -> np.ndarray:
-    """Contributions of the last layer's output columns, passed back to the original features.
+def _in_memory(layer):
+    """A spilled layer loaded once, so that its forests and outputs share one read of its file."""
+    materialize = getattr(layer, "materialize", None)
+    return layer if materialize is None else materialize()
 
-    ``vector_columns`` (n_samples, n_forests * n_outputs, n_outputs) are in the order the
-    layer's input holds them: forest by forest, each forest's outputs in turn.
+
+def batch_rows(n_columns: int, n_outputs: int) -> int:
+    """Rows explained at a time: each (rows, columns, outputs) array within EXPLAIN_BATCH_BYTES."""
+    rows = EXPLAIN_BATCH_BYTES // (8 * max(n_columns, 1) * max(n_outputs, 1))
+    return int(min(max(rows, MIN_BATCH_ROWS), MAX_BATCH_ROWS))
+
+
+def _traced(vector_columns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Contributions of the layer before's output columns, passed back to the original features.
+
+    ``vector_columns`` (n_samples, n_columns, n_outputs) are in the order the layer's input
+    holds them (forest by forest, each forest's outputs in turn); ``weights`` (n_samples,
+    n_features, n_columns) are each column's shares from :func:`_column_shares`.
     """
-    n_outputs = vector_columns.shape[2]
-    traced = 0.0
-    for g, (totals, change) in enumerate(previous):
-        for k in range(totals.shape[2]):
-            weights = shares(totals[:, :, k], change[:, k])
-            traced = traced + weights[:, :, None] * vector_columns[:, g * n_outputs + k, None, :]
-    return traced
+    return np.einsum("nfa,nak->nfk", weights, vector_columns, optimize=True)
+
+
+def _column_shares(previous: list) -> np.ndarray:
+    """Each original feature's share of every output column of the layer before."""
+    columns = [
+        shares(totals[:, :, k], change[:, k])
+        for totals, change in previous
+        for k in range(totals.shape[2])
+    ]
+    return np.stack(columns, axis=2)
 
 
 def _through_softmax(values, base, stage, stage_base, smoothing):

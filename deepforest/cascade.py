@@ -79,9 +79,9 @@ from ._core.screening import screening_threshold
 from ._core.spill import SpilledLayer, check_spill_directory, spill_layer
 from ._core.stopping import CascadeGrowth, LayerScorer
 from ._explain import (
-    EXPLAIN_BATCH_ROWS,
     MIN_BACKGROUND_ROWS,
     Contributions,
+    batch_rows,
     cascade_contributions,
     check_explainable,
 )
@@ -982,8 +982,8 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         vectors (or predictions) of the layer before are passed back to the original features
         in proportion to their contributions to those vectors, and the boosting stage's
         nonlinear steps (log and softmax, for classes) are shared out the same way, so the sum
-        stays exact. See the user guide's "Explaining predictions" for how this differs from
-        interventional SHAP values.
+        stays exact. See "Explaining a prediction" in the design notes (docs/cascade.md) for
+        how this differs from interventional SHAP values.
 
         Parameters
         ----------
@@ -991,8 +991,9 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             The rows to explain.
         background : array-like of shape (n_background, n_features), default=None
             Rows that stand for the data the model sees, such as a sample of the training
-            rows; the base value is the output expected over them. None: X itself, which then
-            needs at least 100 rows.
+            rows; the base value is the output expected over them (for a classifier whose
+            boosting stage was kept: the softmax of the expected margins, which is not the
+            mean predicted probability). None: X itself, which then needs at least 100 rows.
 
         Returns
         -------
@@ -1015,11 +1016,17 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
                 )
             reference_rows = binned
         else:
-            reference_rows = self._binner.transform(self._validated_features(background))
+            try:
+                reference_rows = self._binner.transform(self._validated_features(background))
+            except ValueError as error:
+                raise ValueError(f"background: {error}") from error
         ref = explain_reference(self, reference_rows)
+        n_outputs = self.layers_[0].n_outputs
+        widest = self.n_features_in_ + self.n_estimators * len(FOREST_KINDS) * n_outputs
+        step = batch_rows(widest, n_outputs)
         parts = [
-            cascade_contributions(self, binned[start : start + EXPLAIN_BATCH_ROWS], ref)
-            for start in range(0, len(binned), EXPLAIN_BATCH_ROWS)
+            cascade_contributions(self, binned[start : start + step], ref)
+            for start in range(0, len(binned), step)
         ]
         values = np.concatenate([part[0] for part in parts])
         base_values = np.concatenate([part[1] for part in parts])

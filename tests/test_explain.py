@@ -200,11 +200,18 @@ def test_what_explain_refuses_is_named():
         model.explain(X[:10], background=X[:0])
     with pytest.raises(ValueError, match="30 features"):
         model.explain(X[:, :5], background=X)
+    with pytest.raises(ValueError, match=r"^background: .*30 features"):
+        model.explain(X, background=X[:, :5])
     with_predictor = CascadeForestClassifier(
         n_trees=10, max_layers=1, predictor="forest", random_state=0
     ).fit(X, y)
     with pytest.raises(ValueError, match="final predictor"):
         with_predictor.explain(X)
+    as_017 = CascadeForestClassifier(
+        n_trees=10, max_layers=1, use_predictor=True, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="use_predictor unset"):
+        as_017.explain(X)
     with_estimator = CascadeForestClassifier(
         n_trees=10,
         max_layers=1,
@@ -218,6 +225,11 @@ def test_what_explain_refuses_is_named():
     ).fit(X, y)
     with pytest.raises(ValueError, match="engine='numba'"):
         sklearn_engine.explain(X)
+    by_criterion = CascadeForestRegressor(
+        n_trees=10, max_layers=1, criterion="absolute_error", random_state=0
+    ).fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match="a criterion only scikit-learn's trees offer"):
+        by_criterion.explain(X[:200])
 
 
 def test_shares_keep_the_sum_and_the_signs():
@@ -231,3 +243,32 @@ def test_shares_keep_the_sum_and_the_signs():
     large = np.array([[1.0, -0.9]])  # a change of 0.1: its ratios would be 10 and -9
     assert np.abs(shares(large, large.sum(axis=1))).max() <= 2 * 1.0 / 1.9
     np.testing.assert_allclose(out[2], [1 / 3] * 3)  # nothing moved: equally
+
+
+def test_a_spilled_layer_is_read_once_for_the_background_and_once_per_batch(tmp_path, monkeypatch):
+    from deepforest._core import spill
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = CascadeForestClassifier(**DEEP, spill_dir=tmp_path, random_state=0).fit(X, y)
+    reads = []
+    load = spill.SpilledLayer._load_forests
+    monkeypatch.setattr(
+        spill.SpilledLayer, "_load_forests", lambda self: reads.append(self) or load(self)
+    )
+    explanation = model.explain(X)  # 569 rows: one batch
+    assert len(reads) == 2 * model.n_layers_
+    _assert_adds_up(explanation, model.predict_proba(X))
+
+
+def test_batches_keep_each_array_within_the_budget_and_give_the_same_numbers(monkeypatch):
+    from deepforest import _explain
+
+    assert _explain.batch_rows(30, 2) == _explain.MAX_BATCH_ROWS
+    assert _explain.batch_rows(2240 + 40, 10) * 2280 * 10 * 8 <= _explain.EXPLAIN_BATCH_BYTES
+    assert _explain.batch_rows(10**6, 10) == _explain.MIN_BATCH_ROWS
+    X, y = load_wine(return_X_y=True)
+    model = CascadeForestClassifier(**DEEP, boost_rounds=20, random_state=0).fit(X, y)
+    whole = model.explain(X)
+    monkeypatch.setattr(_explain, "MAX_BATCH_ROWS", 7)
+    monkeypatch.setattr(_explain, "MIN_BATCH_ROWS", 7)
+    np.testing.assert_allclose(model.explain(X).values, whole.values, rtol=0, atol=EXACT)
