@@ -99,6 +99,12 @@ DUPLICATE_SHARE_FOR_FOLDS = 0.05
 # +0.54 pt on MNIST-10k, where one candidate lost 0.64 pt on churn's 19 features).
 EXTRA_MAX_FEATURES_REGRESSION = 0.5
 WIDE_CLASSIFICATION_FEATURES = 64
+# What max_features="auto" stands for: every feature for regression (as before), and for
+# classification below this many features, where the square root leaves one or two candidates
+# a split and the random forest's trees split almost at random; the square root from there.
+# On the panel's eight narrow classification tables (docs/cascade.md) every feature gained
+# beyond 2 SE on default and smoke_ban, lost none beyond noise, and cost 1.3-2x their small fits.
+NARROW_CLASSIFICATION_FEATURES = 9
 # What max_samples="auto" draws for each regression tree at most (docs/cascade.md): on the
 # panel's two regression tables above it, diamonds and cps1988, it cut fit CPU by a quarter to
 # a half and the model by a third to a half, with R² the same within noise; classification
@@ -285,7 +291,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         "max_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
-            StrOptions({"sqrt", "log2"}),
+            StrOptions({"auto", "sqrt", "log2"}),
             None,
         ],
         "extra_max_features": [
@@ -1051,7 +1057,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         return ForestSettings(
             is_classifier=self._is_classifier,
             n_trees=self.n_trees,
-            max_features=self.max_features,
+            max_features=self._max_features(),
             extra_max_features=self._extra_max_features(),
             max_depth=self.max_depth,
             min_samples_split=self.min_samples_split,
@@ -1071,6 +1077,14 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         if self._is_classifier or n_rows <= AUTO_REGRESSION_MAX_SAMPLES:
             return None
         return AUTO_REGRESSION_MAX_SAMPLES
+
+    def _max_features(self):
+        """Candidate features per split of the random forests."""
+        if self.max_features != "auto":
+            return self.max_features
+        if not self._is_classifier:
+            return 1.0
+        return None if self.n_features_in_ < NARROW_CLASSIFICATION_FEATURES else "sqrt"
 
     def _extra_max_features(self):
         """Candidate features per split of the completely-random forests."""
@@ -1253,8 +1267,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
     depth_tolerance : float, default="deprecated"
         Deprecated: keeps the layers from the best on whose score is within this of the best
         score, instead of the ``max_loss_se`` rule. Setting it warns.
-    max_features : int, float, {"sqrt", "log2"} or None, default="sqrt"
-        Candidate features per split of the random forests.
+    max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
+        Candidate features per split of the random forests. ``"auto"``: every feature below 9
+        features (where the square root would leave one or two candidates and the trees would
+        split almost at random), the square root from 9 features on.
     extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
         Candidate features per split of the completely-random forests, each with one random
         threshold (the best of them is taken); 1 is gcForest's completely-random forest.
@@ -1449,7 +1465,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         min_gain_se: float = 1.645,
         max_loss_se: float = 2.0,
         depth_tolerance="deprecated",
-        max_features="sqrt",
+        max_features="auto",
         extra_max_features="auto",
         max_depth: int | None = None,
         min_samples_split: int | float = 2,
@@ -1615,13 +1631,13 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
     depth_tolerance : float, default="deprecated"
         Deprecated: keeps the layers from the best on whose score is within this of the best
         score, instead of the ``max_loss_se`` rule. Setting it warns.
-    max_features : int, float, {"sqrt", "log2"} or None, default=1.0
+    max_features : int, float, {"sqrt", "log2"}, "auto" or None, default=1.0
         Candidate features per split of the random forests: all of them by default, as
-        scikit-learn's ``RandomForestRegressor``. Measured on seven regression tables
-        (``benchmarks/regression_defaults.py``): R² 0.91 against 0.84 with ``"sqrt"`` on a
-        10,000-row loans table with 137 features, and at least a 400-tree random forest's R²
-        on six small tables. ``"sqrt"`` fits faster on wide tables. The completely-random
-        forests draw ``extra_max_features``.
+        scikit-learn's ``RandomForestRegressor`` (``"auto"`` means the same for regression).
+        Measured on seven regression tables (``benchmarks/regression_defaults.py``): R² 0.91
+        against 0.84 with ``"sqrt"`` on a 10,000-row loans table with 137 features, and at
+        least a 400-tree random forest's R² on six small tables. ``"sqrt"`` fits faster on
+        wide tables. The completely-random forests draw ``extra_max_features``.
     extra_max_features : "auto", int, float, {"sqrt", "log2"} or None, default="auto"
         Candidate features per split of the completely-random forests, each with one random
         threshold (the best of them is taken); 1 is gcForest's completely-random forest.

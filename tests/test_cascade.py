@@ -700,3 +700,21 @@ def test_max_samples_auto_draws_at_most_8192_rows_a_regression_tree_and_all_for_
     small = CascadeForestRegressor(max_samples="auto", **params).fit(X[:8192], y[:8192])
     same = CascadeForestRegressor(max_samples=None, **params).fit(X[:8192], y[:8192])
     np.testing.assert_array_equal(small.predict(X[:500]), same.predict(X[:500]))
+
+
+def test_max_features_auto_draws_every_feature_of_a_narrow_classification_table():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 9))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    params = dict(n_trees=8, max_layers=1, boost_rounds=0, min_samples_leaf=2, random_state=0)
+
+    def proba(X, **extra):
+        return CascadeForestClassifier(**params, **extra).fit(X, y).predict_proba(X)
+
+    # Eight features: every one is a candidate; nine: the square root, as before.
+    np.testing.assert_array_equal(proba(X[:, :8]), proba(X[:, :8], max_features=None))
+    assert not np.array_equal(proba(X[:, :8]), proba(X[:, :8], max_features="sqrt"))
+    np.testing.assert_array_equal(proba(X), proba(X, max_features="sqrt"))
+    regressor = CascadeForestRegressor(max_features="auto", n_trees=8, max_layers=1)
+    assert regressor.fit(X[:, :8], y).predict(X[:3, :8]).shape == (3,)
+    assert regressor._max_features() == 1.0

@@ -228,7 +228,7 @@ def test_shared_parameters_read_the_same_in_classifier_and_regressor() -> None:
         section = section.replace("None for accuracy", "None for {score}").replace(
             "None for R²", "None for {score}"
         )
-        # max_features has its own default in each (sqrt: classification, all: regression).
+        # max_features has its own default in each (auto: classification, all: regression).
         entries = re.split(r"\n(?=    \w+ : )", section)
         return "\n".join(e for e in entries if not e.lstrip().startswith("max_features"))
 
