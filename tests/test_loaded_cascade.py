@@ -17,8 +17,12 @@ def classifier():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(150, 4))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    model = CascadeForestClassifier(n_trees=6, max_layers=2, boost_rounds=3, random_state=0)
-    return model.fit(X, y), X
+    model = CascadeForestClassifier(
+        n_trees=6, max_layers=2, n_tolerant_rounds=2, max_loss_se=np.inf, boost_rounds=3,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert model.n_layers_ == 2  # the crafted parts reach into the second layer
+    return model, X
 
 
 def _wider_forest(model):
