@@ -202,34 +202,31 @@ def test_what_explain_refuses_is_named():
         model.explain(X[:, :5], background=X)
     with pytest.raises(ValueError, match=r"^background: .*30 features"):
         model.explain(X, background=X[:, :5])
-    with_predictor = CascadeForestClassifier(
-        n_trees=10, max_layers=1, predictor="forest", random_state=0
-    ).fit(X, y)
-    with pytest.raises(ValueError, match="final predictor"):
-        with_predictor.explain(X)
-    as_017 = CascadeForestClassifier(
-        n_trees=10, max_layers=1, use_predictor=True, random_state=0
-    ).fit(X, y)
-    with pytest.raises(ValueError, match="use_predictor unset"):
-        as_017.explain(X)
-    with_estimator = CascadeForestClassifier(
-        n_trees=10,
-        max_layers=1,
-        layer_estimators=[LogisticRegression(max_iter=2000)],
-        random_state=0,
-    ).fit(X, y)
-    with pytest.raises(ValueError, match="layer_estimators"):
-        with_estimator.explain(X)
-    sklearn_engine = CascadeForestClassifier(
-        n_trees=10, max_layers=1, engine="sklearn", random_state=0
-    ).fit(X, y)
-    with pytest.raises(ValueError, match="engine='numba'"):
-        sklearn_engine.explain(X)
-    by_criterion = CascadeForestRegressor(
-        n_trees=10, max_layers=1, criterion="absolute_error", random_state=0
-    ).fit(X[:200], y[:200])
-    with pytest.raises(ValueError, match="a criterion only scikit-learn's trees offer"):
-        by_criterion.explain(X[:200])
+
+
+@pytest.mark.parametrize(
+    "estimator, params, message",
+    [
+        (CascadeForestClassifier, {"predictor": "forest"}, "final predictor"),
+        (CascadeForestClassifier, {"use_predictor": True}, "use_predictor unset"),
+        (
+            CascadeForestClassifier,
+            {"layer_estimators": [LogisticRegression(max_iter=2000)]},
+            "layer_estimators",
+        ),
+        (CascadeForestClassifier, {"engine": "sklearn"}, "engine='numba'"),
+        (
+            CascadeForestRegressor,
+            {"criterion": "absolute_error"},
+            "a criterion only scikit-learn's trees offer",
+        ),
+    ],
+)
+def test_parts_explain_cannot_trace_are_named(estimator, params, message):
+    X, y = load_breast_cancer(return_X_y=True)
+    model = estimator(n_trees=10, max_layers=1, random_state=0, **params).fit(X[:200], y[:200])
+    with pytest.raises(ValueError, match=message):
+        model.explain(X[:200])
 
 
 def test_shares_keep_the_sum_and_the_signs():
