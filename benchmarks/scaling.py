@@ -12,8 +12,8 @@ log(cost) against log(rows) fitted over the sizes (1: linear; below 1: sub-linea
 - ``diamonds`` and ``fertility``: the panel's tables (``benchmarks/_datasets.py``), training
   rows subsampled from the panel's training split, tested on its test split.
 
-Deep-Forest 0.1.7 is not run here: its environment needs Python 3.8 or 3.9
-(``python -m benchmarks peers setup``). Run, then draw::
+Deep-Forest 0.1.7 is not run here yet: it fits in its own environment's child process
+(``python -m benchmarks peers setup``), which only the panel's runner drives. Run, then draw::
 
     python benchmarks/scaling.py friedman --rows 10000 30000 100000 300000 1000000 \\
         --out benchmarks/results/scaling.jsonl
