@@ -131,7 +131,7 @@ def forest_expectations(
     nodes = forest._node_table()
     counts = np.zeros((nodes.shape[0], 2))
     _branch_counts(np.ascontiguousarray(background, dtype=np.uint8), forest.roots, nodes, counts)
-    values = forest.values.astype(np.float64)
+    values = forest.values  # read in the width stored, as predict's kernel reads them
     expected_nodes = _expected_outputs(nodes, counts, values, forest.n_pure, forest.n_outputs)
     expected = _root_sum(forest.roots, expected_nodes, values, forest.n_pure, forest.n_outputs)
     if average and forest.n_trees:
@@ -167,7 +167,7 @@ def forest_contributions(
         ``expected + contributions.sum(axis=1)`` is the forest's output on each row.
     """
     nodes = forest._node_table()
-    values = forest.values.astype(np.float64)
+    values = forest.values  # read in the width stored, as predict's kernel reads them
     bins = np.ascontiguousarray(X_binned, dtype=np.uint8)
     out = np.zeros((bins.shape[0], bins.shape[1], forest.n_outputs))
 
