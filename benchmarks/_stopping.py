@@ -55,17 +55,22 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
         random_state=seed,
     )
     # Every layer's averaged out-of-sample output, as the stopping rule sees it.
-    original = model._layer_evidence
+    from deepforest import _growth
+
+    original = _growth.layer_evidence
 
     def capture(scorer, mean_output):
         captured.append(mean_output.astype(np.float32))
         return original(scorer, mean_output)
 
-    model._layer_evidence = capture
+    _growth.layer_evidence = capture
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        model.fit(dataset.X_train, dataset.y_train)
+        try:
+            model.fit(dataset.X_train, dataset.y_train)
+        finally:
+            _growth.layer_evidence = original
     fit_seconds = time.perf_counter() - start
     classes = model.classes_
     oos_correct = np.array([classes[o.argmax(axis=1)] == dataset.y_train for o in captured])

@@ -121,24 +121,6 @@ class _RssSampler:
             self._thread.join()
 
 
-def _spill_hook(spill_dir: Path):
-    """Spill each layer as soon as it is fitted: ``spill_dir`` or the same hook from outside."""
-    from deepforest import CascadeForestClassifier, cascade
-    from deepforest._core.spill import spill_layer
-
-    if "spill_dir" in CascadeForestClassifier().get_params():
-        return {"spill_dir": str(spill_dir)}, "spill_dir parameter"
-    real_fit_layer = cascade.fit_layer
-    counter = iter(range(10_000))
-
-    def spilling_fit_layer(*args, **kwargs):
-        layer, outputs = real_fit_layer(*args, **kwargs)
-        return spill_layer(layer, spill_dir, next(counter)), outputs
-
-    cascade.fit_layer = spilling_fit_layer
-    return {}, "patched fit_layer (spill_dir not yet in the cascade)"
-
-
 def run_child(config: str, x_path: Path, y_path: Path, result_path: Path) -> None:
     """Fit one configuration and write its measurements as JSON."""
     import joblib
@@ -154,8 +136,7 @@ def run_child(config: str, x_path: Path, y_path: Path, result_path: Path) -> Non
     spill_dir = None
     if config == "memmap+spill":
         spill_dir = Path(tempfile.mkdtemp(prefix="deepforest-spill-", dir=result_path.parent))
-        extra, record["spill"] = _spill_hook(spill_dir)
-        params.update(extra)
+        params["spill_dir"] = str(spill_dir)
     model = CascadeForestClassifier(**params)
 
     cluster = client = None

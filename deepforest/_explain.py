@@ -17,13 +17,18 @@ base and the row's margins, with the approximation's small residual shared by ma
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ._core.boosting import base_margin, margin_output
 from ._core.contributions import forest_contributions, forest_expectations, shares
+from ._core.forests import FOREST_KINDS
 from ._core.trees import BinnedForest
+from ._prediction import augment  # the layers' input is built exactly as predict builds it
+from ._preparation import validated_features
 
 # Rows explained at a time: a layer's contributions take rows x columns x outputs x 8 bytes,
 # held in a few arrays at once; a batch keeps each within this, and of at least 64 rows.
@@ -80,6 +85,51 @@ class Contributions:
         )
 
 
+def explain_rows(model, X, background=None):
+    """What ``explain`` returns: see the estimators' method for the parameters."""
+    check_is_fitted(model, "layers_")
+    check_explainable(model)
+    binned = model._binner.transform(validated_features(model, X))
+    if background is None:
+        if len(binned) < MIN_BACKGROUND_ROWS:
+            raise ValueError(
+                f"explain() weighs each split by the rows that reach it, and {len(binned)} "
+                f"rows are too few to stand for the data (at least {MIN_BACKGROUND_ROWS}): "
+                "pass background=, such as a few hundred training rows"
+            )
+        reference_rows = binned
+    else:
+        try:
+            reference_rows = model._binner.transform(validated_features(model, background))
+        except ValueError as error:
+            raise ValueError(f"background: {error}") from error
+    ref = reference(model, reference_rows)
+    n_outputs = model.layers_[0].n_outputs
+    widest = model.n_features_in_ + model.n_estimators * len(FOREST_KINDS) * n_outputs
+    step = batch_rows(widest, n_outputs)
+    parts = [
+        cascade_contributions(model, binned[start : start + step], ref)
+        for start in range(0, len(binned), step)
+    ]
+    values = np.concatenate([part[0] for part in parts])
+    base_values = np.concatenate([part[1] for part in parts])
+    if model._is_classifier:
+        output_names = model.classes_.tolist()
+    elif model._single_output:
+        values, base_values, output_names = values[:, :, 0], base_values[:, 0], None
+    else:
+        output_names = [f"y{i}" for i in range(values.shape[2])]
+    names = getattr(model, "feature_names_in_", None)
+    feature_names = (
+        [str(name) for name in names]
+        if names is not None
+        else [f"x{i}" for i in range(model.n_features_in_)]
+    )
+    data = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    result = Contributions(values, base_values, data, feature_names, output_names)
+    return result.to_shap() if importlib.util.find_spec("shap") else result
+
+
 def check_explainable(model) -> None:
     """Refuse parts whose contributions the compiled engine cannot trace, naming them."""
     if model.predictor_ is not None:
@@ -115,7 +165,6 @@ class Reference:
 
 def reference(model, background: np.ndarray) -> Reference:
     """Route the binned background rows through every layer (no screening) and the stage."""
-    from .cascade import _augment  # the layers' input is built exactly as predict builds it
 
     layers = []
     features = background
@@ -127,7 +176,7 @@ def reference(model, background: np.ndarray) -> Reference:
                 raise ValueError("explain() needs the compiled engine's forests")
         layers.append([forest_expectations(forest, features) for forest in forests])
         if index + 1 < len(model.layers_):
-            features = _augment(background, layer, layer.outputs(features, model.n_jobs))
+            features = augment(background, layer, layer.outputs(features, model.n_jobs))
     booster = getattr(model, "booster_", None)
     stage = None if booster is None else forest_expectations(booster, background, average=False)
     return Reference(layers, stage)
@@ -153,7 +202,6 @@ def cascade_contributions(
 
 
 def _layers_contributions(model, X_binned, ref: Reference):
-    from .cascade import _augment
 
     n_rows, n_features = X_binned.shape
     n_outputs = model.layers_[0].n_outputs
@@ -197,7 +245,7 @@ def _layers_contributions(model, X_binned, ref: Reference):
             final_base[active[~keep]] = layer_base
         active = active[keep]
         previous = [(totals[keep], change[keep]) for totals, change in per_forest]
-        features = _augment(X_binned[active], layer, [output[keep] for output in outputs])
+        features = augment(X_binned[active], layer, [output[keep] for output in outputs])
     return final_values, final_base
 
 

@@ -38,7 +38,7 @@ def check_loaded_model(model) -> None:
     MalformedModelError
         Naming the first part that does not fit the model's structure.
     """
-    from .cascade import _BaseCascadeForest
+    from ._base import _BaseCascadeForest
     from .scanning import MultiGrainScanner
 
     _check_attribute_names(model)

@@ -28,6 +28,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.layer import stacking_weights
+from deepforest._preparation import resolved_max_features
 
 SMALL = {"n_trees": 10, "max_layers": 3, "random_state": 0}
 
@@ -269,16 +270,16 @@ def test_verbose_logs_one_line_per_layer(capsys, iris):
 
 def test_the_kept_layers_line_says_why_each_layer_is_kept_or_dropped():
     from deepforest._core.stopping import GrowthRecord
-    from deepforest.cascade import _kept_layers_summary
+    from deepforest._growth import kept_layers_summary
 
     record = GrowthRecord()
     record.scores, record.standard_errors, record.best_index = [0.9, 0.95, 0.94, 0.8], [0.01] * 4, 1
-    line = _kept_layers_summary(3, 4, record)
+    line = kept_layers_summary(3, 4, record)
     assert line.startswith("kept 3 of 4 layers grown (layers 0 to 2); layer 1 was the last to")
     assert "improve the out-of-sample score significantly (0.95000 ± 0.01000)" in line
     assert "the 1 layer after it is kept as not clearly worse" in line
     assert line.endswith("the 1 deeper layer scored clearly worse and was dropped")
-    assert _kept_layers_summary(2, 2, record).endswith("significantly (0.95000 ± 0.01000)")
+    assert kept_layers_summary(2, 2, record).endswith("significantly (0.95000 ± 0.01000)")
 
 
 def test_silent_by_default(capsys, iris):
@@ -717,4 +718,4 @@ def test_max_features_auto_draws_every_feature_of_a_narrow_classification_table(
     np.testing.assert_array_equal(proba(X), proba(X, max_features="sqrt"))
     regressor = CascadeForestRegressor(max_features="auto", n_trees=8, max_layers=1)
     assert regressor.fit(X[:, :8], y).predict(X[:3, :8]).shape == (3,)
-    assert regressor._max_features() == 1.0
+    assert resolved_max_features(regressor) == 1.0

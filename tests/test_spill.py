@@ -17,7 +17,8 @@ from deepforest import (
     CascadeForestRegressor,
     GCForestClassifier,
     MultiGrainScanner,
-    cascade,
+    _growth,
+    _prediction,
 )
 from deepforest._core import spill as _spill
 from deepforest._core.layer import Layer
@@ -146,7 +147,7 @@ def test_materialize_gives_an_in_memory_layer(classifier, tmp_path):
     spilled.remove()
     assert isinstance(layer, Layer)
     X_binned = model._binner.transform(X)
-    features = cascade._augment(X_binned, model.layers_[0], model.layers_[0].outputs(X_binned))
+    features = _prediction.augment(X_binned, model.layers_[0], model.layers_[0].outputs(X_binned))
     for a, b in zip(layer.outputs(features), model.layers_[1].outputs(features), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -165,14 +166,14 @@ def test_spilling_during_fit_gives_the_same_model(tmp_path, monkeypatch):
     """The integration the cascade needs: spill each layer as soon as fit_layer returns it."""
     X, y = load_breast_cancer(return_X_y=True)
     expected = CascadeForestClassifier(**SMALL).fit(X, y).predict_proba(X)
-    real_fit_layer = cascade.fit_layer
+    real_fit_layer = _growth.fit_layer
     counter = iter(range(100))
 
     def spilling_fit_layer(*args, **kwargs):
         layer, outputs = real_fit_layer(*args, **kwargs)
         return spill_layer(layer, tmp_path, next(counter)), outputs
 
-    monkeypatch.setattr(cascade, "fit_layer", spilling_fit_layer)
+    monkeypatch.setattr(_growth, "fit_layer", spilling_fit_layer)
     model = CascadeForestClassifier(**SMALL).fit(X, y)
     assert all(isinstance(layer, SpilledLayer) for layer in model.layers_)
     np.testing.assert_array_equal(model.predict_proba(X), expected)

@@ -19,10 +19,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from deepforest import CascadeForestClassifier, CascadeForestRegressor, cascade
+from deepforest import CascadeForestClassifier, CascadeForestRegressor, _prediction
 from deepforest._core import leaf_size
 from deepforest._core.binning import QuantileBinner
-from deepforest._core.folds import assign_folds, duplicate_groups
+from deepforest._core.folds import DUPLICATE_SHARE_FOR_FOLDS, assign_folds, duplicate_groups
 from deepforest._core.forests import ForestSettings, Target
 from deepforest._core.leaf_size import choose_min_samples_leaf
 from deepforest._core.scoring import layer_score
@@ -510,11 +510,11 @@ def test_auto_switches_to_folds_past_five_percent_of_rows_with_twins(capsys):
     for model, n_pairs in ((at_threshold, 5), (past, 6)):
         sizes = np.bincount(duplicate_groups(model._binner.transform(_with_twins(X, n_pairs))))
         np.testing.assert_array_equal(np.bincount(sizes), [0, 200 - 2 * n_pairs, n_pairs])
-    assert cascade.DUPLICATE_SHARE_FOR_FOLDS == 0.05
+    assert DUPLICATE_SHARE_FOR_FOLDS == 0.05
 
 
 def test_auto_uses_folds_when_too_few_trees_leave_any_row_out():
-    """_out_of_sample_scheme: a row that expects fewer than 3 out-of-bag trees counts. With 8
+    """The out-of-sample scheme: a row that expects fewer than 3 out-of-bag trees counts. With 8
     trees even a row without twins expects 8 * (1 - 1/200) ** 200 = 2.94 of them."""
     X, y = _distinct_rows()
     assert _fit_without_warnings(CascadeForestClassifier(**TINY), X, y).out_of_sample_ == "oob"
@@ -573,16 +573,16 @@ def two_layer_classifier():
 
 
 def _in_slices(predict, X, size):
-    assert size < cascade.PREDICT_BATCH_ROWS
+    assert size < _prediction.PREDICT_BATCH_ROWS
     return np.concatenate([predict(X[start : start + size]) for start in range(0, len(X), size)])
 
 
 def test_prediction_over_several_batches_equals_prediction_in_slices(two_layer_classifier):
     model, X = two_layer_classifier
-    assert cascade.PREDICT_BATCH_ROWS == 65_536
+    assert _prediction.PREDICT_BATCH_ROWS == 65_536
     rng = np.random.RandomState(0)
     X_many = np.tile(X, (116, 1)) + rng.normal(scale=0.01, size=(116 * len(X), X.shape[1]))
-    assert cascade.PREDICT_BATCH_ROWS < len(X_many) < 2 * cascade.PREDICT_BATCH_ROWS
+    assert _prediction.PREDICT_BATCH_ROWS < len(X_many) < 2 * _prediction.PREDICT_BATCH_ROWS
     whole = model.predict_proba(X_many)
     assert whole.shape == (len(X_many), 2)
     np.testing.assert_array_equal(whole, _in_slices(model.predict_proba, X_many, 10_000))
@@ -592,22 +592,22 @@ def test_prediction_over_several_batches_equals_prediction_in_slices(two_layer_c
     )
 
 
-def _count_batches(monkeypatch, model_class):
+def _count_batches(monkeypatch):
     sizes = []
-    real = model_class._final_outputs_batch
+    real = _prediction.final_outputs_batch
 
-    def counting(self, X):
+    def counting(model, X):
         sizes.append(len(X))
-        return real(self, X)
+        return real(model, X)
 
-    monkeypatch.setattr(model_class, "_final_outputs_batch", counting)
+    monkeypatch.setattr(_prediction, "final_outputs_batch", counting)
     return sizes
 
 
 def _predict_in_patched_batches(monkeypatch, model, X, batch_rows):
     """predict_proba with PREDICT_BATCH_ROWS patched; return it and the batch sizes used."""
-    sizes = _count_batches(monkeypatch, type(model))
-    monkeypatch.setattr(cascade, "PREDICT_BATCH_ROWS", batch_rows)
+    sizes = _count_batches(monkeypatch)
+    monkeypatch.setattr(_prediction, "PREDICT_BATCH_ROWS", batch_rows)
     output = model.predict_proba(X)
     monkeypatch.undo()
     return output, sizes
@@ -665,8 +665,8 @@ def test_small_batches_give_the_same_regressor_outputs(monkeypatch):
             n_trees=4, max_layers=2, max_loss_se=np.inf, min_samples_leaf=1, random_state=0
         ).fit(X, target)
         expected = model.predict(X)
-        sizes = _count_batches(monkeypatch, CascadeForestRegressor)
-        monkeypatch.setattr(cascade, "PREDICT_BATCH_ROWS", 100)
+        sizes = _count_batches(monkeypatch)
+        monkeypatch.setattr(_prediction, "PREDICT_BATCH_ROWS", 100)
         batched = model.predict(X)
         monkeypatch.undo()
         assert sizes == [100] * 4 + [42]

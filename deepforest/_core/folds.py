@@ -38,3 +38,74 @@ def assign_folds(
     group_fold = np.empty(n_groups, dtype=np.int64)
     group_fold[order] = np.arange(n_groups) % n_folds
     return group_fold[groups]
+
+
+# Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share
+# of such rows, out_of_sample="auto" grows the forests fold-wise (identical rows share a fold).
+DUPLICATE_SHARE_FOR_FOLDS = 0.05
+# A row that can expect fewer out-of-bag trees than this gets a class vector that says little.
+MIN_OUT_OF_BAG_TREES = 3
+
+
+def out_of_sample_scheme(
+    requested: str,
+    *,
+    groups: np.ndarray,
+    n_folds: int,
+    weighted: bool,
+    n_trees: int,
+    rows_drawn: int,
+    log=None,
+) -> str:
+    """The scheme that makes honest out-of-sample outputs for a fit: "oob" or "kfold".
+
+    Out of bag, a row is scored only by trees that drew none of its identical rows; a row with
+    many twins is hardly ever out of bag, and the rows that no tree left out get the class
+    prior, which says nothing. When more than ``DUPLICATE_SHARE_FOR_FOLDS`` of the rows can
+    expect fewer than ``MIN_OUT_OF_BAG_TREES`` trees to leave them out, ``"auto"`` grows the
+    forests fold-wise instead, where identical rows share a fold. scikit-learn (1.9 and later)
+    draws bootstrap samples in proportion to sample and class weights, so a heavily weighted
+    row is hardly ever out of bag either: ``weighted`` fits use folds under ``"auto"`` (with
+    both engines, so that the scheme does not change with the engine).
+
+    Parameters
+    ----------
+    requested : {"auto", "oob", "kfold"}
+        The estimator's ``out_of_sample``; only "auto" is resolved here.
+    groups : ndarray of shape (n_samples,)
+        Each row's group of identical rows (:func:`duplicate_groups`).
+    n_folds : int
+    weighted : bool
+        Whether sample or class weights differ between rows.
+    n_trees : int
+        Trees per forest.
+    rows_drawn : int
+        Rows each tree draws.
+    log : callable, optional
+        Takes one line saying how many rows are poorly out of bag.
+    """
+    if requested != "auto":
+        return requested
+    if groups.max() + 1 < n_folds:
+        return "oob"  # too few distinct rows for folds
+    if weighted:
+        return "kfold"
+    share = poorly_out_of_bag_share(groups, n_trees, rows_drawn, log)
+    return "kfold" if share > DUPLICATE_SHARE_FOR_FOLDS else "oob"
+
+
+def poorly_out_of_bag_share(groups: np.ndarray, n_trees: int, rows_drawn: int, log=None) -> float:
+    """Share of rows that can expect fewer than ``MIN_OUT_OF_BAG_TREES`` trees to leave them out."""
+    n_rows = len(groups)
+    group_size = np.bincount(groups)[groups]
+    expected_trees = n_trees * (1.0 - group_size / n_rows) ** rows_drawn
+    poorly = expected_trees < MIN_OUT_OF_BAG_TREES
+    share = float(np.mean(poorly))
+    if share > 0 and log is not None:
+        twins = float(np.mean(poorly & (group_size > 1)))
+        log(
+            f"{share:.1%} of the rows can expect fewer than {MIN_OUT_OF_BAG_TREES} of the "
+            f"{n_trees} trees to leave them out of the bag ({twins:.1%} of the rows have "
+            "identical twins that keep them in it)"
+        )
+    return share
