@@ -38,7 +38,7 @@ from sklearn.ensemble import (
 from sklearn.utils.class_weight import compute_sample_weight
 
 from . import splitting
-from .grower import grow_tree
+from .grower import OutOfSampleSums, TrainingRows, TreeSample, TreeSettings, grow_tree
 from .progress import advance
 from .rng import new_state
 from .trees import concatenate_trees
@@ -296,38 +296,26 @@ def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
     ]
 
 
-def _grow_chunk(
-    X, X_rows, codes, values, weights, groups, jobs, tree_args, n_outputs, score, out_of_bag
-):
+def _grow_chunk(rows, jobs, settings, score, out_of_bag):
     """Grow the trees of one task; return them and their summed out-of-sample outputs."""
-    n_rows = X.shape[0] if score else 0
-    out_sum = np.zeros((n_rows, n_outputs), dtype=np.float64)
-    out_count = np.zeros(n_rows, dtype=np.int64)
-    trees = []
-    for seed, eligible, held_out, n_draws in jobs:
-        trees.append(
-            grow_tree(
-                X,
-                X_rows,
-                codes,
-                values,
-                weights,
-                eligible,
-                n_draws,
-                n_outputs,
-                *tree_args,
-                new_state(seed),
-                held_out,
-                out_of_bag,
-                groups,
-                out_sum,
-                out_count,
-            )
+    n_rows = rows.X.shape[0] if score else 0
+    out_of_sample = OutOfSampleSums(
+        np.zeros((n_rows, rows.n_outputs), dtype=np.float64), np.zeros(n_rows, dtype=np.int64)
+    )
+    trees = [
+        grow_tree(
+            rows,
+            TreeSample(eligible, n_draws, held_out, out_of_bag),
+            settings,
+            new_state(seed),
+            out_of_sample,
         )
-    return trees, out_sum, out_count
+        for seed, eligible, held_out, n_draws in jobs
+    ]
+    return trees, out_of_sample.total, out_of_sample.count
 
 
-def _tree_arguments(kind: str, settings: ForestSettings, target: Target, X: np.ndarray):
+def _tree_settings(kind: str, settings: ForestSettings, target: Target, X: np.ndarray):
     """The settings of ``grower.grow_tree`` that all trees of one forest share."""
     if settings.criterion not in _CRITERIA:
         raise ValueError(
@@ -336,16 +324,17 @@ def _tree_arguments(kind: str, settings: ForestSettings, target: Target, X: np.n
         )
     n_rows, n_features = X.shape
     max_features = settings.max_features if kind == "random" else settings.extra_max_features
-    return (
-        target.is_classification,
-        _CRITERIA[settings.criterion],
-        kind == "completely_random",
-        resolve_max_features(max_features, n_features),
-        -1 if settings.max_depth is None else int(settings.max_depth),
-        max(2, _min_samples(settings.min_samples_split, n_rows)),
-        _min_samples(settings.min_samples_leaf, n_rows),
-        float(settings.min_weight_fraction_leaf),
-        target.is_classification and settings.class_weight == "balanced_subsample",
+    return TreeSettings(
+        is_classification=target.is_classification,
+        criterion=_CRITERIA[settings.criterion],
+        random_splits=kind == "completely_random",
+        max_features=resolve_max_features(max_features, n_features),
+        max_depth=-1 if settings.max_depth is None else int(settings.max_depth),
+        min_samples_split=max(2, _min_samples(settings.min_samples_split, n_rows)),
+        min_samples_leaf=_min_samples(settings.min_samples_leaf, n_rows),
+        min_weight_fraction_leaf=float(settings.min_weight_fraction_leaf),
+        balanced_subsample=target.is_classification
+        and settings.class_weight == "balanced_subsample",
     )
 
 
@@ -372,9 +361,10 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
     n_trees = sum(count for _, _, count in plan)
     fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
 
-    tasks = []  # (forest index, chunk of trees, tree arguments)
+    rows = TrainingRows(X, X_rows, codes, values, weights, group_ids, n_outputs)
+    tasks = []  # (forest index, chunk of trees, tree settings)
     for index, (kind, seed, own_settings) in enumerate(requests):
-        tree_args = _tree_arguments(kind, own_settings, target, X)
+        tree_settings = _tree_settings(kind, own_settings, target, X)
         seeds = tree_seeds(seed, n_trees)
         jobs = []
         for eligible, held_out, count in plan:
@@ -383,27 +373,16 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
             )
             jobs.extend((int(seeds[len(jobs)]), eligible, held_out, n_draws) for _ in range(count))
         tasks.extend(
-            (index, jobs[start : start + TREES_PER_TASK], tree_args)
+            (index, jobs[start : start + TREES_PER_TASK], tree_settings)
             for start in range(0, n_trees, TREES_PER_TASK)
         )
-    # X is an argument, not a closure variable, so a distributed backend ships it once per task.
+    # The rows are an argument, not a closure variable, so a distributed backend ships them once
+    # per task.
     # Results arrive in task order and are summed as they come, so that the chunks' out-of-sample
     # sums are not all held at once.
     results = Parallel(n_jobs=settings.n_jobs, prefer="threads", return_as="generator")(
-        delayed(_grow_chunk)(
-            X,
-            X_rows,
-            codes,
-            values,
-            weights,
-            group_ids,
-            chunk,
-            tree_args,
-            n_outputs,
-            score_training,
-            folds is None,
-        )
-        for _, chunk, tree_args in tasks
+        delayed(_grow_chunk)(rows, chunk, tree_settings, score_training, folds is None)
+        for _, chunk, tree_settings in tasks
     )
     trees = [[] for _ in requests]
     totals: list = [None] * len(requests)
