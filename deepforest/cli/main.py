@@ -281,6 +281,14 @@ def _add_train_parser(commands) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_training_data_options(train)
+    _add_reading_options(train, numbers=True)
+    _add_output_options(train, "print warnings and results only, no progress")
+    _add_estimator_options(train)
+
+
+def _add_training_data_options(train) -> None:
+    """``train``'s file, target, output and held-out rows."""
     train.add_argument("data", help="training CSV file (may be .gz, .bz2, .xz or .zip)")
     train.add_argument("-t", "--target", required=True, help="name of the column to predict")
     train.add_argument(
@@ -335,8 +343,10 @@ def _add_train_parser(commands) -> None:
         help="overwrite the model file if it exists, and train even if the model may need more "
         "memory than is available (estimated before the fit; see DEEPFOREST_MEMORY_LIMIT)",
     )
-    _add_reading_options(train, numbers=True)
-    _add_output_options(train, "print warnings and results only, no progress")
+
+
+def _add_estimator_options(train) -> None:
+    """``train``'s options that set the cascade's parameters."""
     estimator = train.add_argument_group(
         "estimator options (default: the estimator's own defaults unless stated)"
     )
