@@ -250,7 +250,7 @@ def _check_fold_models(member, width: int, n_outputs: int, is_classifier: bool, 
     models = getattr(member, "models", None)
     if not isinstance(models, list) or not models:
         _refuse(f"{where} holds no fitted models")
-    for model in [*models, *([member.refit_model] if member.refit_model is not None else [])]:
+    for model in models:
         _check_fitted_model(model, width, is_classifier, where)
         if is_classifier:
             _check_class_codes(model, n_outputs, where)

@@ -142,7 +142,7 @@ def test_replaced_file_is_refused(classifier, tmp_path):
 
 def test_materialize_gives_an_in_memory_layer(classifier, tmp_path):
     model, X = classifier
-    spilled = spill_layer(model.layers_[1], tmp_path, 1, compress=True)
+    spilled = spill_layer(model.layers_[1], tmp_path, 1)
     layer = spilled.materialize()
     spilled.remove()
     assert isinstance(layer, Layer)

@@ -44,7 +44,6 @@ from .rng import new_state
 from .trees import concatenate_trees
 
 FOREST_KINDS = ("random", "completely_random")
-ENGINES = ("numba", "sklearn")
 
 # Trees grown by one parallel task. Fixed, so the order in which outputs are summed, and so
 # every last bit of the result, does not depend on n_jobs or on the joblib backend.

@@ -26,10 +26,6 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import has_fit_parameter
 
-# How new rows are scored: "fold_mean" averages the fold models; "refit" fits one more model on
-# all rows for them (measured against each other in benchmarks/layer_estimators.py).
-NEW_ROWS = "fold_mean"
-
 # Names accepted in place of an estimator object, and the optional package each needs.
 BUILT_IN = {"hist_gb": None, "xgboost": "xgboost", "lightgbm": "lightgbm"}
 
@@ -203,8 +199,6 @@ class FoldModels:
     classification : bool
     """
 
-    refit_model = None  # a model fitted on all rows, when NEW_ROWS == "refit"
-
     def __init__(self, name: str, models: list, n_outputs: int, classification: bool):
         self.name = name
         self.models = models
@@ -217,8 +211,6 @@ class FoldModels:
 
     def output(self, X: np.ndarray, fold: int | None = None, n_jobs=None) -> np.ndarray:
         """Mean output of the fold models on X (the model of ``fold`` only, if given)."""
-        if fold is None and self.refit_model is not None:
-            return aligned_output(self.refit_model, X, self.n_outputs, self.classification)
         models = self.models if fold is None else [self.models[fold]]
         total = aligned_output(models[0], X, self.n_outputs, self.classification)
         for model in models[1:]:
@@ -267,7 +259,4 @@ def fit_fold_models(
             out_of_fold[held_out] = aligned_output(
                 model, X[held_out], target.n_outputs, classification
             )
-    fold_models = FoldModels(name, models, target.n_outputs, classification)
-    if NEW_ROWS == "refit":
-        fold_models.refit_model = fit_with_weights(clone(estimator), X, y, weights, name)
-    return fold_models, out_of_fold
+    return FoldModels(name, models, target.n_outputs, classification), out_of_fold

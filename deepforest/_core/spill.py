@@ -105,19 +105,21 @@ def _forest_from(arrays, prefix: str) -> BinnedForest:
     )
 
 
-def _serialize(forests: dict[str, object], compress: bool) -> tuple[bytes, str]:
-    """The bytes of a file holding ``forests`` (name -> forest), and its kind."""
+def _serialize(forests: dict[str, object]) -> tuple[bytes, str]:
+    """The bytes of a file holding ``forests`` (name -> forest), and its kind.
+
+    Uncompressed: compression made the files smaller but slower to write and to load.
+    """
     buffer = io.BytesIO()
     if all(isinstance(forest, BinnedForest) for forest in forests.values()):
         arrays = {}
         for name, forest in forests.items():
             arrays.update(_forest_arrays(name, forest))
-        (np.savez_compressed if compress else np.savez)(buffer, **arrays)
+        np.savez(buffer, **arrays)
         return buffer.getvalue(), "npz"
     import skops.io as sio
 
-    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    sio.dump(forests, buffer, compression=compression)
+    sio.dump(forests, buffer, compression=zipfile.ZIP_STORED)
     return buffer.getvalue(), "skops"
 
 
@@ -173,7 +175,7 @@ class _SpilledFile:
 
 
 def _write(
-    forests: dict[str, object], directory: str | os.PathLike, name: str, compress: bool
+    forests: dict[str, object], directory: str | os.PathLike, name: str
 ) -> tuple[Path, str, str]:
     """Write ``forests`` to a new file in ``directory``; return its path, digest and kind.
 
@@ -181,7 +183,7 @@ def _write(
     an interrupted write never leaves a truncated file under the final name.
     """
     directory = check_spill_directory(directory)
-    data, kind = _serialize(forests, compress)
+    data, kind = _serialize(forests)
     path = directory / f"{name}-{uuid.uuid4().hex[:12]}.{kind}"
     # Owner-only, whatever the umask; created anew, never following an existing name.
     write_new_file(path, lambda handle: handle.write(data), mode=0o600)
@@ -273,9 +275,7 @@ class SpilledLayer(_SpilledFile):
         )
 
 
-def spill_layer(
-    layer: Layer, directory: str | os.PathLike, index: int, compress: bool = False
-) -> SpilledLayer | Layer:
+def spill_layer(layer: Layer, directory: str | os.PathLike, index: int) -> SpilledLayer | Layer:
     """Write a fitted layer's forests to a file in ``directory`` and return its stand-in.
 
     The caller should drop its reference to ``layer`` afterwards so that the forests are freed.
@@ -290,8 +290,6 @@ def spill_layer(
         Where to write; created (owner-only) if missing, refused if others can write into it.
     index : int
         The layer's index in the cascade, used in the file name.
-    compress : bool, default=False
-        Compress the file: smaller, slower to write and to load.
 
     Returns
     -------
@@ -302,5 +300,5 @@ def spill_layer(
     if not layer.forests:
         return layer  # only layer estimators (n_estimators=0): nothing to write
     forests = {str(i): forest for i, forest in enumerate(layer.forests)}
-    path, digest, kind = _write(forests, directory, f"layer-{index:03d}", compress)
+    path, digest, kind = _write(forests, directory, f"layer-{index:03d}")
     return SpilledLayer(path, layer, digest, kind)

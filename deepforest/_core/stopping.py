@@ -211,11 +211,3 @@ class CascadeGrowth:
             else:
                 break
         return last
-
-    def drop_evidence_before(self, index: int) -> None:
-        """Free the per-row terms of layers that can no longer be the best or be kept."""
-        for position in range(min(index, len(self.evidences))):
-            if position != self.record.best_index:
-                self.evidences[position] = LayerEvidence(
-                    self.evidences[position].score, self.evidences[position].standard_error
-                )

@@ -72,9 +72,7 @@ class SpilledGrain(_SpilledFile):
         return self.materialize().outputs(windows, fold, n_jobs)
 
 
-def spill_grain(
-    grain: GrainForests, directory: str | os.PathLike, index: int, compress: bool = False
-) -> SpilledGrain:
+def spill_grain(grain: GrainForests, directory: str | os.PathLike, index: int) -> SpilledGrain:
     """Write a fitted grain's forests to a file in ``directory`` and return its stand-in.
 
     As :func:`spill_layer`: the caller should drop its reference to ``grain``, the file name
@@ -88,13 +86,11 @@ def spill_grain(
         Where to write; created (owner-only) if missing, refused if others can write into it.
     index : int
         The grain's index in the scanner, used in the file name.
-    compress : bool, default=False
-        Compress the file.
 
     Returns
     -------
     SpilledGrain
         A grain with the same outputs whose forests load from the file on use.
     """
-    path, digest, kind = _write(grain.forests, directory, f"grain-{index:02d}", compress)
+    path, digest, kind = _write(grain.forests, directory, f"grain-{index:02d}")
     return SpilledGrain(path, grain, digest, kind)

@@ -29,11 +29,6 @@ def _handle(signum: int, _frame) -> None:
     raise Terminated(signum)
 
 
-def received_signal() -> int | None:
-    """The termination signal received since ``install``, if any."""
-    return _received
-
-
 def raise_if_terminated() -> None:
     """Raise ``Terminated`` if a termination signal arrived, even if its first raise was lost."""
     if _received is not None:
