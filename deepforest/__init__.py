@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from ._legacy import IncompatibleModelError, install_removed_modules
+from ._model_format import IncompatibleModelError, install_removed_modules
 
 if TYPE_CHECKING:
     from ._core.id_columns import IdLikeColumnWarning

@@ -18,15 +18,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from . import _growth, _prediction, _preparation
-from ._compat import HasMethods, Interval, RealNotInt, StrOptions
 from ._core.binning import MAX_BINS
 from ._core.forests import Target
 from ._core.layer_estimators import require_package
 from ._core.memory import MemoryEstimate
+from ._deepforest017 import DeepForestMethods
 from ._explain import explain_rows
-from ._legacy import ModelFormatMixin
-from ._migration import DeepForestMethods
+from ._model_format import ModelFormatMixin
 from ._nested_params import set_nested_params, with_layer_estimator_params
+from ._private_imports import HasMethods, Interval, RealNotInt, StrOptions
 
 # Parameters added since models were first saved, with the values those models were grown with.
 _PARAMETERS_OF_EARLIER_MODELS = {

@@ -70,9 +70,9 @@ BOOSTING_TYPES = (
 
 def trusted_types() -> list[str]:
     """The types to trust: :data:`TRUSTED_TYPES` (also under the paths earlier files name them
-    by, which :mod:`deepforest._legacy` resolves to the same classes) and
+    by, which :mod:`deepforest._model_format` resolves to the same classes) and
     :data:`BOOSTING_TYPES`."""
-    from ._legacy import MOVED_MODULES
+    from ._model_format import MOVED_MODULES
 
     earlier = [
         f"{old}.{name}"

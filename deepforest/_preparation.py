@@ -15,7 +15,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import _check_feature_names, _check_sample_weight
 from ._core.binning import QuantileBinner
 from ._core.categorical import (
     CategoricalColumns,
@@ -30,6 +29,7 @@ from ._core.leaf_size import LEAF_SIZE_CANDIDATES, PROBE_TREES, choose_min_sampl
 from ._core.memory import MemoryEstimate, available_memory, estimate_memory, memory_advice
 from ._core.progress import progress
 from ._core.spill import check_spill_directory
+from ._private_imports import _check_feature_names, _check_sample_weight
 
 # What extra_max_features="auto" stands for (chosen on the benchmark panel, docs/benchmarks.md):
 # half the features for regression; for classification one, gcForest's completely-random

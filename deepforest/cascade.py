@@ -17,9 +17,9 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import column_or_1d
 
 from ._base import _BaseCascadeForest
-from ._compat import StrOptions, validate_params
 from ._core.forests import Target
 from ._core.labels import encode_class_labels
+from ._private_imports import StrOptions, validate_params
 
 
 class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):

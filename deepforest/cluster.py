@@ -54,7 +54,7 @@ def _backend_class():
     # Imported on first use so that deepforest never needs Dask installed.
     from uuid import uuid4
 
-    from ._compat import joblib_dask_backend
+    from ._private_imports import joblib_dask_backend
 
     DaskDistributedBackend, Batch, _TracebackCapturingWrapper = joblib_dask_backend()
 

@@ -25,14 +25,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, StrOptions, _check_feature_names_in, validate_params
 from ._core.binning import QuantileBinner
 from ._core.folds import assign_folds, duplicate_groups
 from ._core.forests import FOREST_KINDS, ForestSettings, resolve_engine
 from ._core.labels import encode_class_labels
 from ._core.progress import advance, progress
 from ._core.spill import check_spill_directory
-from ._legacy import ModelFormatMixin
+from ._model_format import ModelFormatMixin
+from ._private_imports import Interval, StrOptions, _check_feature_names_in, validate_params
 from ._scanning.grain import GrainForests, fit_grain
 from ._scanning.spill import SpilledGrain, spill_grain
 from ._scanning.windows import (

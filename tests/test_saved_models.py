@@ -144,7 +144,7 @@ def test_stand_ins_for_old_modules_answer_pickles_search_for_a_function_module()
     with pytest.raises(IncompatibleModelError):
         with open(FIXTURES / "cascade-classifier-0.1.0.pkl", "rb") as handle:
             pickle.load(handle)
-    from deepforest._legacy import REMOVED_MODULES
+    from deepforest._model_format import REMOVED_MODULES
 
     assert any(name in sys.modules for name in REMOVED_MODULES)
 
@@ -156,3 +156,24 @@ def test_stand_ins_for_old_modules_answer_pickles_search_for_a_function_module()
     X, y = load_iris(return_X_y=True)
     model = CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)
     assert (pickle.loads(pickle.dumps(model)).predict(X) == model.predict(X)).all()
+
+
+def test_every_moved_module_answers_for_the_modules_that_hold_its_names():
+    """A pickle (or an import) naming a module by its old path gets the same objects."""
+    import importlib
+
+    from deepforest._model_format import MOVED_MODULES
+
+    for old, new_modules in MOVED_MODULES.items():
+        alias = importlib.import_module(old)
+        for new in new_modules:
+            module = importlib.import_module(new)
+            public = [name for name in vars(module) if not name.startswith("_")]
+            assert public, new
+            for name in public:
+                assert getattr(alias, name) is getattr(module, name), (old, name)
+    from deepforest import _compat, _legacy, _migration
+
+    assert _legacy.IncompatibleModelError is IncompatibleModelError
+    assert _compat.validate_params.__module__ == "deepforest._private_imports"
+    assert _migration.DeepForestMethods.__module__ == "deepforest._deepforest017"

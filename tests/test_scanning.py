@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepforest import CascadeForestClassifier, GCForestClassifier, MultiGrainScanner
 from deepforest import scanning as scanning_module
-from deepforest._compat import InvalidParameterError
+from deepforest._private_imports import InvalidParameterError
 
 # Small forests keep the module fast; the shapes and properties tested do not depend on size.
 SMALL = {"n_trees": 6, "max_windows": 4000, "random_state": 0}

@@ -24,10 +24,10 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from .._compat import InvalidParameterError
 from .._core.id_columns import IdLikeColumnWarning
 from .._core.memory import MEMORY_WARNING_START, available_memory, memory_advice
 from .._core.spill import SpilledLayer, check_spill_directory
+from .._private_imports import InvalidParameterError
 from ..cascade import CascadeForestClassifier, CascadeForestRegressor
 from . import tabular
 from .atomic import atomic_write

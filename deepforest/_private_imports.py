@@ -72,13 +72,16 @@ def joblib_dask_backend() -> tuple[type, type, type]:
     import joblib
 
     try:
+        # joblib's Dask module imports without Dask and fails only on use: ask for it first.
+        import distributed  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "training on Dask needs dask.distributed: pip install 'deep-forest-learn[dask]'"
+        ) from error
+    try:
         from joblib._dask import Batch, DaskDistributedBackend
         from joblib._utils import _TracebackCapturingWrapper
     except ImportError as error:
-        if "dask" in str(error) or "distributed" in str(error):
-            raise ImportError(
-                "training on Dask needs dask.distributed: pip install 'deep-forest-learn[dask]'"
-            ) from error
         raise _moved("joblib._dask's DaskDistributedBackend", "joblib", joblib.__version__) from (
             error
         )

@@ -46,6 +46,11 @@ MOVED_MODULES = {
     "deepforest._spill": ("deepforest._core.spill", "deepforest._scanning.spill"),
     "deepforest._grain": ("deepforest._scanning.grain",),
     "deepforest._windows": ("deepforest._scanning.windows",),
+    # Renamed for what they hold: scikit-learn's and joblib's private names, the model format,
+    # Deep-Forest 0.1.7's methods.
+    "deepforest._compat": ("deepforest._private_imports",),
+    "deepforest._legacy": ("deepforest._model_format",),
+    "deepforest._migration": ("deepforest._deepforest017",),
 }
 
 _FITTED_MARKERS = ("layers_", "grains_", "pipeline_")
