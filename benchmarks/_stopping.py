@@ -51,6 +51,7 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
         max_layers=max_layers,
         n_tolerant_rounds=max_layers,
         depth_tolerance=1.0,  # keep every layer, to test each one
+        boost_rounds=0,  # every stage a layer's mean, the last one too
         n_jobs=threads,
         random_state=seed,
     )
@@ -76,8 +77,7 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
     oos_correct = np.array([classes[o.argmax(axis=1)] == dataset.y_train for o in captured])
     test_correct, test_log_loss = [], []
     y_codes = np.searchsorted(classes, dataset.y_test)
-    for outputs in model._layer_outputs(model._binner.transform(dataset.X_test)):
-        proba = np.mean(outputs, axis=0)
+    for proba in model.staged_predict_proba(dataset.X_test):
         test_correct.append(classes[proba.argmax(axis=1)] == dataset.y_test)
         picked = np.clip(proba[np.arange(len(y_codes)), y_codes], 1e-15, 1)
         test_log_loss.append(float(-np.mean(np.log(picked))))

@@ -105,10 +105,10 @@ def run_cascade(args) -> None:
     accuracy, fit_seconds, predict_seconds = fit_and_score(model, X_train, y_train, X_test, y_test)
     peak = peak_memory_gib()
 
-    # Each kept layer's test accuracy: what the cascade would predict if it stopped there.
-    layer_outputs = model._layer_outputs(model._binner.transform(X_test))
-    for index, (layer, outputs) in enumerate(zip(model.layers_, layer_outputs, strict=True)):
-        predicted = model.classes_[np.mean(outputs, axis=0).argmax(axis=1)]
+    # Each kept layer's test accuracy: what the cascade would predict if it stopped there (the
+    # last layer's with the boosting stage, as predict).
+    staged = model.staged_predict(X_test)
+    for index, (layer, predicted) in enumerate(zip(model.layers_, staged, strict=True)):
         nodes = sum(forest.n_nodes for forest in layer.forests)
         n_bytes = sum(forest.nbytes for forest in layer.forests)
         print(

@@ -15,6 +15,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from . import _growth, _prediction, _preparation
@@ -177,6 +178,47 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _final_outputs(self, X) -> np.ndarray:
         """Pass X through the kept layers; return the averaged or final-predictor output."""
         return _prediction.final_outputs(self, _preparation.validated_features(self, X))
+
+    def staged_predict(self, X) -> Iterator[np.ndarray]:
+        """Predictions of the cascade cut after each kept layer, the first layer's first.
+
+        Each is what the cascade predicts from that layer's (weighted) mean output, rows that
+        confidence screening let leave earlier keeping theirs; the last is ``predict(X)``,
+        with the final predictor and the boosting stage. For the depth's effect on new rows,
+        as ``staged_predict`` of scikit-learn's gradient boosting shows the rounds'.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        for output in self._staged_outputs(X):
+            yield self._prediction_from_output(output)
+
+    @available_if(lambda self: self._is_classifier)
+    def staged_predict_proba(self, X) -> Iterator[np.ndarray]:
+        """Class probabilities of the cascade cut after each kept layer (see
+        ``staged_predict``); the last is ``predict_proba(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Yields
+        ------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        yield from self._staged_outputs(X)
+
+    def _staged_outputs(self, X) -> list[np.ndarray]:
+        return _prediction.staged_outputs(self, _preparation.validated_features(self, X))
+
+    def _prediction_from_output(self, output: np.ndarray) -> np.ndarray:
+        """The prediction from the model's output (the classifier maps probabilities to labels)."""
+        return output
 
     def _layer_outputs(self, X_binned: np.ndarray) -> Iterator[list[np.ndarray]]:
         """Each kept layer's forest outputs on binned rows, layer by layer."""

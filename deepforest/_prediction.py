@@ -17,7 +17,7 @@ from ._core.layer_estimators import aligned_output
 from ._core.memory import PREDICT_BATCH_ROWS
 from ._core.predictor import ForestPredictor
 
-__all__ = ["PREDICT_BATCH_ROWS", "augment", "final_outputs", "layer_outputs"]
+__all__ = ["PREDICT_BATCH_ROWS", "augment", "final_outputs", "layer_outputs", "staged_outputs"]
 
 
 def final_outputs(model, X: np.ndarray) -> np.ndarray:
@@ -32,7 +32,54 @@ def final_outputs(model, X: np.ndarray) -> np.ndarray:
 def final_outputs_batch(model, X: np.ndarray) -> np.ndarray:
     """The output on one block of rows: the cascade's, then the boosting stage's if kept."""
     X_binned = model._binner.transform(X)
-    output = cascade_outputs(model, X_binned)
+    return _with_boosting_stage(model, X_binned, cascade_outputs(model, X_binned))
+
+
+def staged_outputs(model, X: np.ndarray) -> list[np.ndarray]:
+    """The output after each kept layer, on validated rows ``X``.
+
+    Before the last layer: that layer's (weighted) mean of its members' outputs, or for rows
+    that confidence screening let leave earlier, the output of the layer they left at; the
+    last equals :func:`final_outputs` (final predictor and boosting stage included).
+    """
+    batches = [
+        _staged_outputs_batch(model, X[start : start + PREDICT_BATCH_ROWS])
+        for start in range(0, X.shape[0], PREDICT_BATCH_ROWS)
+    ]
+    return [np.concatenate(stage, axis=0) for stage in zip(*batches, strict=True)]
+
+
+def _staged_outputs_batch(model, X: np.ndarray) -> list[np.ndarray]:
+    X_binned = model._binner.transform(X)
+    thresholds = getattr(model, "screening_thresholds_", None)
+    single_output = not model._is_classifier and model._single_output
+    stages, current = [], None  # current: every row's output so far
+    active = np.arange(X_binned.shape[0])
+    features = X_binned
+    for index, layer in enumerate(model.layers_):
+        outputs = layer.outputs(layer_input(model, features), model.n_jobs)
+        if index + 1 == len(model.layers_):
+            last = _last_layer_output(model, X_binned[active], outputs)
+            if current is not None:
+                current[active] = last.reshape(len(active), -1)
+                last = current.reshape(-1) if single_output else current
+            stages.append(_with_boosting_stage(model, X_binned, last))
+            break
+        mean_output = layer.combine(outputs)
+        if current is None:
+            current = mean_output.copy()
+        else:
+            current[active] = mean_output
+        stages.append(current.reshape(-1).copy() if single_output else current.copy())
+        if thresholds is not None:
+            screened = mean_output.max(axis=1) > thresholds[index]
+            active, outputs = active[~screened], [output[~screened] for output in outputs]
+        features = augment(X_binned[active], layer, outputs)
+    return stages
+
+
+def _with_boosting_stage(model, X_binned: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """``output`` with the boosting stage's trees added, if the model kept a stage."""
     booster = getattr(model, "booster_", None)  # files saved before the stage have none
     if booster is None:
         return output

@@ -367,8 +367,10 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         -------
         y : ndarray of shape (n_samples,)
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._prediction_from_output(self.predict_proba(X))
+
+    def _prediction_from_output(self, output: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(output, axis=1)]
 
 
 class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
