@@ -347,3 +347,46 @@ def test_a_spill_directory_of_another_user_is_refused(classifier, tmp_path):
     with pytest.raises(PermissionError, match="belongs to another user"):
         spill_layer(model.layers_[0], foreign, 0)
     assert list(foreign.iterdir()) == []
+
+
+# ----------------------------------------------------------- spill files and refits
+
+SPILL = {"n_trees": 8, "max_layers": 4, "max_loss_se": 0, "min_samples_leaf": 1}
+
+
+def _spill_files(directory):
+    return {path.name for path in directory.iterdir()}
+
+
+def test_refit_keeps_the_first_fits_files_and_the_refit_predicts_correctly(tmp_path):
+    """docs/distributed.md: the files belong to the user; deleting the model does not delete them,
+    only the files of layers grown but not kept are removed, at the end of fit. A refit replaces
+    the layers but leaves the first fit's files, which a pickle of the first model still needs."""
+    X, y = load_breast_cancer(return_X_y=True)
+    model = CascadeForestClassifier(**SPILL, random_state=2, spill_dir=tmp_path)
+    model.fit(X, y)
+    # Seed 2 grows two layers and keeps one: the dropped layer's file is removed.
+    assert len(model.history_["score"]) == 2
+    assert model.n_layers_ == 1
+    assert all(isinstance(layer, SpilledLayer) for layer in model.layers_)
+    first_files = {layer.path.name for layer in model.layers_}
+    assert _spill_files(tmp_path) == first_files
+    first_pickle = pickle.dumps(model)
+    first_proba = model.predict_proba(X)
+
+    X_second, y_second = X[::2], y[::2]
+    model.fit(X_second, y_second)
+    second_files = {layer.path.name for layer in model.layers_}
+    assert all(isinstance(layer, SpilledLayer) for layer in model.layers_)
+    assert second_files
+    assert not first_files & second_files
+    # The first fit's files are kept, unchanged (the digest check would refuse them otherwise);
+    # only the second fit's kept layers are added.
+    assert _spill_files(tmp_path) == first_files | second_files
+    np.testing.assert_array_equal(pickle.loads(first_pickle).predict_proba(X), first_proba)
+    # The refitted model is the model a fresh in-memory fit gives.
+    in_memory = CascadeForestClassifier(**SPILL, random_state=2).fit(X_second, y_second)
+    assert model.n_layers_ == in_memory.n_layers_
+    np.testing.assert_array_equal(model.predict_proba(X), in_memory.predict_proba(X))
+    assert not np.array_equal(model.predict_proba(X), first_proba)
+    assert model.score(X[1::2], y[1::2]) > 0.9
