@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR_VARIABLE = "DEEPFOREST_DATA_DIR"
+from ._measure import DATA_DIR_VARIABLE, data_dir
+
 # Set to 1 to never try the network (tests, air-gapped machines).
 OFFLINE_VARIABLE = "DEEPFOREST_BENCH_OFFLINE"
 OPENML_HOST = "api.openml.org"
@@ -119,11 +120,8 @@ def default_data_dir() -> Path | None:
     path : Path or None
         None when neither exists.
     """
-    value = os.environ.get(DATA_DIR_VARIABLE)
-    if value:
-        return Path(value)
-    fallback = Path(__file__).resolve().parents[2] / "shared" / "data"
-    return fallback if fallback.is_dir() else None
+    path = data_dir()
+    return path if os.environ.get(DATA_DIR_VARIABLE) or path.is_dir() else None
 
 
 def _digits() -> Dataset:

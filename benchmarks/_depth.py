@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,10 +226,6 @@ def _read(out: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def _grouped(points: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
     groups: dict[tuple, list[dict]] = {}
     for point in points:
@@ -253,7 +250,7 @@ def _plot_depth(points: list[dict], path: Path, plt) -> bool:
         ks = sorted(k for (k,) in groups)
         ax.plot(
             ks,
-            [100 * _mean([p["accuracy"] for p in groups[(k,)]]) for k in ks],
+            [100 * statistics.fmean([p["accuracy"] for p in groups[(k,)]]) for k in ks],
             marker="o",
             label="test accuracy, cascade capped at k layers",
         )
@@ -290,7 +287,9 @@ def _plot_width(points: list[dict], path: Path, plt) -> bool:
                 continue
             groups = _grouped(rows, ("n_trees",))
             widths = sorted(w for (w,) in groups)
-            accuracy = [100 * _mean([p["accuracy"] for p in groups[(w,)]]) for w in widths]
+            accuracy = [
+                100 * statistics.fmean([p["accuracy"] for p in groups[(w,)]]) for w in widths
+            ]
             label = "one layer" if growth == "one layer" else "cascade (default growth; "
             if growth == "cascade":
                 layers = "/".join(str(groups[(w,)][0]["n_layers"]) for w in widths)
@@ -319,7 +318,9 @@ def _plot_mlp(points: list[dict], path: Path, plt) -> bool:
         for budget in sorted({p["budget"] for p in rows}):
             groups = _grouped([p for p in rows if p["budget"] == budget], ("n_hidden",))
             depths = sorted(d for (d,) in groups)
-            accuracy = [100 * _mean([p["accuracy"] for p in groups[(d,)]]) for d in depths]
+            accuracy = [
+                100 * statistics.fmean([p["accuracy"] for p in groups[(d,)]]) for d in depths
+            ]
             widths = "/".join(str(groups[(d,)][0]["width"]) for d in depths)
             ax.plot(
                 depths,
@@ -347,13 +348,16 @@ def _table(points: list[dict], study: str, keys: tuple[str, ...], extra: tuple[s
     for key, rows in _grouped(data, ("dataset", *keys)).items():
         accuracy = [100 * p["accuracy"] for p in rows]
         cells = [str(v) for v in key]
-        mean = _mean(accuracy)
+        mean = statistics.fmean(accuracy)
         spread = (
             f" ± {math.sqrt(sum((a - mean) ** 2 for a in accuracy) / (len(accuracy) - 1)):.2f}"
             if len(accuracy) > 1
             else ""
         )
-        cells += [f"{mean:.2f}{spread}", f"{_mean([p['fit_seconds'] for p in rows]):.1f}"]
+        cells += [
+            f"{mean:.2f}{spread}",
+            f"{statistics.fmean([p['fit_seconds'] for p in rows]):.1f}",
+        ]
         cells += ["/".join(str(p.get(e)) for p in rows) for e in extra]
         cells.append(str(len(rows)))
         lines.append("| " + " | ".join(cells) + " |")

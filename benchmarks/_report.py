@@ -13,7 +13,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import statistics
 from pathlib import Path
+
+import numpy as np
 
 from ._verdict import (
     dataset_verdicts,
@@ -135,10 +138,10 @@ def read_rows(out: Path) -> list[dict]:
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, math.nan
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    """Mean and sample standard deviation (NaN for one value; NaN and inf pass through, which
+    ``statistics.stdev`` refuses)."""
+    mean = float(np.mean(values))
+    return mean, float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
 def _order(key: tuple[str, str], dataset_order: list[str]) -> tuple:
@@ -538,7 +541,7 @@ def plot_costs_overview(summary: list[dict], path: Path, reference: str = "casca
                 costs = {m: c for m, c in costs.items() if c is not None}
                 if not costs:
                     continue
-                base = costs.get(reference) or _median(list(costs.values()))
+                base = costs.get(reference) or statistics.median(list(costs.values()))
                 for entry in (s for s in entries if s["dataset"] == dataset):
                     if entry["model"] in costs:
                         gap = max(scale * (entry["score_mean"] - best[dataset]), -deficit)
@@ -551,8 +554,8 @@ def plot_costs_overview(summary: list[dict], path: Path, reference: str = "casca
                 color, marker = COLORS.get(model, "grey"), MARKERS.get(model, "o")
                 ax.scatter(xs, ys, s=14, color=color, marker=marker, alpha=0.35, linewidths=0)
                 ax.scatter(
-                    [math.exp(_median([math.log(x) for x in xs]))],
-                    [_median(list(ys))],
+                    [math.exp(statistics.median([math.log(x) for x in xs]))],
+                    [statistics.median(list(ys))],
                     s=90,
                     color=color,
                     marker=marker,
@@ -586,12 +589,6 @@ def plot_costs_overview(summary: list[dict], path: Path, reference: str = "casca
 
 def _task(entry: dict) -> str:
     return entry.get("task", "classification")
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _model_rank(model: str) -> int:

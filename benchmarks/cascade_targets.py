@@ -20,6 +20,7 @@ import ast
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -30,18 +31,14 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import train_test_split
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import deepforest
+from benchmarks._measure import data_dir
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.binning import QuantileBinner
 
 CORES = os.cpu_count() or 1
-
-
-def data_dir() -> Path:
-    value = os.environ.get("DEEPFOREST_DATA_DIR")
-    if value:
-        return Path(value)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def load(name: str):

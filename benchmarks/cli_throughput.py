@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks._measure import rusage_mb  # noqa: E402
+
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "adult_raw.csv.gz"
 
 
@@ -41,7 +44,7 @@ def measure(command: list[str], cwd: Path) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        # wait4 gives this child's own resource usage (ru_maxrss in KiB on Linux).
+        # wait4 gives this child's own resource usage.
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -51,7 +54,7 @@ def measure(command: list[str], cwd: Path) -> dict:
             "seconds": seconds,
             # CPU time does not depend on what else the machine runs, unlike wall time.
             "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "peak_rss_mb": rusage_mb(usage.ru_maxrss),
             "returncode": process.returncode,
             "stdout": out.read().decode(),
             "stderr": err.read().decode(),

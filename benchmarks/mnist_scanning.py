@@ -26,7 +26,6 @@ import ast
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import numpy as np
 # The settings live beside the suite's, so that both run the same gcForest on MNIST.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._gcforest_settings import GCFOREST_SETTINGS
+from benchmarks._measure import data_dir, peak_rss_mb
 
 CONFIGS = {
     "fast": {
@@ -66,13 +66,6 @@ CONFIGS = {
 CASCADE_KEYS = ("n_estimators", "n_trees", "max_layers", "max_samples")
 
 
-def data_dir() -> Path:
-    value = os.environ.get("DEEPFOREST_DATA_DIR")
-    if value:
-        return Path(value)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 def load_mnist():
     path = data_dir() / "mnist.npz"
     if path.exists():
@@ -86,9 +79,7 @@ def load_mnist():
 
 
 def peak_memory_gib() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**30
+    return peak_rss_mb() / 1024
 
 
 def gcforest_params(config: str, overrides: dict) -> dict:

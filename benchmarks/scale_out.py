@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._measure import peak_rss_mb, rusage_mb
+
 CONFIGS = ("float32", "memmap", "memmap+spill", "dask-1", "dask-2")
 # Small cascade settings so that one fit of a million rows takes minutes on two cores:
 # one forest pair per layer, 20 trees, two layers, a fixed leaf size (no probe forests) and
@@ -80,11 +83,6 @@ def make_data(directory: Path, n_rows: int, n_features: int) -> tuple[Path, Path
 
 
 # --------------------------------------------------------------------------- child process
-def _peak_mib(who: int) -> float:
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(who).ru_maxrss / 1024
-
-
 class _RssSampler:
     """Largest anonymous and file-backed resident memory of this process, sampled.
 
@@ -175,8 +173,8 @@ def run_child(config: str, x_path: Path, y_path: Path, result_path: Path) -> Non
     if client is not None:
         client.close()
         cluster.close()
-        record["worker_peak_mib"] = round(_peak_mib(resource.RUSAGE_CHILDREN), 1)
-    record["peak_mib"] = round(_peak_mib(resource.RUSAGE_SELF), 1)
+        record["worker_peak_mib"] = round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1)
+    record["peak_mib"] = round(peak_rss_mb(resource.RUSAGE_SELF), 1)
     if spill_dir is not None:
         shutil.rmtree(spill_dir, ignore_errors=True)
     result_path.write_text(json.dumps(record))
@@ -197,7 +195,7 @@ def run_config(config: str, x_path: Path, y_path: Path, out: Path) -> dict:
         return {"config": config, "error": f"exit code {process.returncode}"}
     record = json.loads(result_path.read_text())
     record["wall_seconds"] = round(time.perf_counter() - start, 1)
-    record["wait4_peak_mib"] = round(usage.ru_maxrss / 1024, 1)
+    record["wait4_peak_mib"] = round(rusage_mb(usage.ru_maxrss), 1)
     return record
 
 

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks._measure import peak_rss_mb  # noqa: E402
 
 MODELS = ("cascade", "lightgbm", "hist_gb")
 COSTS = {
@@ -88,21 +88,17 @@ def _model(name: str, task: str, threads: int, seed: int):
     return estimator(random_state=seed)
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-
-
 def measure_one(table: str, model_name: str, rows: int, threads: int, seed: int) -> dict:
     """Fit and score one model at one size (run in a child process of its own)."""
     from sklearn.metrics import accuracy_score, r2_score
 
     X, y, X_test, y_test, task = _table(table, rows, seed)
     model = _model(model_name, task, threads, seed)
-    before = _peak_mb()
+    before = peak_rss_mb()
     wall, cpu = time.perf_counter(), time.process_time()
     model.fit(X, y)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = _peak_mb() - before
+    peak = peak_rss_mb() - before
     start = time.perf_counter()
     predicted = model.predict(X_test)
     predict_seconds = time.perf_counter() - start

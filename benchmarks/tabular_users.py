@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -65,6 +63,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._datasets import LOANS_DROPPED  # noqa: E402
+from benchmarks._measure import data_dir, peak_rss_mb  # noqa: E402
 from deepforest import CascadeForestClassifier, CascadeForestRegressor  # noqa: E402
 
 N_JOBS = 2
@@ -186,20 +185,16 @@ def _summarize_regression(results: pd.DataFrame) -> None:
     print(f"\ncascade R² >= random forest's on {beats} of {len(r2)} tables")
 
 
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def run_memory() -> None:
     X, y = TABLES["diamonds"]()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
-    baseline = _maxrss_mb()
+    baseline = peak_rss_mb()
     model = CascadeForestRegressor(n_jobs=N_JOBS, random_state=0)
     estimate = model._estimate_memory(len(X_train), X_train.shape[1], 1, 1)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
-    fit_peak = _maxrss_mb()
+    fit_peak = peak_rss_mb()
     model_bytes = len(pickle.dumps(model))
     r2 = model.score(X_test, y_test)
     row = {
@@ -207,7 +202,7 @@ def run_memory() -> None:
         "columns": X_train.shape[1],
         "fit_seconds": round(fit_seconds, 1),
         "fit_peak_above_data_mb": round(fit_peak - baseline),
-        "predict_peak_above_data_mb": round(_maxrss_mb() - baseline),
+        "predict_peak_above_data_mb": round(peak_rss_mb() - baseline),
         "model_mb": round(model_bytes / 1e6, 1),
         "layers_kept": model.n_layers_,
         "layers_grown": len(model.history_["score"]),
@@ -221,8 +216,7 @@ def run_memory() -> None:
 
 
 def _adult_frame() -> pd.DataFrame:
-    data_dir = Path(os.environ.get("DEEPFOREST_DATA_DIR", ROOT.parent / "shared" / "data"))
-    return pd.read_csv(data_dir / "adult_raw.csv.gz")
+    return pd.read_csv(data_dir() / "adult_raw.csv.gz")
 
 
 def run_categorical(seeds: int) -> None:
