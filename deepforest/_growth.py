@@ -17,7 +17,7 @@ import numpy as np
 from ._core.boosting import SEARCH_FOLDS as BOOST_SEARCH_FOLDS
 from ._core.boosting import BoostingSettings, fit_boosting, histogram_offsets
 from ._core.forests import FOREST_KINDS
-from ._core.layer import fit_layer, stacking_weights
+from ._core.layer import fit_layer
 from ._core.layer_estimators import fit_with_weights, with_class_weight
 from ._core.predictor import ForestPredictor, make_predictor
 from ._core.progress import progress
@@ -163,14 +163,6 @@ def _fit_layer(model, data: TrainingData, index: int, features: np.ndarray, acti
             layer_estimators=data.layer_estimators,
             estimator_folds=_subset(data.estimator_folds, rows),
         )
-    if not target.is_classification:
-        layer.output_weights = stacking_weights(outputs, target.values, sample_weight)
-    elif layer.estimators:
-        # Forests and the user's estimators are unlike members: the layer weighs them by the
-        # convex combination of their out-of-fold class vectors that is closest to the labels
-        # (Brier score), as a regression layer weighs its forests.
-        one_hot = np.eye(target.n_outputs)[target.codes]
-        layer.output_weights = stacking_weights(outputs, one_hot, sample_weight)
     if model.spill_dir is not None:
         layer = spill_layer(layer, model.spill_dir, index)
     return layer, outputs

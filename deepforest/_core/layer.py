@@ -131,7 +131,12 @@ def fit_layer(
     layer_estimators: list[tuple[str, object]] = (),
     estimator_folds: np.ndarray | None = None,
 ) -> tuple[Layer, list[np.ndarray]]:
-    """Fit one layer; return it and each forest's (then each estimator's) out-of-sample output.
+    """Fit one layer; return it, complete, and each forest's (then each estimator's)
+    out-of-sample output.
+
+    The layer's members are weighed as it combines them: a regression layer's, and a layer with
+    estimators of the user's, by ``stacking_weights``; a classification layer of forests alone
+    equally.
 
     ``layer_estimators`` are ``(name, estimator)`` pairs, each fitted once per fold of
     ``estimator_folds`` (see :mod:`deepforest._core.layer_estimators`).
@@ -171,5 +176,16 @@ def fit_layer(
     if not target.is_classification:
         seed = int(rng.randint(np.iinfo(np.int32).max))
         output_binner = QuantileBinner(random_state=seed).fit(np.concatenate(outputs, axis=1))
-    layer = Layer(forests, target.n_outputs, output_binner, estimators=tuple(estimators))
+    output_weights = None
+    if not target.is_classification:
+        output_weights = stacking_weights(outputs, target.values, sample_weight)
+    elif estimators:
+        # Forests and the user's estimators are unlike members: the layer weighs them by the
+        # convex combination of their out-of-fold class vectors that is closest to the labels
+        # (Brier score), as a regression layer weighs its forests.
+        one_hot = np.eye(target.n_outputs)[target.codes]
+        output_weights = stacking_weights(outputs, one_hot, sample_weight)
+    layer = Layer(
+        forests, target.n_outputs, output_binner, output_weights, estimators=tuple(estimators)
+    )
     return layer, outputs
