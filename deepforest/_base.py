@@ -140,7 +140,7 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         self.predictor_ = None
         if predictor is not None:
             _growth.fit_final_predictor(self, data, growth, predictor, predictor_params)
-        _growth.fit_boosting_stage(self, data, growth.last_outputs[2], predictor)
+        _growth.fit_boosting_stage(self, data, growth.last_outputs.combined, predictor)
         return self
 
     def _final_predictor(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,19 +37,28 @@ BOOST_MIN_SAMPLES_LEAF = 5
 BOOST_L2_REGULARIZATION = 1.0
 
 
+class LayerOutputs(NamedTuple):
+    """A layer's out-of-sample outputs: each member's on the rows it was fitted on (``rows``:
+    the rows confidence screening left in), and every training row's combined output."""
+
+    members: list
+    rows: np.ndarray
+    combined: np.ndarray
+
+
 @dataclasses.dataclass
 class Growth:
     """What growing the layers decided and left for the final stages.
 
-    ``last_outputs`` is the last kept layer's (forest outputs, rows they were computed for,
-    every row's out-of-sample output): the final predictor and the boosting stage start there.
+    ``last_outputs`` are the last kept layer's: the final predictor and the boosting stage
+    start there.
     """
 
     decisions: CascadeGrowth
     layers: list
     fit_times: list[float]
     last_index: int
-    last_outputs: tuple
+    last_outputs: LayerOutputs
     # Confidence screening: each layer's threshold and how many rows it screened.
     screening_thresholds: list[float]
     screened_counts: list[int]
@@ -95,7 +105,7 @@ def grow(model, data: TrainingData) -> Growth:
     layers, fit_times = [], []
     # Out-of-sample outputs of the layers that may still end up last: the best and later,
     # with the rows they were computed for.
-    candidates: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray]] = {}
+    candidates: dict[int, LayerOutputs] = {}
     # Trees read a column at a time while they grow: the layers' input in Fortran order.
     features = np.asfortranarray(data.X_binned)
     for index in range(model.max_layers):
@@ -112,7 +122,7 @@ def grow(model, data: TrainingData) -> Growth:
         fit_times.append(time.perf_counter() - start)
         layers.append(layer)
         # The last kept layer's output on every row starts the boosting stage.
-        candidates[index] = (outputs, active, combined.copy())
+        candidates[index] = LayerOutputs(outputs, active, combined.copy())
         if improved:
             candidates = {index: candidates[index]}
         _log_layer(
@@ -217,7 +227,7 @@ def keep_layers(model, growth: Growth) -> None:
 def fit_final_predictor(model, data: TrainingData, growth: Growth, predictor, params) -> None:
     """Fit the final predictor on the last kept layer's augmented features."""
     start = time.perf_counter()
-    outputs, rows, _ = growth.last_outputs
+    outputs, rows = growth.last_outputs.members, growth.last_outputs.rows
     model.predictor_ = make_predictor(
         predictor,
         settings=data.settings,
