@@ -196,7 +196,7 @@ def _grow_nodes(rows, weights, bag, settings, rng_state):
     )
     # scikit-learn's min_weight_fraction_leaf: of the weight this tree trains on.
     min_weight_leaf = settings.min_weight_fraction_leaf * w_root
-    _push(stack_ints, stack_floats, stack_sums, 0, (0, n_bag, 0, -1, 0), w_root, sq_root, node_sums)
+    _push(stack_ints, stack_floats, stack_sums, 0, (0, n_bag, 0, -1, 0, w_root, sq_root), node_sums)
     n_stack = 1
     child_sums = np.empty((2, n_outputs), dtype=np.float64)
 
@@ -263,28 +263,10 @@ def _grow_nodes(rows, weights, bag, settings, rng_state):
                 stack_floats = _doubled(stack_floats, n_stack)
                 stack_sums = _doubled(stack_sums, n_stack)
             # Right child pushed first, so the left one is grown first.
-            right = (middle, end, depth + 1, node * 2 + 1, n_constants)
-            _push(
-                stack_ints,
-                stack_floats,
-                stack_sums,
-                n_stack,
-                right,
-                w_right,
-                sq_right,
-                child_sums[1],
-            )
-            left = (start, middle, depth + 1, node * 2, n_constants)
-            _push(
-                stack_ints,
-                stack_floats,
-                stack_sums,
-                n_stack + 1,
-                left,
-                w_left,
-                sq_left,
-                child_sums[0],
-            )
+            right = (middle, end, depth + 1, node * 2 + 1, n_constants, w_right, sq_right)
+            _push(stack_ints, stack_floats, stack_sums, n_stack, right, child_sums[1])
+            left = (start, middle, depth + 1, node * 2, n_constants, w_left, sq_left)
+            _push(stack_ints, stack_floats, stack_sums, n_stack + 1, left, child_sums[0])
             n_stack += 2
 
         if parent < 0:
@@ -516,15 +498,15 @@ def _new_scratch(n_features, n_outputs):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _push(ints, floats, all_sums, at, node, weight, squares, sums):
-    """Put a node on the stack: ``node`` is (start, end, depth, parent, constants)."""
+def _push(ints, floats, all_sums, at, node, sums):
+    """Put a node on the stack: (start, end, depth, parent, constants, weight, squares)."""
     ints[at, _START] = node[0]
     ints[at, _END] = node[1]
     ints[at, _DEPTH] = node[2]
     ints[at, _PARENT] = node[3]
     ints[at, _CONSTANTS] = node[4]
-    floats[at, _WEIGHT] = weight
-    floats[at, _SQUARES] = squares
+    floats[at, _WEIGHT] = node[5]
+    floats[at, _SQUARES] = node[6]
     all_sums[at] = sums
 
 
