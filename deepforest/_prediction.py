@@ -51,31 +51,9 @@ def staged_outputs(model, X: np.ndarray) -> list[np.ndarray]:
 
 def _staged_outputs_batch(model, X: np.ndarray) -> list[np.ndarray]:
     X_binned = model._binner.transform(X)
-    thresholds = getattr(model, "screening_thresholds_", None)
-    single_output = not model._is_classifier and model._single_output
-    stages, current = [], None  # current: every row's output so far
-    active = np.arange(X_binned.shape[0])
-    features = X_binned
-    for index, layer in enumerate(model.layers_):
-        outputs = layer.outputs(layer_input(model, features), model.n_jobs)
-        if index + 1 == len(model.layers_):
-            last = _last_layer_output(model, X_binned[active], outputs)
-            if current is not None:
-                current[active] = last.reshape(len(active), -1)
-                last = current.reshape(-1) if single_output else current
-            stages.append(_with_boosting_stage(model, X_binned, last))
-            break
-        mean_output = layer.combine(outputs)
-        if current is None:
-            current = mean_output.copy()
-        else:
-            current[active] = mean_output
-        stages.append(current.reshape(-1).copy() if single_output else current.copy())
-        if thresholds is not None:
-            screened = mean_output.max(axis=1) > thresholds[index]
-            active, outputs = active[~screened], [output[~screened] for output in outputs]
-        features = augment(X_binned[active], layer, outputs)
-    return stages
+    stages: list[np.ndarray] = []
+    last = cascade_outputs(model, X_binned, stages)
+    return [*stages, _with_boosting_stage(model, X_binned, last)]
 
 
 def _with_boosting_stage(model, X_binned: np.ndarray, output: np.ndarray) -> np.ndarray:
@@ -94,17 +72,21 @@ def _with_boosting_stage(model, X_binned: np.ndarray, output: np.ndarray) -> np.
     return boosted.reshape(output.shape)
 
 
-def cascade_outputs(model, X_binned: np.ndarray) -> np.ndarray:
-    """The cascade's output before the boosting stage."""
+def cascade_outputs(model, X_binned: np.ndarray, stages: list | None = None) -> np.ndarray:
+    """The cascade's output before the boosting stage.
+
+    With ``stages`` (a list), the output of the cascade cut after each kept layer but the last
+    is appended to it, for :func:`staged_outputs`.
+    """
     thresholds = getattr(model, "screening_thresholds_", None)
-    if thresholds is None:
+    if thresholds is None and stages is None:
         # Only the last layer's outputs are used; the deque keeps no earlier one alive.
         outputs = deque(layer_outputs(model, X_binned), maxlen=1)[0]
         return _last_layer_output(model, X_binned, outputs)
-    # Confidence screening: rows leave at the first layer that is confident enough.
-    final = None
+    # With confidence screening, rows leave at the first layer that is confident enough.
+    final = None  # every row's output so far; a screened row's is its last layer's
     active = np.arange(X_binned.shape[0])
-    features = X_binned
+    remaining = features = X_binned  # the rows still in the cascade, and their layer's input
     for index, layer in enumerate(model.layers_):
         outputs = layer.outputs(layer_input(model, features), model.n_jobs)
         if index + 1 == len(model.layers_):
@@ -112,15 +94,19 @@ def cascade_outputs(model, X_binned: np.ndarray) -> np.ndarray:
         mean_output = layer.combine(outputs)
         if final is None:
             final = np.empty((X_binned.shape[0], mean_output.shape[1]))
-        screened = mean_output.max(axis=1) > thresholds[index]
-        final[active[screened]] = mean_output[screened]
-        active, outputs = active[~screened], [output[~screened] for output in outputs]
-        features = augment(X_binned[active], layer, outputs)
-    last = _last_layer_output(model, X_binned[active], outputs)
+        final[active] = mean_output
+        if stages is not None:
+            stages.append(_as_predicted(model, final.copy()))
+        if thresholds is not None:
+            screened = mean_output.max(axis=1) > thresholds[index]
+            active, outputs = active[~screened], [output[~screened] for output in outputs]
+            remaining = X_binned[active]
+        features = augment(remaining, layer, outputs)
+    last = _last_layer_output(model, remaining, outputs)
     if final is None:
         return last
-    final[active] = last
-    return final
+    final[active] = last.reshape(len(active), -1)
+    return _as_predicted(model, final)
 
 
 def layer_outputs(model, X_binned: np.ndarray) -> Iterator[list[np.ndarray]]:
@@ -150,6 +136,11 @@ def _last_layer_output(model, X_binned: np.ndarray, outputs: list[np.ndarray]) -
             output = aligned_output(
                 model.predictor_, final_features, n_outputs, model._is_classifier
             )
+    return _as_predicted(model, output)
+
+
+def _as_predicted(model, output: np.ndarray) -> np.ndarray:
+    """A single-target regressor's output as predict gives it: 1-d."""
     if not model._is_classifier and model._single_output:
         return output.reshape(-1)
     return output
