@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._runner import SUITES, RunConfig, check_results, command_line, run_suite
+from .harness.runner import SUITES, RunConfig, check_results, command_line, run_suite
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     if args.command == "stopping":
-        from ._stopping import main as stopping_main
+        from .harness.stopping import main as stopping_main
 
         args.out = args.out or "benchmarks/results/stopping"
         if args.screening and not args.datasets:
@@ -135,24 +135,24 @@ def main(argv: list[str] | None = None) -> int:
         ]
         return stopping_main(args)
     if args.command == "peers":
-        from ._peers import main as peers_main
+        from .harness.peers import main as peers_main
 
         return peers_main([args.action])
     if args.command == "report":
-        from ._report import merge, render
+        from .harness.report import merge, render
 
         if args.merge:
             merge(args.directory, args.merge)
 
         if args.directory.joinpath("depth.json").exists():
-            from ._depth import render_depth
+            from .harness.depth import render_depth
 
             print(render_depth(args.directory, plots=not args.no_plots))
         if args.directory.joinpath("results.jsonl").exists():
             print(render(args.directory, plots=not args.no_plots))
         return 0
     if args.command == "depth":
-        from ._depth import DepthConfig, run_depth_study
+        from .harness.depth import DepthConfig, run_depth_study
 
         out = args.out or "benchmarks/results/depth"
         config = DepthConfig(

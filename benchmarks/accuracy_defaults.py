@@ -32,7 +32,7 @@ from sklearn.metrics import accuracy_score, r2_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION, load_dataset
+from benchmarks.harness.datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION, load_dataset
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 
 BEFORE = {"extra_max_features": 1, "boost_rounds": 0}

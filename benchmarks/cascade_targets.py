@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import deepforest
-from benchmarks._measure import data_dir
+from benchmarks.harness.measure import data_dir
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.binning import QuantileBinner
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._measure import rusage_mb  # noqa: E402
+from benchmarks.harness.measure import rusage_mb  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "adult_raw.csv.gz"
 

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._datasets import load_dataset
+from benchmarks.harness.datasets import load_dataset
 from deepforest import CascadeForestClassifier
 
 BACKGROUND_ROWS = 500

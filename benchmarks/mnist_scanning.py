@@ -36,8 +36,8 @@ import numpy as np
 
 # The settings live beside the suite's, so that both run the same gcForest on MNIST.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._gcforest_settings import GCFOREST_SETTINGS
-from benchmarks._measure import data_dir, peak_rss_mb
+from benchmarks.harness.gcforest_settings import GCFOREST_SETTINGS
+from benchmarks.harness.measure import data_dir, peak_rss_mb
 
 CONFIGS = {
     "fast": {

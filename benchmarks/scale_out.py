@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._measure import peak_rss_mb, rusage_mb
+from benchmarks.harness.measure import peak_rss_mb, rusage_mb
 
 CONFIGS = ("float32", "memmap", "memmap+spill", "dask-1", "dask-2")
 # Small cascade settings so that one fit of a million rows takes minutes on two cores:

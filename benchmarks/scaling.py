@@ -36,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._measure import peak_rss_mb  # noqa: E402
+from benchmarks.harness.measure import peak_rss_mb  # noqa: E402
 
 MODELS = ("cascade", "lightgbm", "hist_gb")
 COSTS = {
@@ -60,7 +60,7 @@ def _table(name: str, rows: int, seed: int):
             rows + FRIEDMAN_TEST_ROWS, n_features=FRIEDMAN_FEATURES, noise=1.0, random_state=seed
         )
         return X[:rows], y[:rows], X[rows:], y[rows:], "regression"
-    from benchmarks._datasets import load_dataset
+    from benchmarks.harness.datasets import load_dataset
 
     data = load_dataset(name, allow_download=False)
     if rows > len(data.X_train):

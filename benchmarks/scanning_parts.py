@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._gcforest_settings import GCFOREST_SETTINGS
+from benchmarks.harness.gcforest_settings import GCFOREST_SETTINGS
 from benchmarks.mnist_scanning import (
     fit_and_score,
     load_mnist,

@@ -62,8 +62,8 @@ from sklearn.model_selection import train_test_split
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._datasets import LOANS_DROPPED  # noqa: E402
-from benchmarks._measure import data_dir, peak_rss_mb  # noqa: E402
+from benchmarks.harness.datasets import LOANS_DROPPED  # noqa: E402
+from benchmarks.harness.measure import data_dir, peak_rss_mb  # noqa: E402
 from deepforest import CascadeForestClassifier, CascadeForestRegressor  # noqa: E402
 
 N_JOBS = 2

@@ -13,8 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import _datasets, _depth, _models, _report, _runner, _verdict
-from benchmarks._datasets import DatasetUnavailable, load_dataset
+from benchmarks.harness import datasets as _datasets
+from benchmarks.harness import depth as _depth
+from benchmarks.harness import models as _models
+from benchmarks.harness import report as _report
+from benchmarks.harness import runner as _runner
+from benchmarks.harness import verdict as _verdict
+from benchmarks.harness.datasets import DatasetUnavailable, load_dataset
 
 # Slow: runs the benchmark suite end to end on tiny data.
 pytestmark = pytest.mark.slow
@@ -78,8 +83,8 @@ def test_tiny_suite_runs_end_to_end(tiny_run):
 def test_gcforest_on_mnist_uses_the_scanning_script_settings():
     import runpy
 
-    from benchmarks._datasets import Dataset
-    from benchmarks._models import MODELS
+    from benchmarks.harness.datasets import Dataset
+    from benchmarks.harness.models import MODELS
 
     script = runpy.run_path(str(PROJECT_ROOT / "benchmarks" / "mnist_scanning.py"), run_name="x")
     image = np.zeros((2, 784), dtype=np.float32)
@@ -288,7 +293,7 @@ def test_summary_and_check_floors(tmp_path):
 
 
 def test_unavailable_optional_models_say_why():
-    from benchmarks._models import MODELS
+    from benchmarks.harness.models import MODELS
 
     reason = MODELS["deep_forest_017"].available()
     if reason is not None:
@@ -363,7 +368,7 @@ def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
     """scan then cascade (cached class vectors) predicts exactly as GCForestClassifier does."""
     import os
 
-    from benchmarks._gcforest_settings import GCFOREST_SETTINGS
+    from benchmarks.harness.gcforest_settings import GCFOREST_SETTINGS
     from deepforest import GCForestClassifier
 
     X_train, y_train, X_test, y_test = load_npz("mnist")
@@ -555,7 +560,7 @@ def test_boosting_peers_skip_with_a_reason_when_not_importable(monkeypatch, tmp_
 
 
 def test_deep_forest_017_runs_regression_in_its_environment(tmp_path):
-    from benchmarks._peers import PEERS, status
+    from benchmarks.harness.peers import PEERS, status
 
     problem = status(PEERS["deep_forest_017"])
     if problem is not None:

@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "deepforest"
 MAX_CASCADE_LINES = 700
 MAX_FUNCTION_BODY_LINES = 120
-# Benchmark modules that still read private deepforest names, each with what it reads. The list
-# may only shrink: a new benchmark uses the public API.
+# Benchmark modules (paths under benchmarks/) that still read private deepforest names, each with
+# what it reads. The list may only shrink: a new benchmark uses the public API.
 PRIVATE_NAMES_ALLOWED = {
-    "_stopping.py": "patches _growth.layer_evidence to record every layer's out-of-sample output",
+    "harness/stopping.py": (
+        "patches _growth.layer_evidence to record every layer's out-of-sample output"
+    ),
     "cascade_targets.py": "times random forests on deepforest._core.binning's bins",
     "fuzz_model_files.py": "tells the model-file errors apart (_persistence, _loaded_cascade)",
     "tabular_users.py": "reads the memory estimate (_estimate_memory)",
@@ -54,10 +56,13 @@ def test_no_function_body_is_longer_than_the_limit():
 
 
 def test_benchmarks_use_the_public_api_but_for_the_named_exceptions():
+    benchmarks = ROOT / "benchmarks"
     reading_private = {
-        path.name
-        for path in sorted((ROOT / "benchmarks").glob("*.py"))
-        if any(
+        path.relative_to(benchmarks).as_posix()
+        for path in sorted(benchmarks.rglob("*.py"))
+        # Hidden folders hold the peers' environments (benchmarks/.peers), not benchmarks.
+        if not any(part.startswith(".") for part in path.relative_to(benchmarks).parts)
+        and any(
             PRIVATE_NAME.search(line)
             for line in path.read_text().splitlines()
             if not line.lstrip().startswith("#")

@@ -6,7 +6,7 @@ distribution on PyPI), built against NumPy < 1.24 (it uses ``np.int``) and sciki
 ``python -m benchmarks peers setup`` makes a virtual environment for it under
 ``benchmarks/.peers/`` from a Python 3.9 (or older) interpreter found on this machine; the suite
 then runs it like any other model, each job in a fresh process of that environment
-(``_peer_child.py``), on the same split, threads, seeds and measurements. Nothing of its code
+(``peer_child.py``), on the same split, threads, seeds and measurements. Nothing of its code
 enters this repository.
 """
 
@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PEERS_DIR = Path(__file__).resolve().parent / ".peers"
+PEERS_DIR = Path(__file__).resolve().parents[1] / ".peers"
 # An interpreter to build peer environments with, when none is found on its own.
 PYTHON_VARIABLE = "DEEPFOREST_PEER_PYTHON"
 

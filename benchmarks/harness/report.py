@@ -3,7 +3,7 @@
 Everything is derived from ``results.jsonl`` (one row per dataset, model and seed) and
 ``meta.json`` (command, machine, versions), so ``python -m benchmarks report DIR`` can render
 a run that is still going or was interrupted. The report opens with the verdict
-(``_verdict``: winners, mean ranks, Friedman test and Nemenyi CD), then the results per task,
+(``verdict``: winners, mean ranks, Friedman test and Nemenyi CD), then the results per task,
 and draws each model's score against each of its costs (fit seconds, predicted rows per second,
 peak memory, model size).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._verdict import (
+from .verdict import (
     dataset_verdicts,
     head_to_head,
     head_to_head_table,

@@ -1,13 +1,13 @@
-"""One benchmark job of a peer library, run by the peer's own interpreter (see ``_peers``).
+"""One benchmark job of a peer library, run by the peer's own interpreter (see ``peers``).
 
 Standalone on purpose: it imports nothing of this repository (whose ``deepforest`` would shadow
 the peer's) and runs on the peer's older Python. The parent hands it a job file naming a split
 saved as ``.npz`` and its task; it fits and scores the peer's classifier or regressor once per
-seed with the same measurements and score formulas as ``_runner.run_job`` and appends one JSON
+seed with the same measurements and score formulas as ``runner.run_job`` and appends one JSON
 row per seed to the job's results file. Deep-Forest 0.1.7 rejects missing values: where the
 split has any, they are replaced by the training columns' medians, and the row says so.
 
-    <peer python> benchmarks/_peer_child.py JOB.json
+    <peer python> benchmarks/harness/peer_child.py JOB.json
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _build(model: str, task: str, seed: int, threads: int, params: dict):
 
 
 def _scores(task: str, y_true, y_pred) -> dict:
-    """Accuracy, or R², MAE and RMSE: ``_runner.prediction_scores`` for both environments."""
+    """Accuracy, or R², MAE and RMSE: ``runner.prediction_scores`` for both environments."""
     import numpy as np
 
     if task == "regression":

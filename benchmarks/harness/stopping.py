@@ -43,7 +43,7 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
     """Grow a default cascade to ``max_layers`` layers and save every layer's evidence."""
     from deepforest import CascadeForestClassifier
 
-    from ._datasets import load_dataset
+    from .datasets import load_dataset
 
     dataset = load_dataset(dataset_name, data_dir, allow_download=False)
     captured: list[np.ndarray] = []
@@ -211,7 +211,7 @@ def compare_screening(datasets, seeds: int, threads: int, data_dir, out: Path) -
 
     from deepforest import CascadeForestClassifier
 
-    from ._datasets import load_dataset
+    from .datasets import load_dataset
 
     rows = []
     for name in datasets:

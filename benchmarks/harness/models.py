@@ -12,7 +12,7 @@ skipped with that reason.
     (progress in the job's log) are set.
 ``gcforest``
     ``deepforest.GCForestClassifier`` (multi-grained scanning followed by a cascade), on image
-    datasets only: on MNIST with the settings of ``benchmarks/_gcforest_settings.py`` (the
+    datasets only: on MNIST with the settings of ``benchmarks/harness/gcforest_settings.py`` (the
     paper's 7×7, 10×10 and 13×13 windows, 2×2 pooling), elsewhere with its defaults; skipped
     while the scanner is not importable.
 ``xgboost``
@@ -51,7 +51,7 @@ skipped with that reason.
     10 % of the training data (patience 5, best epoch kept). Inputs are scaled to [0, 1].
 ``deep_forest_017`` (optional)
     ``CascadeForestClassifier`` (``CascadeForestRegressor``) of the Deep-Forest 0.1.7 package
-    with its defaults, in an environment of its own (``_peers``); skipped when that is not set
+    with its defaults, in an environment of its own (``peers``); skipped when that is not set
     up. It rejects missing values: on a dataset with any, its child imputes the training
     medians and says so in the row's details.
 """
@@ -70,8 +70,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 
-from ._datasets import Dataset
-from ._gcforest_settings import gcforest_settings
+from .datasets import Dataset
+from .gcforest_settings import gcforest_settings
 
 VALIDATION_FRACTION = 0.1
 
@@ -102,7 +102,7 @@ class ModelSpec:
     applies: Callable[[Dataset], str | None]
     available: Callable[[], str | None]
     stochastic: bool = True
-    # A peer in an environment of its own (``_peers.PEERS`` key), run by ``_peer_child.py``.
+    # A peer in an environment of its own (``peers.PEERS`` key), run by ``peer_child.py``.
     peer: str | None = None
 
 
@@ -173,14 +173,14 @@ def _build_gcforest(dataset: Dataset, seed: int, threads: int, params: dict):
 
 
 def _deep_forest_017_available() -> str | None:
-    from ._peers import PEERS, status
+    from .peers import PEERS, status
 
     problem = status(PEERS["deep_forest_017"])
     return None if problem is None else f"Deep-Forest 0.1.7: {problem}"
 
 
 def _build_in_peer(dataset: Dataset, seed: int, threads: int, params: dict):
-    raise RuntimeError("peer models are built by _peer_child.py in their own environment")
+    raise RuntimeError("peer models are built by peer_child.py in their own environment")
 
 
 def _build_cascade_hist_gb(dataset: Dataset, seed: int, threads: int, params: dict):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._measure import DATA_DIR_VARIABLE, data_dir
+from .measure import DATA_DIR_VARIABLE, data_dir
 
 # Set to 1 to never try the network (tests, air-gapped machines).
 OFFLINE_VARIABLE = "DEEPFOREST_BENCH_OFFLINE"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 DATA_DIR_VARIABLE = "DEEPFOREST_DATA_DIR"
 # The shared data beside the project: ../shared/data.
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def data_dir() -> Path:

@@ -98,7 +98,7 @@ def _cascade_point(dataset, threads: int, seed: int, **params) -> dict:
 
 
 def _mlp_point(dataset, seed: int, hidden: tuple[int, ...]) -> dict:
-    from ._models import make_mlp
+    from .models import make_mlp
 
     model = make_mlp(seed, hidden_layer_sizes=hidden)
     start = time.perf_counter()
@@ -179,8 +179,8 @@ def run_depth_study(config: DepthConfig) -> Path:
     """
     from threadpoolctl import threadpool_limits
 
-    from ._datasets import DatasetUnavailable, default_data_dir, load_dataset
-    from ._runner import cascade_defaults, machine_info
+    from .datasets import DatasetUnavailable, default_data_dir, load_dataset
+    from .runner import cascade_defaults, machine_info
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -49,13 +49,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
+from .datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
 
 # The peer's job script measures memory and scores the same way; it is standalone, so it holds
 # the code.
-from ._peer_child import _peak_rss_mb, _reset_peak_rss, _scores
+from .peer_child import _peak_rss_mb, _reset_peak_rss, _scores
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -343,7 +343,7 @@ def _cpu_seconds() -> float:
 def prediction_scores(task: str, y_true, y_pred) -> dict:
     """The scores of one prediction of the test split.
 
-    The formulas live in ``_peer_child.py``, which computes them in the peer's environment too.
+    The formulas live in ``peer_child.py``, which computes them in the peer's environment too.
 
     Parameters
     ----------
@@ -367,8 +367,8 @@ def run_job(job: dict) -> None:
     """
     from threadpoolctl import threadpool_limits
 
-    from ._datasets import load_dataset
-    from ._models import MODELS, fitted_details
+    from .datasets import load_dataset
+    from .models import MODELS, fitted_details
 
     threads = int(job["threads"])
     threadpool_limits(limits=threads)
@@ -470,7 +470,7 @@ def _child_env(threads: int) -> dict:
 
 def _saved_split(out: Path, dataset_name: str, data_dir, config: RunConfig) -> Path:
     """The dataset's split as an .npz file, for a peer's interpreter to read."""
-    from ._datasets import load_dataset
+    from .datasets import load_dataset
 
     path = out / "splits" / f"{dataset_name}.npz"
     if not path.exists():
@@ -504,13 +504,13 @@ def _run_child(
     job_path.write_text(json.dumps(job, indent=1))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env, cwd = _child_env(threads), str(PROJECT_ROOT)
-    command = [sys.executable, "-m", "benchmarks._runner", str(job_path.resolve())]
+    command = [sys.executable, "-m", "benchmarks.harness.runner", str(job_path.resolve())]
     if peer is not None:
-        from ._peers import PEERS
+        from .peers import PEERS
 
         command = [
             str(PEERS[peer].python),
-            str(PROJECT_ROOT / "benchmarks" / "_peer_child.py"),
+            str(Path(__file__).with_name("peer_child.py")),
             str(job_path.resolve()),
         ]
         env.pop("PYTHONPATH", None)
@@ -555,9 +555,9 @@ def run_suite(config: RunConfig) -> Path:
         The results directory (``results.jsonl``, ``meta.json``, ``results.csv``,
         ``summary.csv``, ``results.json``, ``report.md``, ``figures/``).
     """
-    from ._datasets import DATASETS, DatasetUnavailable, default_data_dir, load_dataset
-    from ._models import MODELS
-    from ._report import render
+    from .datasets import DATASETS, DatasetUnavailable, default_data_dir, load_dataset
+    from .models import MODELS
+    from .report import render
 
     suite = SUITES[config.suite]
     datasets = config.datasets or suite.datasets
@@ -643,7 +643,7 @@ def run_suite(config: RunConfig) -> Path:
             seeds = list(range(n_seeds if spec.stochastic else 1))
             seed_params: dict[str, dict] = {}
             if model_name == "random_forest":
-                from ._models import default_cascade_trees
+                from .models import default_cascade_trees
 
                 fallback = (
                     int(sorted(trees_by_seed.values())[len(trees_by_seed) // 2])

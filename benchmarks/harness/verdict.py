@@ -1,6 +1,6 @@
 """The verdict of a results directory: who wins where, mean ranks, and whether it is noise.
 
-From the per-pair summary of :func:`_report.summarise` (mean and standard deviation of the
+From the per-pair summary of :func:`report.summarise` (mean and standard deviation of the
 score over seeds: accuracy for classification, R² for regression):
 
 * per dataset, the winner, its lead over the runner-up and over the cascade, whether the
@@ -38,7 +38,7 @@ def score_table(summary: list[dict], task: str | None = None) -> dict[str, dict[
     Parameters
     ----------
     summary : list of dict
-        Rows of :func:`_report.summarise`.
+        Rows of :func:`report.summarise`.
     task : {"classification", "regression"} or None, default=None
         Only the datasets of this task; None keeps all.
 
@@ -216,7 +216,7 @@ def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[di
     Parameters
     ----------
     summary : list of dict
-        Rows of :func:`_report.summarise`.
+        Rows of :func:`report.summarise`.
     reference : str, default="cascade"
         The model whose gap to the best is tested against the noise over seeds.
 
@@ -288,7 +288,7 @@ def head_to_head(summary: list[dict], reference: str = "cascade") -> list[dict]:
     Parameters
     ----------
     summary : list of dict
-        Rows of :func:`_report.summarise`.
+        Rows of :func:`report.summarise`.
     reference : str, default="cascade"
         The model the others are compared with.
 
