@@ -25,6 +25,7 @@ from benchmarks.harness.datasets import DatasetUnavailable, load_dataset
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+STUDIES = PROJECT_ROOT / "benchmarks" / "studies"
 
 
 def _run_suite(tmp_path_factory, suite: str) -> tuple[Path, subprocess.CompletedProcess]:
@@ -86,7 +87,7 @@ def test_gcforest_on_mnist_uses_the_scanning_script_settings():
     from benchmarks.harness.datasets import Dataset
     from benchmarks.harness.models import MODELS
 
-    script = runpy.run_path(str(PROJECT_ROOT / "benchmarks" / "mnist_scanning.py"), run_name="x")
+    script = runpy.run_path(str(STUDIES / "mnist_scanning.py"), run_name="x")
     image = np.zeros((2, 784), dtype=np.float32)
     for dataset_name, config in (("mnist10k", "fast"), ("mnist", "full")):
         dataset = Dataset(dataset_name, image, np.arange(2), image, np.arange(2), (28, 28), "t")
@@ -101,7 +102,7 @@ def test_target_config_spills_both_stages_with_the_measured_settings(tmp_path):
 
     from deepforest import GCForestClassifier
 
-    script = runpy.run_path(str(PROJECT_ROOT / "benchmarks" / "mnist_scanning.py"), run_name="x")
+    script = runpy.run_path(str(STUDIES / "mnist_scanning.py"), run_name="x")
     params = script["gcforest_params"]("target", {})
     before = copy.deepcopy(params)
     spilled = script["with_spill_dirs"](params, tmp_path)
@@ -376,7 +377,7 @@ def test_scanning_parts_rebuild_the_same_gcforest(tmp_path, data_dir, load_npz):
     scan_overrides = {"n_trees": 6, "max_windows": 3000}
     cascade_overrides = {"n_trees": 4, "max_layers": 2}
     env = {**os.environ, "DEEPFOREST_DATA_DIR": str(data_dir)}
-    script = [sys.executable, str(PROJECT_ROOT / "benchmarks" / "scanning_parts.py")]
+    script = [sys.executable, str(STUDIES / "scanning_parts.py")]
     common = ["--n-jobs", "1", "--verbose", "0"]
     scan = subprocess.run(
         [*script, "scan", "--cache", str(tmp_path), "--n-train", str(n_train)]
@@ -791,7 +792,7 @@ def test_report_renders_the_verdict_and_the_cost_figures(tmp_path):
 
 
 def test_scaling_slopes_read_how_each_cost_grows_with_the_rows():
-    from benchmarks import scaling
+    from benchmarks.studies import scaling
 
     rows = [
         {
@@ -813,7 +814,7 @@ def test_scaling_slopes_read_how_each_cost_grows_with_the_rows():
 def test_scaling_measures_one_fit_in_a_child_process(tmp_path):
     out = tmp_path / "scaling.jsonl"
     result = subprocess.run(
-        [sys.executable, "benchmarks/scaling.py", "friedman", "--rows", "600", "--models",
+        [sys.executable, "benchmarks/studies/scaling.py", "friedman", "--rows", "600", "--models",
          "hist_gb", "--threads", "1", "--out", str(out)],
         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -18,8 +18,8 @@ PRIVATE_NAMES_ALLOWED = {
         "patches _growth.layer_evidence to record every layer's out-of-sample output"
     ),
     "cascade_targets.py": "times random forests on deepforest._core.binning's bins",
-    "fuzz_model_files.py": "tells the model-file errors apart (_persistence, _loaded_cascade)",
-    "tabular_users.py": "reads the memory estimate (_estimate_memory)",
+    "studies/fuzz_model_files.py": "tells the model-file errors apart (_persistence, _loaded_cascade)",
+    "studies/tabular_users.py": "reads the memory estimate (_estimate_memory)",
 }
 # A private module of deepforest, or a private attribute of a fitted model.
 PRIVATE_NAME = re.compile(r"deepforest\._|from deepforest import _|\bmodel\._")

@@ -1,4 +1,5 @@
-"""A smaller run of the model-file fuzzer (benchmarks/fuzz_model_files.py): 300 mutations."""
+"""A smaller run of the model-file fuzzer (benchmarks/studies/fuzz_model_files.py): 300
+mutations."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.fuzz_model_files import FAILURES, KINDS, MODELS, PYTHON_MODELS, fuzz
+from benchmarks.studies.fuzz_model_files import FAILURES, KINDS, MODELS, PYTHON_MODELS, fuzz
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""gcForest's settings on MNIST, shared by the suite and ``benchmarks/mnist_scanning.py``.
+"""gcForest's settings on MNIST, shared by the suite and ``benchmarks/studies/mnist_scanning.py``.
 
 The scanning grains of the paper on 28×28 digits: 7×7, 10×10 and 13×13 windows at stride 1,
 with the class vectors averaged over 2×2 blocks of positions (11×11, 10×10 and 8×8 blocks). On

@@ -2,10 +2,10 @@
 
 Usage (from the project root)::
 
-    python benchmarks/mnist_scanning.py --config digits   # 5 seeds on sklearn's 8×8 digits
-    python benchmarks/mnist_scanning.py --config fast     # 10,000 MNIST training images
-    python benchmarks/mnist_scanning.py --config full     # all 60,000 MNIST training images
-    python benchmarks/mnist_scanning.py --config target   # issue 3's target run (about 95 min)
+    python benchmarks/studies/mnist_scanning.py --config digits  # 5 seeds on sklearn's 8×8 digits
+    python benchmarks/studies/mnist_scanning.py --config fast    # 10,000 MNIST training images
+    python benchmarks/studies/mnist_scanning.py --config full    # all 60,000 training images
+    python benchmarks/studies/mnist_scanning.py --config target  # issue 3's target (about 95 min)
 
 ``fast``, ``full`` and ``target`` fit each model in a child process of its own, so that each
 one's peak memory (``ru_maxrss``, the resident set size high-water mark) is its own; they report
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 # The settings live beside the suite's, so that both run the same gcForest on MNIST.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.harness.gcforest_settings import GCFOREST_SETTINGS
 from benchmarks.harness.measure import data_dir, peak_rss_mb
 

@@ -1,6 +1,6 @@
 """Deep-Forest 0.1.7's README example, as it is and over seeds.
 
-    python benchmarks/layer_estimators.py readme     # 0.1.7's README example on digits
+    python benchmarks/studies/layer_estimators.py readme     # 0.1.7's README example on digits
 
 (The ``new-rows`` study, the fold models' mean against a refit for new rows, was retired with
 the refit it measured; docs/estimators.md quotes its result and the commit that ran it.)
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def readme() -> None:

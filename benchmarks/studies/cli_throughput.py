@@ -11,8 +11,8 @@ resident memory from the kernel's accounting of that child, ``os.wait4``):
 
 Usage (from the project root)::
 
-    python benchmarks/cli_throughput.py                      # ../shared/data/adult_raw.csv.gz
-    python benchmarks/cli_throughput.py --rows 200000 1000000 --json results.json
+    python benchmarks/studies/cli_throughput.py  # ../shared/data/adult_raw.csv.gz
+    python benchmarks/studies/cli_throughput.py --rows 200000 1000000 --json results.json
 
 The machine is assumed shared: run it with ``nice -n 10``.
 """
@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from benchmarks.harness.measure import rusage_mb  # noqa: E402
 

@@ -15,8 +15,8 @@ column for missing values.
 
 Usage (from the project root)::
 
-    python benchmarks/regression_defaults.py                  # every table, seeds 0 and 1
-    python benchmarks/regression_defaults.py loans --seeds 3
+    python benchmarks/studies/regression_defaults.py                  # every table, seeds 0 and 1
+    python benchmarks/studies/regression_defaults.py loans --seeds 3
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from deepforest import CascadeForestRegressor
 

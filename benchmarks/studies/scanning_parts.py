@@ -3,8 +3,10 @@
 A full-MNIST gcForest run takes 40 minutes, most of it scanning. This script splits it so that
 the parts can be studied on their own (issue 3)::
 
-    python benchmarks/scanning_parts.py scan --param n_trees=96 --param max_windows=1200000
-    python benchmarks/scanning_parts.py cascade CACHE --param n_trees=50 --param max_layers=1
+    python benchmarks/studies/scanning_parts.py scan --param n_trees=96 \\
+        --param max_windows=1200000
+    python benchmarks/studies/scanning_parts.py cascade CACHE --param n_trees=50 \\
+        --param max_layers=1
 
 ``scan`` fits the ``MultiGrainScanner`` of the full configuration (``--param`` overrides its
 parameters), saves the training samples' out-of-fold vectors and the test samples' vectors to
@@ -29,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.harness.gcforest_settings import GCFOREST_SETTINGS
-from benchmarks.mnist_scanning import (
+from benchmarks.studies.mnist_scanning import (
     fit_and_score,
     load_mnist,
     parse_overrides,
@@ -130,7 +132,7 @@ def main(argv=None) -> None:
     scan.add_argument(
         "--cache",
         type=Path,
-        default=Path(__file__).resolve().parent / "results" / "scanning-parts",
+        default=Path(__file__).resolve().parents[1] / "results" / "scanning-parts",
         help="directory for features.npz (default: benchmarks/results/scanning-parts)",
     )
     scan.add_argument("--n-train", type=int, default=60_000)

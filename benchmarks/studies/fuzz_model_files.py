@@ -28,8 +28,8 @@ mutated file to ``--out`` for replay (``deepforest predict FILE data.csv``).
 
 Usage (from the project root)::
 
-    python benchmarks/fuzz_model_files.py --mutations 10000 --out benchmarks/results/fuzz
-    python benchmarks/fuzz_model_files.py --mutations 300 --seed 1   # as CI's test does
+    python benchmarks/studies/fuzz_model_files.py --mutations 10000 --out benchmarks/results/fuzz
+    python benchmarks/studies/fuzz_model_files.py --mutations 300 --seed 1   # as CI's test does
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 # The worker's address space: a model of these sizes predicts in well under 1 GiB.
 MEMORY_LIMIT_BYTES = 3 * 2**30

@@ -11,8 +11,8 @@ Variants are JSON objects of cascade parameters; the first is the baseline. The 
 the cascade before the accuracy work (gcForest's completely-random forests, no boosting stage)
 and today's defaults::
 
-    python benchmarks/accuracy_defaults.py --seeds 3
-    python benchmarks/accuracy_defaults.py carseats loans --seeds 3 --variants \\
+    python benchmarks/studies/accuracy_defaults.py --seeds 3
+    python benchmarks/studies/accuracy_defaults.py carseats loans --seeds 3 --variants \\
         '{"before": {"boost_rounds": 0}, "sqrt": {"extra_max_features": "sqrt"}}'
 
 Every fit is one JSON line on stdout (and in ``--out``); the summary table follows.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sklearn.metrics import accuracy_score, r2_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.harness.datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION, load_dataset
 from deepforest import CascadeForestClassifier, CascadeForestRegressor

@@ -35,10 +35,11 @@ term, what is known only after the loan was issued, and the free-text ``emp_titl
 
 Usage (from the project root)::
 
-    python benchmarks/tabular_users.py regression --seeds 3
-    python benchmarks/tabular_users.py regression boston loans --seeds 1
-    python benchmarks/tabular_users.py memory
-    DEEPFOREST_DATA_DIR=../shared/data python benchmarks/tabular_users.py categorical --seeds 3
+    python benchmarks/studies/tabular_users.py regression --seeds 3
+    python benchmarks/studies/tabular_users.py regression boston loans --seeds 1
+    python benchmarks/studies/tabular_users.py memory
+    DEEPFOREST_DATA_DIR=../shared/data \\
+        python benchmarks/studies/tabular_users.py categorical --seeds 3
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 from sklearn.model_selection import train_test_split
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness.datasets import LOANS_DROPPED  # noqa: E402

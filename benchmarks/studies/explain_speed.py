@@ -10,7 +10,7 @@ forests and the boosting stage), rows x trees per second, the largest gap betwee
 contributions plus base value and its prediction, and how many of the five features of largest
 mean |contribution| the two share. CPU seconds, so a busy machine skews them less::
 
-    python benchmarks/explain_speed.py letter adult --rows 2000 --shap-rows 100 --threads 2
+    python benchmarks/studies/explain_speed.py letter adult --rows 2000 --shap-rows 100 --threads 2
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.harness.datasets import load_dataset
 from deepforest import CascadeForestClassifier

@@ -9,15 +9,15 @@ log(cost) against log(rows) fitted over the sizes (1: linear; below 1: sub-linea
 - ``friedman``: scikit-learn's ``make_friedman1`` with 20 features and noise of standard
   deviation 1 (a known noise level: the best possible test R² is printed with it); test on
   20,000 fresh rows.
-- ``diamonds`` and ``fertility``: the panel's tables (``benchmarks/_datasets.py``), training
+- ``diamonds`` and ``fertility``: the panel's tables (``benchmarks/harness/datasets.py``), training
   rows subsampled from the panel's training split, tested on its test split.
 
 Deep-Forest 0.1.7 is not run here yet: it fits in its own environment's child process
 (``python -m benchmarks peers setup``), which only the panel's runner drives. Run, then draw::
 
-    python benchmarks/scaling.py friedman --rows 10000 30000 100000 300000 1000000 \\
+    python benchmarks/studies/scaling.py friedman --rows 10000 30000 100000 300000 1000000 \\
         --out benchmarks/results/scaling.jsonl
-    python benchmarks/scaling.py --summary benchmarks/results/scaling.jsonl \\
+    python benchmarks/studies/scaling.py --summary benchmarks/results/scaling.jsonl \\
         --figure docs/figures/scaling.png
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from benchmarks.harness.measure import peak_rss_mb  # noqa: E402
 

@@ -17,8 +17,9 @@ the same 20,000 rows, and the digest of those probabilities shows whether the mo
 
 Usage::
 
-    nice -n 10 python benchmarks/scale_out.py --out benchmarks/results/scale_out
-    nice -n 10 python benchmarks/scale_out.py --rows 100000 --configs float32 dask-2  # quick
+    nice -n 10 python benchmarks/studies/scale_out.py --out benchmarks/results/scale_out
+    nice -n 10 python benchmarks/studies/scale_out.py --rows 100000 \\
+        --configs float32 dask-2  # quick
 
 The machine is shared: the runs go one at a time, and ``--configs`` picks a subset.
 """
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.harness.measure import peak_rss_mb, rusage_mb
 
 CONFIGS = ("float32", "memmap", "memmap+spill", "dask-1", "dask-2")
