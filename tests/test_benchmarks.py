@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.harness import datasets as _datasets
 from benchmarks.harness import depth as _depth
+from benchmarks.harness import measure as _measure
 from benchmarks.harness import models as _models
 from benchmarks.harness import report as _report
 from benchmarks.harness import runner as _runner
@@ -315,8 +316,14 @@ def test_mlp_widths_hold_the_parameter_budget():
 
 
 def test_pickled_size_counts_bytes():
+    import pickle
+
     data = np.zeros(100_000, dtype=np.uint8)
-    assert _runner.pickled_size(data) >= 100_000
+    assert _measure.pickled_size(data) >= 100_000
+    # The bytes pickle.dumps would give, at either protocol, without holding them.
+    for protocol in (pickle.DEFAULT_PROTOCOL, pickle.HIGHEST_PROTOCOL):
+        expected = len(pickle.dumps(data, protocol=protocol))
+        assert _measure.pickled_size(data, protocol=protocol) == expected
 
 
 def test_seeds_per_suite_model_and_dataset():

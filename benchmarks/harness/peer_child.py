@@ -1,11 +1,12 @@
 """One benchmark job of a peer library, run by the peer's own interpreter (see ``peers``).
 
-Standalone on purpose: it imports nothing of this repository (whose ``deepforest`` would shadow
-the peer's) and runs on the peer's older Python. The parent hands it a job file naming a split
-saved as ``.npz`` and its task; it fits and scores the peer's classifier or regressor once per
-seed with the same measurements and score formulas as ``runner.run_job`` and appends one JSON
-row per seed to the job's results file. Deep-Forest 0.1.7 rejects missing values: where the
-split has any, they are replaced by the training columns' medians, and the row says so.
+Nearly standalone on purpose: of this repository it imports only :mod:`measure` (standard
+library only), never this ``deepforest``, which would shadow the peer's, and it runs on the
+peer's older Python. The parent hands it a job file naming a split saved as ``.npz`` and its
+task; it fits and scores the peer's classifier or regressor once per seed with the same
+measurements and score formulas as ``runner.run_job`` and appends one JSON row per seed to the
+job's results file. Deep-Forest 0.1.7 rejects missing values: where the split has any, they are
+replaced by the training columns' medians, and the row says so.
 
     <peer python> benchmarks/harness/peer_child.py JOB.json
 """
@@ -15,63 +16,15 @@ from __future__ import annotations
 import gc
 import json
 import math
-import pickle
-import resource
+import os
 import sys
 import time
 import traceback
 
-
-class _CountingWriter:
-    def __init__(self):
-        self.size = 0
-
-    def write(self, data):
-        # Protocol 5 hands large arrays over as buffers, which have no len().
-        size = memoryview(data).nbytes
-        self.size += size
-        return size
-
-
-def _maxrss_mb() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    scale = 1 / 2**20 if sys.platform == "darwin" else 1 / 2**10
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-
-
-def _reset_peak_rss() -> None:
-    """Lower the resident-memory high-water mark to the current level, where Linux allows it.
-
-    Reading a table (pandas parsing a CSV) peaks above what stays resident; without the reset
-    that passing peak would hide the peak of every smaller model (``/proc/self/clear_refs``,
-    Linux 4.0 and later; elsewhere nothing happens).
-    """
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass
-
-
-def _peak_rss_mb() -> float:
-    """The resident-memory high-water mark in MB: ``VmHWM`` where ``/proc`` has it.
-
-    ``ru_maxrss`` (the fallback) also keeps the peak of threads that have exited, which the
-    reset does not lower.
-    """
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 2**10
-    except OSError:
-        pass
-    return _maxrss_mb()
-
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+if __package__:  # imported by the runner, for the score formulas
+    from .measure import cpu_seconds, pickled_size, reset_peak_rss, resettable_peak_mb
+else:  # run by path by the peer's interpreter: this folder is sys.path[0]
+    from measure import cpu_seconds, pickled_size, reset_peak_rss, resettable_peak_mb
 
 
 def _build(model: str, task: str, seed: int, threads: int, params: dict):
@@ -138,8 +91,8 @@ def main(job_path: str) -> None:
         # Peers take integer class codes; predictions are mapped back to the labels.
         classes, targets = np.unique(y_train, return_inverse=True)
     gc.collect()
-    _reset_peak_rss()
-    baseline_mb = _peak_rss_mb()
+    reset_peak_rss()
+    baseline_mb = resettable_peak_mb()
     for index, seed in enumerate(job["seeds"]):
         row = {
             "dataset": job["dataset"],
@@ -151,20 +104,18 @@ def main(job_path: str) -> None:
         try:
             model = _build(job["model"], task, seed, threads, job["params"])
             gc.collect()
-            cpu_start = _cpu_seconds()
+            cpu_start = cpu_seconds()
             start = time.perf_counter()
             # 0.1.7's fit returns None: the model is not chained.
             model.fit(X_train, targets)
             fit_seconds = time.perf_counter() - start
-            fit_cpu_seconds = _cpu_seconds() - cpu_start
+            fit_cpu_seconds = cpu_seconds() - cpu_start
             start = time.perf_counter()
             predicted = np.asarray(model.predict(X_test))
             predict_seconds = time.perf_counter() - start
             if classes is not None:
                 predicted = classes[predicted.astype(np.int64)]
-            peak_mb = _peak_rss_mb()
-            writer = _CountingWriter()
-            pickle.dump(model, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            peak_mb = resettable_peak_mb()
             details = {"n_layers_": int(getattr(model, "n_layers_", 0))}
             if imputed:
                 details["imputed"] = (
@@ -182,7 +133,7 @@ def main(job_path: str) -> None:
                 predict_rows_per_second=n_test / max(predict_seconds, 1e-9),
                 peak_rss_mb=peak_mb,
                 peak_delta_mb=peak_mb - baseline_mb,
-                model_mb=writer.size / 2**20,
+                model_mb=pickled_size(model) / 2**20,
                 details=details,
             )
             del model
@@ -200,4 +151,8 @@ def main(job_path: str) -> None:
 
 
 if __name__ == "__main__":
+    # This folder leaves the path before the peer's libraries load: the harness modules' plain
+    # names (datasets, models, report, ...) must not shadow theirs.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != here]
     main(sys.argv[1])

@@ -36,9 +36,7 @@ import gc
 import json
 import math
 import os
-import pickle
 import platform
-import resource
 import shlex
 import subprocess
 import sys
@@ -50,10 +48,10 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION
+from .measure import cpu_seconds, pickled_size, reset_peak_rss, resettable_peak_mb
 
-# The peer's job script measures memory and scores the same way; it is standalone, so it holds
-# the code.
-from .peer_child import _peak_rss_mb, _reset_peak_rss, _scores
+# The peer's job script scores the same way; it runs without this package, so it holds the code.
+from .peer_child import _scores
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 THREAD_VARIABLES = (
@@ -315,31 +313,6 @@ def cascade_defaults() -> dict:
 
 
 # -------------------------------------------------------------------------- the worker
-class _CountingSink:
-    """A write-only file that only counts bytes."""
-
-    def __init__(self):
-        self.size = 0
-
-    def write(self, data) -> int:
-        size = memoryview(data).nbytes
-        self.size += size
-        return size
-
-
-def pickled_size(model) -> int:
-    """Bytes of ``pickle.dump(model, protocol=5)``, without writing them anywhere."""
-    sink = _CountingSink()
-    pickle.dump(model, sink, protocol=5)
-    return sink.size
-
-
-def _cpu_seconds() -> float:
-    """User plus system CPU seconds of this process, all threads together."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def prediction_scores(task: str, y_true, y_pred) -> dict:
     """The scores of one prediction of the test split.
 
@@ -375,8 +348,8 @@ def run_job(job: dict) -> None:
     dataset = load_dataset(job["dataset"], job["data_dir"], job["allow_download"])
     spec = MODELS[job["model"]]
     gc.collect()
-    _reset_peak_rss()
-    baseline_mb = _peak_rss_mb()
+    reset_peak_rss()
+    baseline_mb = resettable_peak_mb()
     for index, seed in enumerate(job["seeds"]):
         params = {**job["params"], **job["seed_params"].get(str(seed), {})}
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -387,15 +360,15 @@ def run_job(job: dict) -> None:
         try:
             model = spec.build(dataset, seed, threads, params)
             gc.collect()
-            cpu_start = _cpu_seconds()
+            cpu_start = cpu_seconds()
             start = time.perf_counter()
             model.fit(dataset.X_train, dataset.y_train)
             fit_seconds = time.perf_counter() - start
-            fit_cpu_seconds = _cpu_seconds() - cpu_start
+            fit_cpu_seconds = cpu_seconds() - cpu_start
             start = time.perf_counter()
             predicted = model.predict(dataset.X_test)
             predict_seconds = time.perf_counter() - start
-            peak_mb = _peak_rss_mb()
+            peak_mb = resettable_peak_mb()
             n_test = int(dataset.X_test.shape[0])
             row.update(
                 status="ok",

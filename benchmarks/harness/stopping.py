@@ -212,6 +212,7 @@ def compare_screening(datasets, seeds: int, threads: int, data_dir, out: Path) -
     from deepforest import CascadeForestClassifier
 
     from .datasets import load_dataset
+    from .measure import pickled_size
 
     rows = []
     for name in datasets:
@@ -234,7 +235,7 @@ def compare_screening(datasets, seeds: int, threads: int, data_dir, out: Path) -
                     "accuracy": accuracy,
                     "fit_seconds": fit_seconds,
                     "predict_seconds": predict_seconds,
-                    "model_mb": len(pickle.dumps(model)) / 2**20,
+                    "model_mb": pickled_size(model, protocol=pickle.DEFAULT_PROTOCOL) / 2**20,
                     "layers": model.n_layers_,
                     "screened_share": getattr(model, "screened_share_", np.zeros(1)).tolist(),
                 }

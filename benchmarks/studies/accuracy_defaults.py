@@ -25,7 +25,6 @@ import json
 import pickle
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from sklearn.metrics import accuracy_score, r2_score
@@ -33,6 +32,7 @@ from sklearn.metrics import accuracy_score, r2_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.harness.datasets import PANEL_CLASSIFICATION, PANEL_REGRESSION, load_dataset
+from benchmarks.harness.measure import pickled_size, timed
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 
 BEFORE = {"extra_max_features": 1, "boost_rounds": 0}
@@ -43,12 +43,8 @@ def fit_once(dataset, params: dict, seed: int, threads: int) -> dict:
     """Fit one cascade; return its test score and costs."""
     estimator = CascadeForestRegressor if dataset.is_regression else CascadeForestClassifier
     model = estimator(n_jobs=threads, random_state=seed, **params)
-    start = time.process_time()
-    model.fit(dataset.X_train, dataset.y_train)
-    fit_cpu = time.process_time() - start
-    start = time.process_time()
-    predicted = model.predict(dataset.X_test)
-    predict_cpu = time.process_time() - start
+    _, _, fit_cpu = timed(model.fit, dataset.X_train, dataset.y_train)
+    predicted, _, predict_cpu = timed(model.predict, dataset.X_test)
     if dataset.is_regression:
         score = r2_score(dataset.y_test, predicted)
     else:
@@ -58,7 +54,7 @@ def fit_once(dataset, params: dict, seed: int, threads: int) -> dict:
         "score": float(score),
         "fit_cpu": fit_cpu,
         "predict_cpu": predict_cpu,
-        "model_bytes": len(pickle.dumps(model)),
+        "model_bytes": pickled_size(model, protocol=pickle.DEFAULT_PROTOCOL),
         "layers": int(model.n_layers_),
         "boost_rounds": stage.get("rounds"),
     }

@@ -11,7 +11,7 @@ resident memory from the kernel's accounting of that child, ``os.wait4``):
 
 Usage (from the project root)::
 
-    python benchmarks/studies/cli_throughput.py  # ../shared/data/adult_raw.csv.gz
+    python benchmarks/studies/cli_throughput.py  # $DEEPFOREST_DATA_DIR or ../shared/data
     python benchmarks/studies/cli_throughput.py --rows 200000 1000000 --json results.json
 
 The machine is assumed shared: run it with ``nice -n 10``.
@@ -32,9 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from benchmarks.harness.measure import rusage_mb  # noqa: E402
+from benchmarks.harness.measure import cpu_seconds, data_dir, rusage_mb, wait_child  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "adult_raw.csv.gz"
+DEFAULT_DATA = data_dir() / "adult_raw.csv.gz"
 
 
 def measure(command: list[str], cwd: Path) -> dict:
@@ -44,16 +44,14 @@ def measure(command: list[str], cwd: Path) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        # wait4 gives this child's own resource usage.
-        _, status, usage = os.wait4(process.pid, 0)
+        usage = wait_child(process)
         seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return {
             "seconds": seconds,
             # CPU time does not depend on what else the machine runs, unlike wall time.
-            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "cpu_seconds": cpu_seconds(usage),
             "peak_rss_mb": rusage_mb(usage.ru_maxrss),
             "returncode": process.returncode,
             "stdout": out.read().decode(),

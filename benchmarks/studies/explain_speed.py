@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.harness.datasets import load_dataset
+from benchmarks.harness.measure import timed
 from deepforest import CascadeForestClassifier
 
 BACKGROUND_ROWS = 500
-
-
-def _cpu(call):
-    start = time.process_time()
-    result = call()
-    return result, time.process_time() - start
 
 
 def _top(strength: np.ndarray, k: int = 5) -> set:
@@ -47,12 +41,12 @@ def run(name: str, rows: int, shap_rows: int, threads: int) -> dict:
     data = load_dataset(name, allow_download=False)
     X_test = data.X_test[:rows]
     cascade = CascadeForestClassifier(n_jobs=threads, random_state=0)
-    _, cascade_fit = _cpu(lambda: cascade.fit(data.X_train, data.y_train))
+    _, _, cascade_fit = timed(cascade.fit, data.X_train, data.y_train)
     background = data.X_train[np.random.default_rng(0).permutation(len(data.X_train))][
         :BACKGROUND_ROWS
     ]
     cascade.explain(X_test[:100], background=background[:100])  # the kernels' first compile
-    explanation, cascade_seconds = _cpu(lambda: cascade.explain(X_test, background=background))
+    explanation, _, cascade_seconds = timed(cascade.explain, X_test, background=background)
     gap = np.abs(
         explanation.base_values + explanation.values.sum(axis=1) - cascade.predict_proba(X_test)
     ).max()
@@ -63,7 +57,7 @@ def run(name: str, rows: int, shap_rows: int, threads: int) -> dict:
     forest.fit(data.X_train, data.y_train)
     explainer = shap.TreeExplainer(forest)
     X_shap = X_test[:shap_rows]
-    shap_values, shap_seconds = _cpu(lambda: explainer.shap_values(X_shap, check_additivity=False))
+    shap_values, _, shap_seconds = timed(explainer.shap_values, X_shap, check_additivity=False)
     shap_values = np.asarray(shap_values)
     if shap_values.ndim == 3 and shap_values.shape[0] != len(X_shap):
         shap_values = np.moveaxis(shap_values, 0, -1)  # older shap: a list per class

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.harness.measure import peak_rss_mb, rusage_mb
+from benchmarks.harness.measure import peak_rss_mb, rusage_mb, wait_child
 
 CONFIGS = ("float32", "memmap", "memmap+spill", "dask-1", "dask-2")
 # Small cascade settings so that one fit of a million rows takes minutes on two cores:
@@ -189,9 +189,8 @@ def run_config(config: str, x_path: Path, y_path: Path, out: Path) -> dict:
     command += ["--result", str(result_path)]
     start = time.perf_counter()
     process = subprocess.Popen(command)
-    # wait4 gives this child's own resource usage, as a check of what it reports.
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    # The child's own resource usage, as a check of what it reports.
+    usage = wait_child(process)
     if process.returncode != 0 or not result_path.exists():
         return {"config": config, "error": f"exit code {process.returncode}"}
     record = json.loads(result_path.read_text())

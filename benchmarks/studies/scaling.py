@@ -36,7 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from benchmarks.harness.measure import peak_rss_mb  # noqa: E402
+from benchmarks.harness.measure import peak_rss_mb, pickled_size, timed  # noqa: E402
 
 MODELS = ("cascade", "lightgbm", "hist_gb")
 COSTS = {
@@ -95,9 +95,7 @@ def measure_one(table: str, model_name: str, rows: int, threads: int, seed: int)
     X, y, X_test, y_test, task = _table(table, rows, seed)
     model = _model(model_name, task, threads, seed)
     before = peak_rss_mb()
-    wall, cpu = time.perf_counter(), time.process_time()
-    model.fit(X, y)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    _, wall, cpu = timed(model.fit, X, y)
     peak = peak_rss_mb() - before
     start = time.perf_counter()
     predicted = model.predict(X_test)
@@ -116,7 +114,7 @@ def measure_one(table: str, model_name: str, rows: int, threads: int, seed: int)
         "fit_wall": wall,
         "fit_cpu": cpu,
         "peak_mb": peak,
-        "model_mb": len(pickle.dumps(model)) / 1e6,
+        "model_mb": pickled_size(model, protocol=pickle.DEFAULT_PROTOCOL) / 1e6,
         "predict_rows_per_s": len(X_test) / predict_seconds,
     }
     if table == "friedman":
