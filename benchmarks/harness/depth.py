@@ -349,11 +349,7 @@ def _table(points: list[dict], study: str, keys: tuple[str, ...], extra: tuple[s
         accuracy = [100 * p["accuracy"] for p in rows]
         cells = [str(v) for v in key]
         mean = statistics.fmean(accuracy)
-        spread = (
-            f" ± {math.sqrt(sum((a - mean) ** 2 for a in accuracy) / (len(accuracy) - 1)):.2f}"
-            if len(accuracy) > 1
-            else ""
-        )
+        spread = f" ± {statistics.stdev(accuracy):.2f}" if len(accuracy) > 1 else ""
         cells += [
             f"{mean:.2f}{spread}",
             f"{statistics.fmean([p['fit_seconds'] for p in rows]):.1f}",

@@ -38,6 +38,7 @@ import math
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -726,7 +727,7 @@ def check_results(out: Path) -> list[str]:
             scores.setdefault(key, []).append(row.get("score", row.get("accuracy")))
             if row.get("task") == "regression":
                 regression.add(key[0])
-    means = {key: sum(values) / len(values) for key, values in scores.items()}
+    means = {key: statistics.fmean(values) for key, values in scores.items()}
     best_r2: dict[str, float] = {}
     for (dataset, _), mean in means.items():
         if dataset in regression and mean == mean:  # NaN is no one's best

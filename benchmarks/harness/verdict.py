@@ -173,8 +173,7 @@ def rank_test(table: dict[str, dict[str, float]], alpha: float = ALPHA) -> RankT
             datasets.append(dataset)
     per_dataset = [ranks({m: table[d][m] for m in models}) for d in datasets]
     mean_ranks = {
-        m: sum(r[m] for r in per_dataset) / len(per_dataset) if per_dataset else math.nan
-        for m in models
+        m: statistics.fmean(r[m] for r in per_dataset) if per_dataset else math.nan for m in models
     }
     models = sorted(models, key=lambda m: mean_ranks[m])
     test = RankTest(
