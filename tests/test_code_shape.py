@@ -17,7 +17,6 @@ PRIVATE_NAMES_ALLOWED = {
     "harness/stopping.py": (
         "patches _growth.layer_evidence to record every layer's out-of-sample output"
     ),
-    "cascade_targets.py": "times random forests on deepforest._core.binning's bins",
     "studies/fuzz_model_files.py": "tells the model-file errors apart (_persistence, _loaded_cascade)",
     "studies/tabular_users.py": "reads the memory estimate (_estimate_memory)",
 }
