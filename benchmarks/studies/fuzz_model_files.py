@@ -84,6 +84,9 @@ MODELS = {
 # Models saved from Python (no command line wraps them): loaded with load_estimator, then
 # predicting on a saved array.
 PYTHON_MODELS = ("gcforest", "cascade")
+# The errors by which load_estimator refuses a file, told apart by name: the classes live in
+# private modules, and a refusal is any of them (or of their subclasses).
+REFUSALS = ("DamagedModelError", "MalformedModelError", "UntrustedModelError")
 
 
 def training_table(n_rows: int, task: str, seed: int) -> pd.DataFrame:
@@ -326,15 +329,16 @@ def _worker(connection, memory_limit: int) -> None:
 
 def _predict_in_python(model: str, data: str, stderr: io.StringIO) -> int:
     """Load with ``load_estimator`` and predict: 0, or 2 for a refusal by one of the
-    package's named errors; anything else escapes as a traceback."""
+    package's named errors (:data:`REFUSALS`); anything else escapes as a traceback."""
     import traceback
 
-    from deepforest._loaded_cascade import MalformedModelError
-    from deepforest._persistence import DamagedModelError, UntrustedModelError, load_estimator
+    from deepforest._persistence import load_estimator
 
     try:
         loaded = load_estimator(model)
-    except (DamagedModelError, MalformedModelError, UntrustedModelError) as error:
+    except ValueError as error:
+        if not any(kind.__name__ in REFUSALS for kind in type(error).__mro__):
+            raise
         stderr.write(f"refused: {error}\n")
         return 2
     try:
