@@ -19,7 +19,9 @@ from deepforest._private_imports import InvalidParameterError, StrOptions, valid
 
 def _run(setup: str, statement: str) -> subprocess.CompletedProcess:
     code = textwrap.dedent(setup) + "\n" + statement
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=1800
+    )
 
 
 @pytest.mark.parametrize(
