@@ -38,6 +38,7 @@ from sklearn.ensemble import (
 from sklearn.utils.class_weight import compute_sample_weight
 
 from . import splitting
+from .folds import fold_plan
 from .grower import OutOfSampleSums, TrainingRows, TreeSample, TreeSettings, grow_tree
 from .progress import advance
 from .rng import new_state
@@ -279,22 +280,6 @@ def tree_seeds(seed: int, n_trees: int) -> np.ndarray:
     return np.random.RandomState(seed).randint(np.iinfo(np.int64).max, size=n_trees, dtype=np.int64)
 
 
-def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
-    """Per fold: the rows its trees may draw, the rows they score, and how many trees it gets."""
-    if folds is None:
-        return [(np.arange(n_rows, dtype=np.int64), np.empty(0, dtype=np.int64), n_trees)]
-    n_folds = int(folds.max()) + 1
-    per_fold = [n_trees // n_folds + (k < n_trees % n_folds) for k in range(n_folds)]
-    return [
-        (
-            np.flatnonzero(folds != k).astype(np.int64),
-            np.flatnonzero(folds == k).astype(np.int64),
-            max(1, count),
-        )
-        for k, count in enumerate(per_fold)
-    ]
-
-
 def _grow_chunk(rows, jobs, settings, score, out_of_bag):
     """Grow the trees of one task; return them and their summed out-of-sample outputs."""
     n_rows = rows.X.shape[0] if score else 0
@@ -356,7 +341,7 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
         if groups is not None and folds is None
         else np.empty(0, dtype=np.int64)
     )
-    plan = _fold_plan(folds, n_rows, settings.n_trees)
+    plan = fold_plan(folds, n_rows, settings.n_trees)
     n_trees = sum(count for _, _, count in plan)
     fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
 
@@ -510,7 +495,7 @@ def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_tr
         _fill_never_scored(total, count, target, weights)
         return forest, total / count[:, np.newaxis]
     n_folds = int(folds.max()) + 1
-    plan = _fold_plan(folds, X.shape[0], settings.n_trees)
+    plan = fold_plan(folds, X.shape[0], settings.n_trees)
     out_of_fold = np.zeros((X.shape[0], n_outputs), dtype=np.float64) if score_training else None
     models = []
     for fold, (train, held_out, count) in enumerate(plan):
