@@ -21,13 +21,8 @@ from deepforest._core.forests import (
     TREES_PER_TASK,
     ForestSettings,
     Target,
-    bootstrap_size,
     fit_forest,
-    tree_seeds,
 )
-from deepforest._core.grower import draw_bootstrap
-from deepforest._core.rng import new_state
-from deepforest._core.traversal import pack_nodes, sum_trees
 from deepforest._core.trees import BinnedForest
 
 SETTINGS = ForestSettings(
@@ -51,21 +46,6 @@ def digits():
     return binner.transform(X_train), y_train, binner.transform(X_test), y_test
 
 
-def _tree_output(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:
-    out = np.zeros((X.shape[0], forest.n_outputs))
-    sum_trees(
-        np.ascontiguousarray(X),
-        forest.roots,
-        pack_nodes(forest.feature, forest.threshold, forest.left, forest.right),
-        forest.values,
-        forest.n_pure,
-        tree,
-        tree + 1,
-        out,
-    )
-    return out
-
-
 def _leaf_refs(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:
     refs = np.empty(X.shape[0], dtype=np.int64)
     for i, row in enumerate(X):
@@ -86,56 +66,6 @@ def _depth(forest: BinnedForest, tree: int) -> int:
         else:
             stack += [(forest.left[node], depth + 1), (forest.right[node], depth + 1)]
     return deepest
-
-
-@pytest.mark.parametrize("kind", ["random", "completely_random"])
-def test_out_of_bag_vectors_average_exactly_the_trees_that_left_the_row_out(digits, kind):
-    X, y, _, _ = digits
-    forest, oob = fit_forest(kind, SETTINGS, X, Target.classes(y, 10), None, None, seed=7)
-    n_rows = len(X)
-    total = np.zeros((n_rows, 10))
-    count = np.zeros(n_rows)
-    for tree, seed in enumerate(tree_seeds(7, forest.n_trees)):
-        counts = draw_bootstrap(n_rows, np.arange(n_rows), n_rows, new_state(int(seed)))
-        out_of_bag = counts == 0
-        total[out_of_bag] += _tree_output(forest, X[out_of_bag], tree)
-        count[out_of_bag] += 1
-    assert count.min() > 0  # 25 trees leave every row out at least once
-    np.testing.assert_allclose(oob, total / count[:, None], rtol=1e-12, atol=1e-15)
-
-
-def test_fold_vectors_come_from_the_trees_of_the_row_s_fold_which_never_drew_it(digits):
-    X, y, _, _ = digits
-    folds = np.arange(len(X)) % 3
-    forest, out_of_fold = fit_forest(
-        "random", SETTINGS, X, Target.classes(y, 10), None, folds, seed=3
-    )
-    np.testing.assert_array_equal(forest.fold_bounds, [0, 9, 17, 25])
-    seeds = tree_seeds(3, forest.n_trees)
-    for fold in range(3):
-        rows = folds == fold
-        begin, end = forest.fold_bounds[fold : fold + 2]
-        for tree in range(begin, end):
-            eligible = np.flatnonzero(~rows)
-            counts = draw_bootstrap(len(X), eligible, len(eligible), new_state(int(seeds[tree])))
-            assert counts[rows].sum() == 0 and counts.sum() == len(eligible)
-        np.testing.assert_allclose(
-            out_of_fold[rows], forest.output(X[rows], fold=fold), rtol=1e-12, atol=1e-15
-        )
-
-
-def test_results_are_bit_identical_for_any_n_jobs(digits):
-    X, y, X_test, _ = digits
-    results = []
-    for n_jobs in (1, 2, -1):
-        settings = dataclasses.replace(SETTINGS, n_jobs=n_jobs)
-        forest, oob = fit_forest("random", settings, X, Target.classes(y, 10), None, None, 0)
-        # More rows than one prediction task takes, so the rows are shared out too.
-        big = np.repeat(X_test, 20, axis=0)
-        results.append((oob, forest.output(big, n_jobs=n_jobs), forest.feature))
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_array_equal(a, b)
 
 
 def test_min_samples_leaf_and_max_depth_hold_in_every_tree(digits):
@@ -192,14 +122,6 @@ def test_zero_weight_rows_do_not_train_and_weights_shift_leaf_values():
     plain, _ = fit_forest("random", settings, X, Target.classes(y, 2), None, None, 0)
     weighted, _ = fit_forest("random", settings, X, Target.classes(y, 2), heavy, None, 0)
     assert weighted.output(X)[:, 1].mean() > plain.output(X)[:, 1].mean() + 0.1
-
-
-def test_max_samples_draws_fewer_rows():
-    assert bootstrap_size(None, 1000) == 1000
-    assert bootstrap_size(0.25, 1000) == 250
-    assert bootstrap_size(300, 1000) == 300 and bootstrap_size(3000, 1000) == 1000
-    counts = draw_bootstrap(1000, np.arange(1000), 250, new_state(0))
-    assert counts.sum() == 250
 
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])
@@ -305,14 +227,6 @@ def test_both_engines_give_estimators_with_the_same_attributes(estimator):
         assert model.predict(X[:5]).shape == y[:5].shape
         assert model.feature_importances_.shape == (X.shape[1],)
     assert fitted["numba"] == fitted["sklearn"]
-
-
-def test_absolute_error_needs_scikit_learn_s_trees():
-    X, y = load_diabetes(return_X_y=True)
-    model = CascadeForestRegressor(n_trees=4, max_layers=1, criterion="absolute_error")
-    assert model.fit(X, y).engine_ == "sklearn"
-    with pytest.raises(ValueError, match="engine='sklearn'"):
-        model.set_params(engine="numba").fit(X, y)
 
 
 def test_the_cascade_matches_its_reference_engine_over_seeds():
