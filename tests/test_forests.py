@@ -1,5 +1,6 @@
-"""_core.forests: the out-of-sample outputs of both schemes, exactly as defined; results that do
-not depend on n_jobs; the bootstrap's size; the engine a criterion needs."""
+"""_core.forests: the out-of-sample outputs of both schemes, exactly as defined, and the prior for
+rows no tree left out; results that do not depend on n_jobs; the bootstrap's size, the candidate
+features, the rows' weights; the engine a criterion needs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from deepforest._core.forests import (
     Target,
     bootstrap_size,
     fit_forest,
+    resolve_engine,
+    resolve_max_features,
+    row_weights,
     tree_seeds,
 )
 from deepforest._core.grower import draw_bootstrap
@@ -125,3 +129,50 @@ def test_absolute_error_needs_scikit_learn_s_trees():
     assert model.fit(X, y).engine_ == "sklearn"
     with pytest.raises(ValueError, match="engine='sklearn'"):
         model.set_params(engine="numba").fit(X, y)
+
+
+@pytest.mark.parametrize("engine", ["numba", "sklearn"])
+def test_rows_no_tree_left_out_get_the_weighted_class_prior_with_either_engine(digits, engine):
+    X, y, _, _ = digits
+    X = X[:300] if engine == "numba" else X[:300].astype(np.float32)
+    y = y[:300]
+    weights = np.where(y == 3, 4.0, 1.0)
+    settings = dataclasses.replace(SETTINGS, n_trees=5, engine=engine)
+    # All rows one group of identical rows: every tree draws some of them, so none is out of bag.
+    groups = np.zeros(len(y), dtype=np.int64)
+    _, oob = fit_forest(
+        "random", settings, X, Target.classes(y, 10), weights, None, 0, groups=groups
+    )
+    prior = np.bincount(y, weights=weights, minlength=10) / weights.sum()
+    np.testing.assert_allclose(oob, np.tile(prior, (len(y), 1)), rtol=1e-12)
+
+
+def test_the_engine_auto_stands_for_and_the_criteria_only_scikit_learn_offers():
+    assert resolve_engine("auto", "gini") == "numba"
+    assert resolve_engine("auto", "absolute_error") == "sklearn"
+    assert resolve_engine("sklearn", "gini") == "sklearn"
+    with pytest.raises(ValueError, match="only offered by scikit-learn's trees"):
+        resolve_engine("numba", "absolute_error")
+
+
+@pytest.mark.parametrize(
+    "max_features, expected",
+    [(None, 10), ("sqrt", 3), ("log2", 3), (0.25, 2), (0.01, 1), (4, 4), (20, 10)],
+)
+def test_max_features_counts_candidates_as_scikit_learn_does(max_features, expected):
+    assert resolve_max_features(max_features, 10) == expected
+
+
+def test_row_weights_are_sample_weights_times_class_weights():
+    y = np.array([0, 0, 0, 1])
+    target, sample_weight = Target.classes(y, 2), np.array([1.0, 2.0, 1.0, 1.0])
+    balanced = dataclasses.replace(SETTINGS, class_weight="balanced")
+    # "balanced": n_rows / (n_classes * class count): 4 / 6 for class 0, 4 / 2 for class 1.
+    weights = row_weights(balanced, target, sample_weight, 4)
+    np.testing.assert_allclose(weights, [2 / 3, 4 / 3, 2 / 3, 2.0])
+    # Per tree with "balanced_subsample", by the grower; none for regression.
+    per_tree = dataclasses.replace(SETTINGS, class_weight="balanced_subsample")
+    np.testing.assert_array_equal(row_weights(per_tree, target, sample_weight, 4), sample_weight)
+    regression = dataclasses.replace(balanced, is_classifier=False)
+    values = Target.regression(y.astype(float))
+    np.testing.assert_array_equal(row_weights(regression, values, None, 4), np.ones(4))
