@@ -1,4 +1,5 @@
-"""The memory estimate made before a fit, and the warning when it exceeds what is available."""
+"""_core.memory: the memory estimate made before a fit, and the warning when it exceeds what is
+available."""
 
 from __future__ import annotations
 
