@@ -10,7 +10,8 @@ line that says to train it again, never load half-way or predict with the wrong 
 * pickles and model files of this model format saved before the modules moved into the
   ``_core``, ``_scanning`` and ``cli`` subpackages name the old paths (``deepforest._grain``,
   ``deepforest._predictor``...): those names resolve, on first use, to the classes' new homes
-  (:data:`MOVED_MODULES`);
+  (:data:`MOVED_MODULES`); a class that left a module that still exists stays there as an alias
+  (:data:`MOVED_CLASSES`);
 * every fitted estimator stores the model format it was saved in (``__getstate__``) and refuses
   another one when it is loaded (``__setstate__``).
 
@@ -51,6 +52,13 @@ MOVED_MODULES = {
     "deepforest._compat": ("deepforest._private_imports",),
     "deepforest._legacy": ("deepforest._model_format",),
     "deepforest._migration": ("deepforest._deepforest017",),
+}
+
+# Classes that moved out of a module that still exists: a saved model may name them by the old
+# path, where the old module keeps the name as an alias of the class (pickle and skops look a
+# class up in the module they saved it under). The value is the class's path now.
+MOVED_CLASSES = {
+    "deepforest._core.forests.SklearnForest": "deepforest._core.sklearn_engine.SklearnForest",
 }
 
 _FITTED_MARKERS = ("layers_", "grains_", "pipeline_")

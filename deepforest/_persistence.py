@@ -40,11 +40,11 @@ from ._loaded_trees import (
 # tests/test_cli_internals.py saves and loads every estimator variant and fails until it is).
 TRUSTED_TYPES = (
     "deepforest._core.binning.QuantileBinner",
-    "deepforest._core.forests.SklearnForest",
     "deepforest._core.layer.Layer",
     "deepforest._core.layer_estimators.FoldModels",
     "deepforest._core.trees.BinnedForest",
     "deepforest._core.predictor.ForestPredictor",
+    "deepforest._core.sklearn_engine.SklearnForest",
     "deepforest._scanning.grain.GrainForests",
     "deepforest.cascade.CascadeForestClassifier",
     "deepforest.cascade.CascadeForestRegressor",
@@ -72,7 +72,7 @@ def trusted_types() -> list[str]:
     """The types to trust: :data:`TRUSTED_TYPES` (also under the paths earlier files name them
     by, which :mod:`deepforest._model_format` resolves to the same classes) and
     :data:`BOOSTING_TYPES`."""
-    from ._model_format import MOVED_MODULES
+    from ._model_format import MOVED_CLASSES, MOVED_MODULES
 
     earlier = [
         f"{old}.{name}"
@@ -80,6 +80,7 @@ def trusted_types() -> list[str]:
         for module, _, name in (trusted.rpartition(".") for trusted in TRUSTED_TYPES)
         if module in targets
     ]
+    earlier += [old for old, new in MOVED_CLASSES.items() if new in TRUSTED_TYPES]
     return [*TRUSTED_TYPES, *earlier, *BOOSTING_TYPES]
 
 

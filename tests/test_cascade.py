@@ -27,7 +27,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
-from deepforest._core.layer import stacking_weights
 from deepforest._preparation import resolved_max_features
 
 SMALL = {"n_trees": 10, "max_layers": 3, "random_state": 0}
@@ -437,19 +436,6 @@ def test_regressor_beats_a_random_forest_with_its_trees_on_noisy_features(seed):
         n_trees=50, extra_max_features=1, boost_rounds=0, random_state=seed
     ).fit(X_train, y_train)
     assert gcforest_like.layers_[-1].output_weights[0::2].sum() > 0.8
-
-
-def test_stacking_weights_are_convex_and_follow_the_better_forest():
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=(500, 1))
-    good, noise = y + 0.1 * rng.normal(size=y.shape), rng.normal(size=y.shape)
-    weights = stacking_weights([good, noise], y, None)
-    assert weights.min() >= 0 and weights.sum() == pytest.approx(1.0)
-    assert weights[0] > 0.95
-    # Rows weighted zero do not count: there the noise is the truth.
-    truth = np.where(np.arange(500)[:, None] < 250, y, noise)
-    sample_weight = (np.arange(500) >= 250).astype(float)
-    assert stacking_weights([good, noise], truth, sample_weight)[1] > 0.95
 
 
 def test_multi_output_regression():

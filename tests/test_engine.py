@@ -1,14 +1,15 @@
-"""The compiled forest engine against its definition and against scikit-learn's forests.
+"""The compiled forest engine against scikit-learn's forests, its reference.
 
-What must hold exactly (out-of-sample rows never scored by a tree that trained on them, leaf
-sizes, depths, bit-identical results for any n_jobs) is checked exactly; what is statistical
-(accuracy, importances) is checked over several seeds against engine="sklearn".
+What is statistical (accuracy, R², importances) is checked over several seeds against
+engine="sklearn"; both engines give estimators with the same attributes. What must hold exactly
+is tested with the module that owns it: test_forests.py (out-of-sample outputs, n_jobs),
+test_grower.py (leaf sizes, depths, leaf values), test_trees.py. Also: the compiled kernels'
+cache in a read-only installation.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 
 import numpy as np
 import pytest
@@ -17,18 +18,7 @@ from sklearn.model_selection import train_test_split
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.binning import QuantileBinner
-from deepforest._core.forests import (
-    TREES_PER_TASK,
-    ForestSettings,
-    Target,
-    bootstrap_size,
-    fit_forest,
-    tree_seeds,
-)
-from deepforest._core.grower import draw_bootstrap
-from deepforest._core.rng import new_state
-from deepforest._core.traversal import pack_nodes, sum_trees
-from deepforest._core.trees import BinnedForest
+from deepforest._core.forests import TREES_PER_TASK, ForestSettings, Target, fit_forest
 
 SETTINGS = ForestSettings(
     is_classifier=True,
@@ -49,157 +39,6 @@ def digits():
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
     binner = QuantileBinner().fit(X_train)
     return binner.transform(X_train), y_train, binner.transform(X_test), y_test
-
-
-def _tree_output(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:
-    out = np.zeros((X.shape[0], forest.n_outputs))
-    sum_trees(
-        np.ascontiguousarray(X),
-        forest.roots,
-        pack_nodes(forest.feature, forest.threshold, forest.left, forest.right),
-        forest.values,
-        forest.n_pure,
-        tree,
-        tree + 1,
-        out,
-    )
-    return out
-
-
-def _leaf_refs(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:
-    refs = np.empty(X.shape[0], dtype=np.int64)
-    for i, row in enumerate(X):
-        node = forest.roots[tree]
-        while node >= 0:
-            go_left = row[forest.feature[node]] <= forest.threshold[node]
-            node = forest.left[node] if go_left else forest.right[node]
-        refs[i] = -1 - node
-    return refs
-
-
-def _depth(forest: BinnedForest, tree: int) -> int:
-    deepest, stack = 0, [(forest.roots[tree], 0)]
-    while stack:
-        node, depth = stack.pop()
-        if node < 0:
-            deepest = max(deepest, depth)
-        else:
-            stack += [(forest.left[node], depth + 1), (forest.right[node], depth + 1)]
-    return deepest
-
-
-@pytest.mark.parametrize("kind", ["random", "completely_random"])
-def test_out_of_bag_vectors_average_exactly_the_trees_that_left_the_row_out(digits, kind):
-    X, y, _, _ = digits
-    forest, oob = fit_forest(kind, SETTINGS, X, Target.classes(y, 10), None, None, seed=7)
-    n_rows = len(X)
-    total = np.zeros((n_rows, 10))
-    count = np.zeros(n_rows)
-    for tree, seed in enumerate(tree_seeds(7, forest.n_trees)):
-        counts = draw_bootstrap(n_rows, np.arange(n_rows), n_rows, new_state(int(seed)))
-        out_of_bag = counts == 0
-        total[out_of_bag] += _tree_output(forest, X[out_of_bag], tree)
-        count[out_of_bag] += 1
-    assert count.min() > 0  # 25 trees leave every row out at least once
-    np.testing.assert_allclose(oob, total / count[:, None], rtol=1e-12, atol=1e-15)
-
-
-def test_fold_vectors_come_from_the_trees_of_the_row_s_fold_which_never_drew_it(digits):
-    X, y, _, _ = digits
-    folds = np.arange(len(X)) % 3
-    forest, out_of_fold = fit_forest(
-        "random", SETTINGS, X, Target.classes(y, 10), None, folds, seed=3
-    )
-    np.testing.assert_array_equal(forest.fold_bounds, [0, 9, 17, 25])
-    seeds = tree_seeds(3, forest.n_trees)
-    for fold in range(3):
-        rows = folds == fold
-        begin, end = forest.fold_bounds[fold : fold + 2]
-        for tree in range(begin, end):
-            eligible = np.flatnonzero(~rows)
-            counts = draw_bootstrap(len(X), eligible, len(eligible), new_state(int(seeds[tree])))
-            assert counts[rows].sum() == 0 and counts.sum() == len(eligible)
-        np.testing.assert_allclose(
-            out_of_fold[rows], forest.output(X[rows], fold=fold), rtol=1e-12, atol=1e-15
-        )
-
-
-def test_results_are_bit_identical_for_any_n_jobs(digits):
-    X, y, X_test, _ = digits
-    results = []
-    for n_jobs in (1, 2, -1):
-        settings = dataclasses.replace(SETTINGS, n_jobs=n_jobs)
-        forest, oob = fit_forest("random", settings, X, Target.classes(y, 10), None, None, 0)
-        # More rows than one prediction task takes, so the rows are shared out too.
-        big = np.repeat(X_test, 20, axis=0)
-        results.append((oob, forest.output(big, n_jobs=n_jobs), forest.feature))
-    for other in results[1:]:
-        for a, b in zip(results[0], other, strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
-def test_min_samples_leaf_and_max_depth_hold_in_every_tree(digits):
-    X, y, _, _ = digits
-    # Without bootstrap every row trains every tree once, so leaf sizes are row counts.
-    settings = dataclasses.replace(
-        SETTINGS, n_trees=6, min_samples_leaf=7, bootstrap=False, max_features=None
-    )
-    forest, _ = fit_forest("random", settings, X, Target.classes(y, 10), None, None, 0)
-    for tree in range(forest.n_trees):
-        _, sizes = np.unique(_leaf_refs(forest, X, tree), return_counts=True)
-        assert sizes.min() >= 7
-    shallow = dataclasses.replace(SETTINGS, n_trees=6, max_depth=3)
-    forest, _ = fit_forest("completely_random", shallow, X, Target.classes(y, 10), None, None, 0)
-    assert max(_depth(forest, tree) for tree in range(forest.n_trees)) == 3
-
-
-def test_min_weight_fraction_leaf_holds_in_every_leaf(digits):
-    X, y, _, _ = digits
-    weights = np.where(y < 5, 3.0, 1.0)
-    settings = dataclasses.replace(
-        SETTINGS, n_trees=4, bootstrap=False, max_features=None, min_weight_fraction_leaf=0.02
-    )
-    for kind in ("random", "completely_random"):
-        forest, _ = fit_forest(kind, settings, X, Target.classes(y, 10), weights, None, 0)
-        for tree in range(forest.n_trees):
-            refs = _leaf_refs(forest, X, tree)
-            leaf_weight = np.bincount(np.unique(refs, return_inverse=True)[1], weights=weights)
-            assert leaf_weight.min() >= 0.02 * weights.sum() - 1e-9
-
-
-def test_pure_leaves_store_no_values_and_leaves_hold_class_frequencies(digits):
-    X, y, _, _ = digits
-    forest, _ = fit_forest("random", SETTINGS, X, Target.classes(y, 10), None, None, 0)
-    # Fully grown trees on clean digits: most leaves are pure and cost no value row.
-    n_leaves = forest.n_nodes + forest.n_trees
-    assert forest.values.shape[0] < 0.2 * n_leaves
-    assert forest.values.dtype == np.float32
-    np.testing.assert_allclose(forest.values.sum(axis=1), 1.0, rtol=1e-6)
-    proba = forest.output(X)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-
-
-def test_zero_weight_rows_do_not_train_and_weights_shift_leaf_values():
-    X, y = make_classification(n_samples=600, n_features=6, flip_y=0.2, random_state=0)
-    X = QuantileBinner().fit_transform(X)
-    weight = np.ones(len(y))
-    weight[y == 1] = 0.0
-    forest, _ = fit_forest("random", SETTINGS, X, Target.classes(y, 2), weight, None, 0)
-    np.testing.assert_array_equal(forest.output(X)[:, 1], 0.0)
-    # Leaves of 20 rows mix the classes: weighting one class five-fold raises its share.
-    settings = dataclasses.replace(SETTINGS, min_samples_leaf=20)
-    heavy = np.where(y == 1, 5.0, 1.0)
-    plain, _ = fit_forest("random", settings, X, Target.classes(y, 2), None, None, 0)
-    weighted, _ = fit_forest("random", settings, X, Target.classes(y, 2), heavy, None, 0)
-    assert weighted.output(X)[:, 1].mean() > plain.output(X)[:, 1].mean() + 0.1
-
-
-def test_max_samples_draws_fewer_rows():
-    assert bootstrap_size(None, 1000) == 1000
-    assert bootstrap_size(0.25, 1000) == 250
-    assert bootstrap_size(300, 1000) == 300 and bootstrap_size(3000, 1000) == 1000
-    counts = draw_bootstrap(1000, np.arange(1000), 250, new_state(0))
-    assert counts.sum() == 250
 
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])
@@ -257,19 +96,6 @@ def test_regression_matches_scikit_learn_over_seeds(criterion):
     assert abs(np.mean(r2["numba"]) - np.mean(r2["sklearn"])) < 0.03, r2
 
 
-def test_multi_output_regression_leaves_hold_one_mean_per_target():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 4))
-    Y = np.column_stack([X[:, 0] * 3, -X[:, 1], np.full(400, 2.5)])
-    settings = dataclasses.replace(SETTINGS, is_classifier=False, max_features=None)
-    forest, oob = fit_forest(
-        "random", settings, QuantileBinner().fit_transform(X), Target.regression(Y), None, None, 0
-    )
-    assert forest.values.shape[1] == 3 and oob.shape == (400, 3)
-    np.testing.assert_allclose(oob[:, 2], 2.5)
-    assert np.corrcoef(oob[:, 0], Y[:, 0])[0, 1] > 0.95
-
-
 def test_feature_importances_agree_with_scikit_learn():
     X, y = make_classification(
         n_samples=2000,
@@ -305,14 +131,6 @@ def test_both_engines_give_estimators_with_the_same_attributes(estimator):
         assert model.predict(X[:5]).shape == y[:5].shape
         assert model.feature_importances_.shape == (X.shape[1],)
     assert fitted["numba"] == fitted["sklearn"]
-
-
-def test_absolute_error_needs_scikit_learn_s_trees():
-    X, y = load_diabetes(return_X_y=True)
-    model = CascadeForestRegressor(n_trees=4, max_layers=1, criterion="absolute_error")
-    assert model.fit(X, y).engine_ == "sklearn"
-    with pytest.raises(ValueError, match="engine='sklearn'"):
-        model.set_params(engine="numba").fit(X, y)
 
 
 def test_the_cascade_matches_its_reference_engine_over_seeds():
@@ -373,15 +191,3 @@ def test_compiled_kernels_are_cached_elsewhere_when_the_package_directory_is_rea
     cached = list((home / ".cache" / "numba").rglob("*.nbi"))
     assert any("grow_tree" in path.name for path in cached)
     assert not any(p.is_dir() for p in package.rglob("__pycache__"))
-
-
-def test_the_node_table_made_for_prediction_is_never_saved(digits):
-    X_train, y_train, X_test, _ = digits
-    forest, _ = fit_forest("random", SETTINGS, X_train, Target.classes(y_train, 10), None, None, 0)
-    before = len(pickle.dumps(forest))
-    expected = forest.output(X_test)
-    assert "_nodes" in forest.__dict__  # made on first use, kept for the next call
-    copy = pickle.loads(pickle.dumps(forest))
-    assert len(pickle.dumps(forest)) == before
-    assert "_nodes" not in copy.__dict__
-    np.testing.assert_array_equal(copy.output(X_test), expected)

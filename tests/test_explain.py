@@ -12,7 +12,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor, Contributions
-from deepforest._core.contributions import shares
 
 # Contributions add up to the prediction to float precision, not approximately.
 EXACT = 1e-10
@@ -227,19 +226,6 @@ def test_parts_explain_cannot_trace_are_named(estimator, params, message):
     model = estimator(n_trees=10, max_layers=1, random_state=0, **params).fit(X[:200], y[:200])
     with pytest.raises(ValueError, match=message):
         model.explain(X[:200])
-
-
-def test_shares_keep_the_sum_and_the_signs():
-    totals = np.array([[0.3, -0.1, 0.0], [1.0, -1.0, 0.0], [0.0, 0.0, 0.0]])
-    out = shares(totals, totals.sum(axis=1))
-    np.testing.assert_allclose(out.sum(axis=1), 1.0)
-    np.testing.assert_allclose(out[0], [1.125, -0.125, 0.0])  # half the magnitude survives
-    np.testing.assert_allclose(out[1], [0.5, 0.5, 0.0])  # cancelling: by magnitude
-    same_way = np.array([[0.3, 0.1, 0.0]])
-    np.testing.assert_allclose(shares(same_way, same_way.sum(axis=1)), [[0.75, 0.25, 0.0]])
-    large = np.array([[1.0, -0.9]])  # a change of 0.1: its ratios would be 10 and -9
-    assert np.abs(shares(large, large.sum(axis=1))).max() <= 2 * 1.0 / 1.9
-    np.testing.assert_allclose(out[2], [1 / 3] * 3)  # nothing moved: equally
 
 
 def test_a_spilled_layer_is_read_once_for_the_background_and_once_per_batch(tmp_path, monkeypatch):

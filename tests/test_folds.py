@@ -1,5 +1,5 @@
-"""_core.folds: rows identical after binning, stratified folds that keep them together, and
-what out_of_sample="auto" resolves to."""
+"""_core.folds: rows identical after binning, stratified folds that keep them together, how a
+forest's trees are shared out among the folds, and what out_of_sample="auto" resolves to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from deepforest import CascadeForestClassifier
-from deepforest._core.folds import DUPLICATE_SHARE_FOR_FOLDS, assign_folds, duplicate_groups
+from deepforest._core.folds import (
+    DUPLICATE_SHARE_FOR_FOLDS,
+    assign_folds,
+    duplicate_groups,
+    fold_plan,
+)
 
 # ------------------------------------------------------------------ folds
 
@@ -133,6 +138,23 @@ def test_regression_folds_are_balanced_groups():
     group_fold = folds[::3]
     np.testing.assert_array_equal(np.repeat(group_fold, 3), folds)
     np.testing.assert_array_equal(np.sort(np.bincount(group_fold)), [3, 4, 4])
+
+
+def test_the_fold_plan_shares_the_trees_out_and_never_lets_a_fold_train_on_itself():
+    folds = np.array([0, 1, 2, 0, 1, 2, 0])
+    plan = fold_plan(folds, 7, n_trees=8)
+    # 8 trees over 3 folds: the first two folds take one more.
+    assert [count for _, _, count in plan] == [3, 3, 2]
+    for fold, (eligible, held_out, _) in enumerate(plan):
+        np.testing.assert_array_equal(held_out, np.flatnonzero(folds == fold))
+        np.testing.assert_array_equal(eligible, np.flatnonzero(folds != fold))
+        assert eligible.dtype == held_out.dtype == np.int64
+    # Fewer trees than folds: every fold still gets a tree.
+    assert [count for _, _, count in fold_plan(folds, 7, n_trees=2)] == [1, 1, 1]
+    # Out of bag: all trees draw from every row and score none here.
+    ((eligible, held_out, count),) = fold_plan(None, 5, n_trees=8)
+    np.testing.assert_array_equal(eligible, np.arange(5))
+    assert held_out.size == 0 and count == 8
 
 
 # ------------------------------------------------------------ out_of_sample="auto"

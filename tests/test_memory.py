@@ -1,87 +1,167 @@
-"""Memory: a float32 memmap is trained on without a float64 copy of it."""
+"""_core.memory: the memory estimate made before a fit, and the warning when it exceeds what is
+available."""
 
 from __future__ import annotations
 
-import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits, make_classification, make_regression
 
-from deepforest import CascadeForestClassifier
+from deepforest import CascadeForestClassifier, CascadeForestRegressor
+from deepforest._core.memory import (
+    MEMORY_LIMIT_VARIABLE,
+    available_memory,
+    estimate_memory,
+    leaves_per_tree,
+)
 
-N_ROWS, N_FEATURES = 100_000, 100
-FLOAT64_COPY = 8 * N_ROWS * N_FEATURES  # 80 MB
+TREE_ARRAYS = ("roots", "feature", "threshold", "left", "right", "values")
 
 
-@pytest.fixture(scope="module")
-def memmap_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("memmap") / "X.npy"
+def _layer_bytes(layer) -> int:
+    return sum(getattr(forest, name).nbytes for forest in layer.forests for name in TREE_ARRAYS)
+
+
+@pytest.mark.parametrize("min_samples_leaf", [1, 4, 16])
+def test_regression_layers_are_as_large_as_estimated(min_samples_leaf):
+    # Regression trees grow to the bound: one leaf per distinct row drawn (or per leaf size).
+    X, y = make_regression(n_samples=3000, n_features=8, noise=5.0, random_state=0)
+    model = CascadeForestRegressor(
+        n_trees=20, max_layers=1, min_samples_leaf=min_samples_leaf, random_state=0
+    ).fit(X, y)
+    estimate = model._estimate_memory(3000, 8, 1, min_samples_leaf)
+    assert 0.75 < _layer_bytes(model.layers_[0]) / estimate.layer_bytes <= 1.05
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        lambda: load_digits(return_X_y=True),
+        lambda: make_classification(
+            n_samples=2000,
+            n_features=10,
+            flip_y=0.3,
+            n_classes=3,
+            n_informative=5,
+            random_state=0,
+        ),
+    ],
+    ids=["clean digits", "noisy 3 classes"],
+)
+@pytest.mark.parametrize("min_samples_leaf", [1, 8])
+def test_classification_estimates_are_upper_bounds(dataset, min_samples_leaf):
+    X, y = dataset()
+    model = CascadeForestClassifier(
+        n_trees=20, max_layers=1, min_samples_leaf=min_samples_leaf, random_state=0
+    ).fit(X, y)
+    estimate = model._estimate_memory(*X.shape, len(model.classes_), min_samples_leaf)
+    assert _layer_bytes(model.layers_[0]) <= estimate.layer_bytes
+
+
+def test_fewer_rows_larger_leaves_and_spilling_shrink_the_estimate():
+    base = {
+        "n_samples": 100_000,
+        "n_features": 20,
+        "n_outputs": 1,
+        "n_forests": 4,
+        "n_trees": 100,
+        "rows_drawn": 100_000,
+        "min_samples_leaf": 1,
+        "max_depth": None,
+        "layers_in_memory": 3,
+        "is_classifier": False,
+    }
+    full = estimate_memory(**base)
+    assert estimate_memory(**{**base, "rows_drawn": 20_000}).layer_bytes < full.layer_bytes / 3
+    assert estimate_memory(**{**base, "min_samples_leaf": 8}).layer_bytes < full.layer_bytes / 8
+    spilled = estimate_memory(**base, spilled=True)
+    assert spilled.layer_bytes == full.layer_bytes
+    assert spilled.fit_bytes < full.fit_bytes / 2
+    assert estimate_memory(**{**base, "max_depth": 5}).layer_bytes < full.layer_bytes / 1000
+
+
+def test_leaves_per_tree():
+    # A bootstrap of n from n holds about 63.2 % of the rows once or more.
+    assert leaves_per_tree(10_000, 10_000, 1, None) == pytest.approx(6321, abs=1)
+    assert leaves_per_tree(10_000, 10_000, 10, None) == pytest.approx(10_000 / 18)
+    assert leaves_per_tree(10_000, 10_000, 0.01, None) == pytest.approx(10_000 / 180)
+    assert leaves_per_tree(10_000, 10_000, 1, 3) == 8
+
+
+def test_the_limit_comes_from_the_environment_when_set(monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "2e9")
+    assert available_memory() == 2_000_000_000
+    for text in ("lots", "nan", "inf", "-1e9", "0"):
+        monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, text)
+        with pytest.raises(ValueError, match="must be a positive number of bytes"):
+            available_memory()
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE)
+    assert available_memory() > 0
+
+
+def test_a_fit_beyond_the_memory_limit_warns_and_names_the_remedies(monkeypatch):
+    X, y = make_regression(n_samples=500, n_features=5, random_state=0)
+    model = CascadeForestRegressor(n_trees=10, max_layers=1, random_state=0)
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "100000")  # 100 kB
+    with pytest.warns(UserWarning, match="more memory than the 0.1 MiB available") as record:
+        model.fit(X, y)
+    message = str(record[0].message)
+    for remedy in ("max_samples", "min_samples_leaf", "n_trees", "spill_dir"):
+        assert remedy in message
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, str(10**12))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_the_boosting_stage_fits_in_what_the_estimate_adds_for_it():
+    """tracemalloc sees numpy's buffers: the stage's peak stays under the estimate's share."""
+    import tracemalloc
+
+    from deepforest._core.boosting import BoostingSettings, fit_boosting, histogram_offsets
+
+    n_samples, n_features, n_classes = 20_000, 10, 8
     rng = np.random.default_rng(0)
-    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(N_ROWS, N_FEATURES))
-    for start in range(0, N_ROWS, 10_000):
-        X[start : start + 10_000] = rng.standard_normal((10_000, N_FEATURES), dtype=np.float32)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int8)
-    X.flush()
-    del X
-    return np.load(path, mmap_mode="r"), y
-
-
-def _peak_bytes(function) -> int:
+    X = rng.integers(0, 64, size=(n_samples, n_features)).astype(np.uint8)
+    codes = (X[:, 0] // 8).astype(int)
+    base = np.full((n_samples, n_classes), 1 / n_classes)
+    settings = BoostingSettings(40, 0.1, 3, 5, 1.0, histogram_offsets([64] * n_features), 64)
+    arguments = {
+        "n_samples": n_samples,
+        "n_features": n_features,
+        "n_outputs": n_classes,
+        "n_forests": 4,
+        "n_trees": 10,
+        "rows_drawn": n_samples,
+        "min_samples_leaf": 1,
+        "max_depth": None,
+        "layers_in_memory": 3,
+        "is_classifier": True,
+    }
+    share = (
+        estimate_memory(**arguments, boosted=True).fit_bytes
+        - estimate_memory(**arguments).fit_bytes
+    )
+    y = np.eye(n_classes)[codes]
+    weight, groups = np.ones(n_samples), np.arange(n_samples)
     tracemalloc.start()
     try:
-        function()
-        return tracemalloc.get_traced_memory()[1]
+        fit_boosting(
+            X,
+            y,
+            base,
+            weight,
+            groups,
+            settings,
+            is_classification=True,
+            rounds="auto",
+            rng=np.random.RandomState(0),
+        )
+        _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-
-
-def test_tracemalloc_sees_a_float64_copy(memmap_data):
-    """The instrument works: copying the memmap to float64 shows up in full."""
-    X, _ = memmap_data
-    assert _peak_bytes(lambda: np.asarray(X, dtype=np.float64)) >= FLOAT64_COPY
-
-
-def test_fit_on_float32_memmap_makes_no_float64_copy(memmap_data):
-    X, y = memmap_data
-    assert isinstance(X, np.memmap) and X.dtype == np.float32
-    model = CascadeForestClassifier(
-        n_estimators=1,
-        n_trees=4,
-        max_layers=1,
-        max_depth=6,
-        min_samples_leaf=1,
-        # A few boosting rounds: the stage must not copy the input either, and its search for
-        # a round count would only add time here.
-        boost_rounds=3,
-        random_state=0,
-    )
-    peak = _peak_bytes(lambda: model.fit(X, y))
-    # Without a copy, fit holds the uint8 binned matrix (1 byte per value), the layer's copies
-    # ordered by column and by row for the trees (2 bytes) and the binner's and the trees'
-    # working arrays: measured 6.2 bytes per value. A float64 copy (8 bytes) would live as
-    # long as the validated input, through the whole fit: over 14 bytes.
-    n_values = N_ROWS * N_FEATURES
-    assert peak < 10 * n_values, f"fit peaked at {peak / n_values:.1f} bytes per input value"
-    # Four trees of depth 6 among 100 features: a sanity check, not a benchmark (0.79).
-    assert model.score(X[:1000], y[:1000]) > 0.7
-
-
-def test_next_layer_features_do_not_coexist_with_the_previous_ones(memmap_data):
-    """Between layers, no second float32 matrix and no float64 one: measured 7.9 bytes a value."""
-    X, y = memmap_data
-    model = CascadeForestClassifier(
-        n_estimators=1,
-        n_trees=4,
-        max_layers=2,
-        max_depth=6,
-        min_samples_leaf=1,
-        boost_rounds=3,
-        random_state=0,
-    )
-    peak = _peak_bytes(lambda: model.fit(X, y))
-    assert len(model.history_["score"]) == 2, "the test needs a second layer to be built"
-    # Keeping the first layer's float32 matrix (4 bytes a value) while the second's is built
-    # peaks at about 10 bytes a value; building the second through float64 (hstack promoting
-    # to the class vectors' dtype) at about 14.
-    n_values = N_ROWS * N_FEATURES
-    assert peak < 9 * n_values, f"fit peaked at {peak / n_values:.1f} bytes per input value"
+    # The inputs (y, base) are the caller's; the stage's own allocations must fit the share.
+    assert peak < share, (peak, share)

@@ -394,3 +394,25 @@ def test_a_crafted_boosted_tree_is_refused_as_the_file_loads(tmp_path, damage, p
     crafted = save_estimator(loaded, tmp_path / "crafted.skops")
     with pytest.raises(ValueError, match=f"gradient-boosted tree .* malformed \\({problem}"):
         load_estimator(crafted)
+
+
+def test_a_model_file_naming_the_scikit_learn_forest_by_its_old_path_loads(tmp_path, monkeypatch):
+    """Files of this format saved before the scikit-learn engine had a module of its own name
+    its forest ``deepforest._core.forests.SklearnForest``: trusted, and the same class."""
+    from deepforest._core.sklearn_engine import SklearnForest
+
+    X, y = load_iris(return_X_y=True)
+    model = CascadeForestClassifier(n_trees=4, max_layers=1, engine="sklearn", random_state=0)
+    model.fit(X, y)
+    path = tmp_path / "old.skops"
+    # skops names a class by its __module__.
+    monkeypatch.setattr(SklearnForest, "__module__", "deepforest._core.forests")
+    save_estimator(model, path)
+    monkeypatch.undo()
+    names = {f"{node.get('__module__')}.{node.get('__class__')}" for node in _schema_nodes(path)}
+    assert "deepforest._core.forests.SklearnForest" in names
+    assert "deepforest._core.sklearn_engine.SklearnForest" not in names
+    assert "deepforest._core.forests.SklearnForest" in trusted_types()
+    loaded = load_estimator(path)
+    assert type(loaded.layers_[0].forests[0]) is SklearnForest
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -177,3 +177,36 @@ def test_every_moved_module_answers_for_the_modules_that_hold_its_names():
     assert _legacy.IncompatibleModelError is IncompatibleModelError
     assert _compat.validate_params.__module__ == "deepforest._private_imports"
     assert _migration.DeepForestMethods.__module__ == "deepforest._deepforest017"
+
+
+def test_every_moved_class_answers_by_its_old_path():
+    import importlib
+
+    from deepforest._model_format import MOVED_CLASSES
+
+    def resolve(path):
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+    for old, new in MOVED_CLASSES.items():
+        assert resolve(old) is resolve(new), old
+        assert f"{resolve(new).__module__}.{resolve(new).__qualname__}" == new
+
+
+def test_a_pickle_naming_the_scikit_learn_forest_by_its_old_path_predicts_the_same(monkeypatch):
+    """Models of this format saved before the scikit-learn engine had a module of its own."""
+    import numpy as np
+
+    from deepforest._core.sklearn_engine import SklearnForest
+
+    X, y = load_iris(return_X_y=True)
+    model = CascadeForestClassifier(n_trees=4, max_layers=1, engine="sklearn", random_state=0)
+    model.fit(X, y)
+    # pickle names a class by its __module__ (and checks that the name there is the class).
+    monkeypatch.setattr(SklearnForest, "__module__", "deepforest._core.forests")
+    data = pickle.dumps(model)
+    monkeypatch.undo()
+    assert b"deepforest._core.forests" in data and b"sklearn_engine" not in data
+    loaded = pickle.loads(data)
+    assert type(loaded.layers_[0].forests[0]) is SklearnForest
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

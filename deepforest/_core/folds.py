@@ -3,7 +3,8 @@
 In the fold-wise scheme a row's class vector comes from trees that never saw its fold. Rows that
 are identical after binning always share a fold: scattered over folds, a duplicate would receive
 the label of its twin as its "out-of-sample" prediction, which makes the next layer look better
-than it is.
+than it is. A forest's trees are shared out among the folds by :func:`fold_plan`, whichever
+engine grows them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,45 @@ def assign_folds(
     group_fold = np.empty(n_groups, dtype=np.int64)
     group_fold[order] = np.arange(n_groups) % n_folds
     return group_fold[groups]
+
+
+def fold_plan(
+    folds: np.ndarray | None, n_rows: int, n_trees: int
+) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """Per fold: the rows its trees may draw, the rows they score, and how many trees it gets.
+
+    A forest grown fold-wise shares its trees out among the folds, the first folds taking one
+    more when they do not divide evenly, and every fold at least one; a fold's trees draw from
+    the rows outside it and score the rows inside it. Out of bag (``folds=None``), one part of
+    all the trees draws from every row and scores none here: the rows a tree left out are
+    known only once it has drawn. Both engines follow this plan.
+
+    Parameters
+    ----------
+    folds : int ndarray of shape (n_rows,) or None
+        Fold of every row, ``0..n_folds-1``.
+    n_rows : int
+    n_trees : int
+        Trees of the whole forest.
+
+    Returns
+    -------
+    plan : list of (eligible, held_out, n_trees)
+        Per fold, the int64 rows its trees draw from, the int64 rows they score, and its
+        number of trees.
+    """
+    if folds is None:
+        return [(np.arange(n_rows, dtype=np.int64), np.empty(0, dtype=np.int64), n_trees)]
+    n_folds = int(folds.max()) + 1
+    per_fold = [n_trees // n_folds + (k < n_trees % n_folds) for k in range(n_folds)]
+    return [
+        (
+            np.flatnonzero(folds != k).astype(np.int64),
+            np.flatnonzero(folds == k).astype(np.int64),
+            max(1, count),
+        )
+        for k, count in enumerate(per_fold)
+    ]
 
 
 # Out of bag, rows with many identical twins are hardly ever left out by a tree: past this share

@@ -7,7 +7,11 @@ grow their forests here, with one of two engines:
   ``trees``). It reads the uint8 bins as they are, scores each tree's out-of-sample rows while
   the tree is grown, and stores the forest as flat arrays (:class:`~.trees.BinnedForest`).
 * ``"sklearn"``: scikit-learn's ``RandomForest*`` and ``ExtraTrees*`` estimators, the reference
-  the compiled engine is tested against (:class:`SklearnForest`).
+  the compiled engine is tested against, in a module of its own (:mod:`.sklearn_engine`).
+
+This module holds what the engines share (the settings, the targets, the weights of the rows, the
+out-of-sample outputs made from each engine's sums), the dispatch, and the compiled engine's
+side of fitting.
 
 Out-of-sample outputs come from one of two schemes:
 
@@ -29,21 +33,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 from sklearn.utils.class_weight import compute_sample_weight
 
-from . import splitting
+from . import sklearn_engine, splitting
+from .folds import fold_plan
 from .grower import OutOfSampleSums, TrainingRows, TreeSample, TreeSettings, grow_tree
 from .progress import advance
 from .rng import new_state
 from .trees import concatenate_trees
 
 FOREST_KINDS = ("random", "completely_random")
+
+# Models of this model format saved before the scikit-learn engine had a module of its own name
+# its forest class by this path (pickles and skops files name a class by its module), so the
+# name must keep answering with the class (``deepforest._model_format.MOVED_CLASSES``).
+SklearnForest = sklearn_engine.SklearnForest
 
 # Trees grown by one parallel task. Fixed, so the order in which outputs are summed, and so
 # every last bit of the result, does not depend on n_jobs or on the joblib backend.
@@ -241,19 +245,19 @@ def fit_forests(
     """
     requests = [(r[0], r[1], r[2] if len(r) > 2 else settings) for r in requests]
     if settings.engine == "sklearn":
-        fitted = []
-        for kind, seed, own in requests:
-            fitted.append(
-                _fit_sklearn(
-                    kind, own, X, target, sample_weight, folds, seed, score_training, groups
-                )
-            )
-            advance(settings.n_trees)
-        return fitted
+        return _fit_sklearn(
+            requests, settings, X, target, sample_weight, folds, score_training, groups
+        )
     return _fit_numba(requests, settings, X, target, sample_weight, folds, score_training, groups)
 
 
-# --------------------------------------------------------------------------------------- numba
+def _out_of_sample_mean(total, count, target: Target, weights: np.ndarray) -> np.ndarray:
+    """Each row's mean output over the trees that never trained on it, from their sum and count.
+
+    ``total`` and ``count`` are changed in place: see :func:`_fill_never_scored`.
+    """
+    _fill_never_scored(total, count, target, weights)
+    return total / count[:, np.newaxis]
 
 
 def _fill_never_scored(total, count, target: Target, weights: np.ndarray) -> None:
@@ -274,25 +278,39 @@ def _fill_never_scored(total, count, target: Target, weights: np.ndarray) -> Non
     count[never_scored] = 1
 
 
+def _fit_sklearn(requests, settings, X, target, sample_weight, folds, score_training, groups):
+    """The reference engine's forests, one after the other (scikit-learn shares out each one's
+    trees); their out-of-sample sums become outputs as the compiled engine's do."""
+    y = target.for_sklearn()
+    fitted = []
+    for kind, seed, own in requests:
+        forest, sums = sklearn_engine.fit_sklearn_forest(
+            kind,
+            own,
+            X,
+            y,
+            target.n_outputs,
+            sample_weight,
+            folds,
+            seed,
+            score_training=score_training,
+            groups=groups,
+        )
+        output = None
+        if sums is not None:
+            weights = row_weights(own, target, sample_weight, X.shape[0])
+            output = _out_of_sample_mean(*sums, target, weights)
+        fitted.append((forest, output))
+        advance(settings.n_trees)
+    return fitted
+
+
+# --------------------------------------------------------------------------------------- numba
+
+
 def tree_seeds(seed: int, n_trees: int) -> np.ndarray:
     """The seed of every tree of a forest, drawn from the forest's seed before any is grown."""
     return np.random.RandomState(seed).randint(np.iinfo(np.int64).max, size=n_trees, dtype=np.int64)
-
-
-def _fold_plan(folds: np.ndarray | None, n_rows: int, n_trees: int):
-    """Per fold: the rows its trees may draw, the rows they score, and how many trees it gets."""
-    if folds is None:
-        return [(np.arange(n_rows, dtype=np.int64), np.empty(0, dtype=np.int64), n_trees)]
-    n_folds = int(folds.max()) + 1
-    per_fold = [n_trees // n_folds + (k < n_trees % n_folds) for k in range(n_folds)]
-    return [
-        (
-            np.flatnonzero(folds != k).astype(np.int64),
-            np.flatnonzero(folds == k).astype(np.int64),
-            max(1, count),
-        )
-        for k, count in enumerate(per_fold)
-    ]
 
 
 def _grow_chunk(rows, jobs, settings, score, out_of_bag):
@@ -356,7 +374,7 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
         if groups is not None and folds is None
         else np.empty(0, dtype=np.int64)
     )
-    plan = _fold_plan(folds, n_rows, settings.n_trees)
+    plan = fold_plan(folds, n_rows, settings.n_trees)
     n_trees = sum(count for _, _, count in plan)
     fold_bounds = np.cumsum([0] + [count for _, _, count in plan])
 
@@ -405,202 +423,5 @@ def _fit_numba(requests, settings, X, target, sample_weight, folds, score_traini
         if not score_training:
             fitted.append((forest, None))
             continue
-        total, count = totals[index], counts[index]
-        _fill_never_scored(total, count, target, weights)
-        fitted.append((forest, total / count[:, np.newaxis]))
+        fitted.append((forest, _out_of_sample_mean(totals[index], counts[index], target, weights)))
     return fitted
-
-
-# ------------------------------------------------------------------------------------- sklearn
-
-
-def make_sklearn_forest(kind: str, settings: ForestSettings, n_trees: int, seed: int):
-    """An unfitted scikit-learn forest of the given kind (the reference engine).
-
-    The completely-random forest is ExtraTrees with one candidate feature per split: a random
-    feature and a random threshold, as in gcForest.
-    """
-    if settings.is_classifier:
-        random_cls, extra_cls = RandomForestClassifier, ExtraTreesClassifier
-        extra = {"class_weight": settings.class_weight}
-    else:
-        random_cls, extra_cls = RandomForestRegressor, ExtraTreesRegressor
-        extra = {}
-    forest_cls = random_cls if kind == "random" else extra_cls
-    max_features = settings.max_features if kind == "random" else settings.extra_max_features
-    # scikit-learn 1.9 deprecates friedman_mse as a synonym of squared_error.
-    criterion = "squared_error" if settings.criterion == "friedman_mse" else settings.criterion
-    return forest_cls(
-        n_estimators=n_trees,
-        criterion=criterion,
-        max_features=max_features,
-        max_depth=settings.max_depth,
-        min_samples_split=settings.min_samples_split,
-        min_samples_leaf=settings.min_samples_leaf,
-        min_weight_fraction_leaf=settings.min_weight_fraction_leaf,
-        bootstrap=settings.bootstrap,
-        max_samples=settings.max_samples if settings.bootstrap else None,
-        n_jobs=settings.n_jobs,
-        random_state=seed,
-        **extra,
-    )
-
-
-class SklearnForest:
-    """A forest of the reference engine: scikit-learn forests, one per fold (or one in all).
-
-    New rows are scored by all the trees (the fold models' outputs weighted by their number of
-    trees); ``output(X, fold)`` uses only the model that never trained on ``fold``.
-    """
-
-    def __init__(self, models: list, n_outputs: int):
-        self.models = models
-        self.n_outputs = n_outputs
-
-    @property
-    def n_trees(self) -> int:
-        return sum(len(model.estimators_) for model in self.models)
-
-    @property
-    def n_nodes(self) -> int:
-        """Nodes over all trees, leaves included."""
-        return sum(tree.tree_.node_count for model in self.models for tree in model.estimators_)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of the trees' node and value arrays."""
-        return sum(
-            tree.tree_.__getstate__()["nodes"].nbytes + tree.tree_.value.nbytes
-            for model in self.models
-            for tree in model.estimators_
-        )
-
-    @property
-    def n_features_in_(self) -> int:
-        return int(self.models[0].n_features_in_)
-
-    def output(self, X: np.ndarray, fold: int | None = None, n_jobs: int | None = None):
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if fold is not None:
-            return _sklearn_output(self.models[fold], X, self.n_outputs, n_jobs)
-        weights = np.array([len(model.estimators_) for model in self.models], dtype=np.float64)
-        weights /= weights.sum()
-        total = weights[0] * _sklearn_output(self.models[0], X, self.n_outputs, n_jobs)
-        for weight, model in zip(weights[1:], self.models[1:], strict=True):
-            total += weight * _sklearn_output(model, X, self.n_outputs, n_jobs)
-        return total
-
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        return np.mean([model.feature_importances_ for model in self.models], axis=0)
-
-
-def _fit_sklearn(kind, settings, X, target, sample_weight, folds, seed, score_training, groups):
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    y = target.for_sklearn()
-    n_outputs = target.n_outputs
-    if folds is None:
-        model = make_sklearn_forest(kind, settings, settings.n_trees, seed)
-        model.fit(X, y, sample_weight=sample_weight)
-        forest = SklearnForest([model], n_outputs)
-        if not score_training:
-            return forest, None
-        total, count = _sklearn_oob_sums(model, X, n_outputs, settings.n_jobs, groups)
-        weights = row_weights(settings, target, sample_weight, X.shape[0])
-        _fill_never_scored(total, count, target, weights)
-        return forest, total / count[:, np.newaxis]
-    n_folds = int(folds.max()) + 1
-    plan = _fold_plan(folds, X.shape[0], settings.n_trees)
-    out_of_fold = np.zeros((X.shape[0], n_outputs), dtype=np.float64) if score_training else None
-    models = []
-    for fold, (train, held_out, count) in enumerate(plan):
-        model = make_sklearn_forest(kind, settings, count, seed + fold)
-        weight = None if sample_weight is None else sample_weight[train]
-        model.fit(X[train], y[train], sample_weight=weight)
-        if score_training:
-            out_of_fold[held_out] = _sklearn_output(model, X[held_out], n_outputs, settings.n_jobs)
-        models.append(model)
-    assert len(models) == n_folds
-    return SklearnForest(models, n_outputs), out_of_fold
-
-
-def _tree_output(tree, X: np.ndarray, is_classifier: bool) -> np.ndarray:
-    if is_classifier:
-        return tree.predict_proba(X, check_input=False)
-    return tree.predict(X, check_input=False).reshape(X.shape[0], -1)
-
-
-def _sklearn_output(model, X: np.ndarray, n_outputs: int, n_jobs) -> np.ndarray:
-    """The average tree output, with a column for every class of the whole training set.
-
-    scikit-learn adds the trees' outputs in whatever order its threads finish; here fixed chunks
-    of trees are summed in a fixed order. A fold model that missed a rare class gives it zero.
-    """
-    is_classifier = hasattr(model, "classes_")
-    chunks = [
-        model.estimators_[start : start + TREES_PER_TASK]
-        for start in range(0, len(model.estimators_), TREES_PER_TASK)
-    ]
-    sums = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_sum_tree_outputs)(chunk, X, is_classifier) for chunk in chunks
-    )
-    total = sums[0].copy()
-    for chunk_sum in sums[1:]:
-        total += chunk_sum
-    output = total / len(model.estimators_)
-    if is_classifier and output.shape[1] != n_outputs:
-        full = np.zeros((X.shape[0], n_outputs), dtype=output.dtype)
-        full[:, model.classes_.astype(np.intp)] = output
-        return full
-    return output
-
-
-def _sum_tree_outputs(trees: list, X: np.ndarray, is_classifier: bool) -> np.ndarray:
-    total = _tree_output(trees[0], X, is_classifier).astype(np.float64, copy=True)
-    for tree in trees[1:]:
-        total += _tree_output(tree, X, is_classifier)
-    return total
-
-
-def _oob_chunk(trees, bags, X, is_classifier: bool, n_outputs: int, groups):
-    """Sum of the chunk's trees' outputs on the rows each left out, and the count per row."""
-    total = np.zeros((X.shape[0], n_outputs), dtype=np.float64)
-    count = np.zeros(X.shape[0], dtype=np.int64)
-    for tree, bag in zip(trees, bags, strict=True):
-        out_of_bag = np.ones(X.shape[0], dtype=bool)
-        out_of_bag[bag] = False
-        if groups is not None:
-            # A row whose twin was drawn is not out of bag either.
-            out_of_bag &= ~np.isin(groups, groups[bag])
-        rows = np.flatnonzero(out_of_bag)
-        output = _tree_output(tree, X[rows], is_classifier)
-        if is_classifier and output.shape[1] != n_outputs:
-            columns = tree.classes_.astype(np.intp)
-            total[np.ix_(rows, columns)] += output
-        else:
-            total[rows] += output
-        count[rows] += 1
-    return total, count
-
-
-def _sklearn_oob_sums(model, X: np.ndarray, n_outputs: int, n_jobs, groups):
-    """Per row, the sum of the outputs of the trees whose bootstrap left it out, and their count."""
-    is_classifier = hasattr(model, "classes_")
-    trees, bags = model.estimators_, model.estimators_samples_
-    chunks = range(0, len(trees), TREES_PER_TASK)
-    results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_oob_chunk)(
-            trees[s : s + TREES_PER_TASK],
-            bags[s : s + TREES_PER_TASK],
-            X,
-            is_classifier,
-            n_outputs,
-            groups,
-        )
-        for s in chunks
-    )
-    total, count = results[0][0].copy(), results[0][1].copy()
-    for chunk_total, chunk_count in results[1:]:
-        total += chunk_total
-        count += chunk_count
-    return total, count

@@ -48,8 +48,10 @@ _FOREST_ARRAYS = (
     "fold_bounds",
     "feature_importances_",
 )
-# skops types a spilled scikit-learn forest may hold.
+# skops types a spilled scikit-learn forest may hold; files spilled before the scikit-learn
+# engine had a module of its own name its forest class by its old path, an alias of the class.
 _SKLEARN_TRUSTED = [
+    "deepforest._core.sklearn_engine.SklearnForest",
     "deepforest._core.forests.SklearnForest",
     "sklearn.tree._tree.Tree",
 ]

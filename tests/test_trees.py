@@ -1,0 +1,112 @@
+"""_core.trees: a fitted forest as flat arrays, its prediction, and the joining of trees."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from deepforest._core.binning import QuantileBinner
+from deepforest._core.forests import ForestSettings, Target, fit_forest
+from deepforest._core.trees import ROWS_PER_TASK, concatenate_trees, forest_outputs
+
+SETTINGS = ForestSettings(
+    is_classifier=True,
+    n_trees=25,
+    max_features="sqrt",
+    max_depth=None,
+    min_samples_leaf=1,
+    criterion="gini",
+    max_samples=None,
+    class_weight=None,
+    n_jobs=1,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+    binner = QuantileBinner().fit(X_train)
+    return binner.transform(X_train), y_train, binner.transform(X_test), y_test
+
+
+def test_the_node_table_made_for_prediction_is_never_saved(digits):
+    X_train, y_train, X_test, _ = digits
+    forest, _ = fit_forest("random", SETTINGS, X_train, Target.classes(y_train, 10), None, None, 0)
+    before = len(pickle.dumps(forest))
+    expected = forest.output(X_test)
+    assert "_nodes" in forest.__dict__  # made on first use, kept for the next call
+    copy = pickle.loads(pickle.dumps(forest))
+    assert len(pickle.dumps(forest)) == before
+    assert "_nodes" not in copy.__dict__
+    np.testing.assert_array_equal(copy.output(X_test), expected)
+
+
+def _tree(feature, threshold, left, right, values, root, importances):
+    """One tree as the grower returns it: node and leaf indices local to the tree."""
+    return (
+        np.array(feature, dtype=np.int32),
+        np.array(threshold, dtype=np.uint8),
+        np.array(left, dtype=np.int32),
+        np.array(right, dtype=np.int32),
+        np.array(values, dtype=np.float32).reshape(-1, 2),
+        root,
+        np.array(importances, dtype=np.float64),
+    )
+
+
+# Two classes (refs 0 and 1 are pure leaves, refs from 2 on rows of the tree's values).
+#   A: node 0 (feature 0 <= 2) -> class 0, else its value 0
+#   B: node 0 (feature 1 <= 1) -> node 1, else its value 0; node 1 (feature 0 <= 4) -> class 1,
+#      else its value 1
+#   C: one leaf, class 0
+TREES = [
+    _tree([0], [2], [-1], [-3], [[0.5, 0.5]], 0, [3.0, 0.0]),
+    _tree([1, 0], [1, 4], [1, -2], [-3, -4], [[0.25, 0.75], [0.75, 0.25]], 0, [1.0, 1.0]),
+    _tree([], [], [], [], [], -1, [0.0, 0.0]),
+]
+
+
+def test_joined_trees_index_the_joined_arrays():
+    forest = concatenate_trees(TREES, n_pure=2, n_features=2, fold_bounds=[0, 2, 3])
+    np.testing.assert_array_equal(forest.roots, [0, 1, -1])
+    np.testing.assert_array_equal(forest.feature, [0, 1, 0])
+    # B's node 1 is node 2 now, its value rows follow A's: refs shift by one row.
+    np.testing.assert_array_equal(forest.left, [-1, 2, -2])
+    np.testing.assert_array_equal(forest.right, [-3, -4, -5])
+    np.testing.assert_array_equal(forest.values, [[0.5, 0.5], [0.25, 0.75], [0.75, 0.25]])
+    # Each tree's importances sum to 1 before the mean; a one-leaf tree does not count.
+    np.testing.assert_array_equal(forest.feature_importances_, [0.75, 0.25])
+    assert (forest.n_trees, forest.n_nodes, forest.n_outputs, forest.n_features_in_) == (3, 3, 2, 2)
+
+
+def test_outputs_average_the_trees_or_those_of_one_fold():
+    forest = concatenate_trees(TREES, n_pure=2, n_features=2, fold_bounds=[0, 2, 3])
+    X = np.array([[0, 0], [3, 0], [0, 2], [5, 2]], dtype=np.uint8)
+    # By hand, trees A, B, C for each row.
+    a = [[1, 0], [0.5, 0.5], [1, 0], [0.5, 0.5]]
+    b = [[0, 1], [0, 1], [0.25, 0.75], [0.25, 0.75]]
+    c = [[1, 0]] * 4
+    np.testing.assert_allclose(forest.output(X), (np.add(a, b) + c) / 3, rtol=1e-15)
+    np.testing.assert_allclose(forest.output(X, fold=0), np.add(a, b) / 2, rtol=1e-15)
+    np.testing.assert_array_equal(forest.output(X, fold=1), c)
+
+
+def test_several_forests_predict_in_one_call_the_same_whatever_n_jobs(digits):
+    X_train, y_train, X_test, _ = digits
+    target = Target.classes(y_train, 10)
+    forests = [
+        fit_forest("random", SETTINGS, X_train, target, None, None, seed)[0] for seed in (0, 1)
+    ]
+    # More rows than one task takes, so the rows are shared out.
+    rows = np.tile(X_test, (3, 1))
+    assert len(rows) > ROWS_PER_TASK
+    alone = [forest.output(rows) for forest in forests]
+    for n_jobs in (1, 2):
+        together = forest_outputs(forests, rows, n_jobs=n_jobs)
+        for one, other in zip(alone, together, strict=True):
+            np.testing.assert_array_equal(one, other)
