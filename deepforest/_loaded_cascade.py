@@ -182,8 +182,14 @@ def check_scanner(scanner) -> None:
     stride, pooling = getattr(scanner, "stride", None), getattr(scanner, "pooling", None)
     if not (isinstance(stride, numbers.Integral) and stride >= 1):
         _refuse("its scanner's stride is not a positive number")
-    if not (pooling is None or (isinstance(pooling, numbers.Integral) and pooling >= 1)):
+    if not (
+        pooling is None
+        or pooling == "auto"
+        or (isinstance(pooling, numbers.Integral) and pooling >= 1)
+    ):
         _refuse("its scanner's pooling is not a positive number")
+    if not isinstance(getattr(scanner, "passthrough", None), bool):
+        _refuse("its scanner's passthrough is not True or False")
     for index, (window, grain) in enumerate(zip(windows, grains, strict=True)):
         if not (
             isinstance(window, tuple)

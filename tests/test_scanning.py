@@ -37,7 +37,8 @@ def test_images_n_h_w(digits):
     Z = scanner.fit_transform(X.reshape(-1, 8, 8), y)
     assert scanner.input_kind_ == "image"
     assert Z.dtype == np.float32
-    assert Z.shape == (300, expected_width([(6, 6), (4, 4)], 10))
+    # pooling="auto" averages 2x2 blocks of the 6x6 and 4x4 position grids on images.
+    assert Z.shape == (300, expected_width([(3, 3), (2, 2)], 10))
     assert scanner.n_features_out_ == Z.shape[1]
     # Each window's vector per forest is a probability distribution.
     np.testing.assert_allclose(Z.reshape(300, -1, 10).sum(axis=2), 1.0, atol=1e-5)
@@ -46,7 +47,7 @@ def test_images_n_h_w(digits):
 def test_images_with_channels(digits):
     X, y = digits
     images = np.stack([X.reshape(-1, 8, 8), X.reshape(-1, 8, 8)[:, ::-1]], axis=-1)
-    scanner = MultiGrainScanner(window_sizes=[(3, 4)], stride=2, **SMALL)
+    scanner = MultiGrainScanner(window_sizes=[(3, 4)], stride=2, pooling=None, **SMALL)
     Z = scanner.fit_transform(images, y)
     assert Z.shape == (300, expected_width([(3, 3)], 10))
     assert scanner.transform(images[:7]).shape == (7, Z.shape[1])
@@ -240,7 +241,7 @@ def test_identical_samples_share_a_fold():
 def test_pooling_averages_blocks_of_positions(digits, window, grid, pooled):
     X, y = digits
     base = {"window_sizes": [window], "image_shape": (8, 8), **SMALL}
-    full = MultiGrainScanner(**base).fit(X, y).transform(X[:10])
+    full = MultiGrainScanner(pooling=None, **base).fit(X, y).transform(X[:10])
     scanner = MultiGrainScanner(pooling=2, **base).fit(X, y)
     Z = scanner.transform(X[:10])
     assert Z.shape == (10, 2 * pooled * pooled * 10)
@@ -254,6 +255,48 @@ def test_pooling_averages_blocks_of_positions(digits, window, grid, pooled):
         rtol=1e-5,
     )
     assert len(scanner.get_feature_names_out()) == scanner.n_features_out_
+
+
+def test_pooling_auto_is_two_on_images_and_none_on_sequences(digits):
+    X, y = digits
+    auto = MultiGrainScanner(window_sizes=[3], image_shape=(8, 8), **SMALL).fit(X, y)
+    two = MultiGrainScanner(window_sizes=[3], image_shape=(8, 8), pooling=2, **SMALL).fit(X, y)
+    np.testing.assert_array_equal(auto.transform(X[:10]), two.transform(X[:10]))
+    assert auto.get_feature_names_out()[-1] == "w3x3_completely_random_p2_2_class9"
+    X_seq, y_seq = sequences()
+    auto = MultiGrainScanner(window_sizes=[8], **SMALL).fit(X_seq, y_seq)
+    assert auto.n_features_out_ == 2 * (64 - 8 + 1) * 2  # every position of the sequence
+
+
+@pytest.mark.parametrize("layout", ["flat", "images"])
+def test_passthrough_appends_the_input_values(digits, layout):
+    X, y = digits
+    X = X.copy()
+    X[0, 5] = np.nan  # a missing value passes through as it is
+    X_in = X if layout == "flat" else X.reshape(-1, 8, 8)
+    params = {"window_sizes": [4], "image_shape": (8, 8) if layout == "flat" else None, **SMALL}
+    plain = MultiGrainScanner(**params).fit(X_in, y)
+    scanner = MultiGrainScanner(passthrough=True, **params)
+    Z = scanner.fit_transform(X_in, y)
+    assert scanner.n_features_out_ == Z.shape[1] == plain.n_features_out_ + 64
+    # The class vectors are the same with or without the input values after them.
+    np.testing.assert_array_equal(Z[:, :-64], plain.fit_transform(X_in, y))
+    for output in (Z, scanner.transform(X_in)):
+        np.testing.assert_array_equal(output[:, -64:], X.astype(np.float32))
+    names = scanner.get_feature_names_out()
+    assert len(names) == Z.shape[1]
+    assert list(names[-2:]) == (["x62", "x63"] if layout == "flat" else ["x7_6", "x7_7"])
+
+
+def test_a_scanner_saved_before_passthrough_loads_without_it(digits):
+    X, y = digits
+    scanner = MultiGrainScanner(window_sizes=[4], image_shape=(8, 8), **SMALL).fit(X, y)
+    state = dict(scanner.__getstate__())  # a copy: the state may be the scanner's own dict
+    del state["passthrough"]
+    loaded = MultiGrainScanner.__new__(MultiGrainScanner)
+    loaded.__setstate__(state)
+    assert loaded.get_params()["passthrough"] is False
+    np.testing.assert_array_equal(loaded.transform(X[:5]), scanner.transform(X[:5]))
 
 
 # ---------------------------------------------- reproducibility and pickle
@@ -287,8 +330,8 @@ def test_pickle_round_trip(digits):
 
 def test_feature_names(digits):
     X, y = digits
-    scanner = MultiGrainScanner(window_sizes=[7], image_shape=(8, 8), **SMALL).fit(X, y)
-    names = scanner.get_feature_names_out()
+    scanner = MultiGrainScanner(window_sizes=[7], image_shape=(8, 8), pooling=None, **SMALL)
+    names = scanner.fit(X, y).get_feature_names_out()
     assert len(names) == scanner.n_features_out_ == 2 * 4 * 10
     assert names[0] == "w7x7_random_p0_0_class0"
     assert names[-1] == "w7x7_completely_random_p1_1_class9"
@@ -347,7 +390,12 @@ def test_gcforest_is_the_documented_pipeline(digits):
     model = GCForestClassifier(image_shape=(8, 8), **GC_SMALL).fit(X, y)
     pipeline = make_pipeline(
         MultiGrainScanner(
-            window_sizes=[4], image_shape=(8, 8), n_trees=6, max_windows=4000, random_state=0
+            window_sizes=[4],
+            image_shape=(8, 8),
+            passthrough=True,
+            n_trees=6,
+            max_windows=4000,
+            random_state=0,
         ),
         CascadeForestClassifier(n_trees=8, max_layers=2, random_state=0),
     ).fit(X, y)
@@ -432,3 +480,28 @@ def test_a_parameter_gcforest_sets_itself_in_its_part_params_is_named(params, me
     X, y = load_digits(return_X_y=True)
     with pytest.raises(ValueError, match=message):
         GCForestClassifier(**params).fit(X[:40], y[:40])
+
+
+@pytest.mark.parametrize("pooling", [None, 2])
+@pytest.mark.parametrize("layout", ["images", "channels"])
+def test_the_one_pass_scoring_equals_copying_windows_and_pooling(digits, pooling, layout):
+    # The compiled pass reads windows in place and pools as it goes; copying every window out,
+    # scoring it and pooling afterwards (the path scikit-learn's forests take) is the reference.
+    X, y = digits
+    images = X.reshape(-1, 8, 8)
+    if layout == "channels":
+        images = np.stack([images, images[:, ::-1]], axis=-1)
+    scanner = MultiGrainScanner(window_sizes=[3, (2, 4)], stride=2, pooling=pooling, **SMALL)
+    scanner.fit(images, y)
+    X_layout = scanner._bin(scanning_module.to_layout(images, "auto", None)[0])
+    # All trees on 50 samples, and each fold's model on 10 others.
+    parts = [(None, np.arange(50))] + [(k, np.arange(50 + 10 * k, 60 + 10 * k)) for k in range(3)]
+    for index, grain in enumerate(scanner.grains_):
+        view = scanning_module.window_view(X_layout, grain.window, scanner.stride)
+        reference = np.zeros((80, scanner.n_features_out_), np.float32)
+        scanner._transform_parts(view, grain, parts, 7, reference, index)
+        scanned = np.zeros_like(reference)
+        scanner._scan_parts(X_layout, grain, parts, scanned, index)
+        columns = slice(scanner._offsets[index], scanner._offsets[index + 1])
+        assert reference[:, columns].min() >= 0 and reference[:, columns].max() > 0.5
+        np.testing.assert_allclose(scanned[:, columns], reference[:, columns], rtol=1e-5)

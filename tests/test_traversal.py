@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepforest._core.traversal import LOCKSTEP_ROWS, leaf_of, pack_nodes, sum_trees
+from deepforest._core.traversal import LOCKSTEP_ROWS, leaf_of, pack_nodes, scan_trees, sum_trees
 
 # Three trees over two features and two classes, in the grower's layout: a child code >= 0 is an
 # internal node, -1 - ref a leaf; refs below N_PURE are pure leaves of that class, the others
@@ -67,3 +67,23 @@ def test_leaf_of_finds_the_leaf_a_walk_finds():
     ]
     # Rows of the table, tree 0 then tree 2: bin 3 goes left at 0's root, bin 0 at its node 1.
     assert refs == [[0, 4], [0, 4], [2, 4], [1, 4], [2, 4], [2, 0], [1, 0]]
+
+
+def test_scan_trees_pools_what_sum_trees_finds_on_each_window():
+    # Windows of two features, read in place from samples of 5 values: window p reads
+    # values p and p + 2 (starts = p, offsets = [0, 2]), 3 positions pooled into cells 0, 0, 1.
+    rng = np.random.RandomState(0)
+    samples = rng.choice([0, 2, 3, 4, 5, 6, 255], size=(6, 5)).astype(np.uint8)
+    starts = np.arange(3, dtype=np.int64)
+    offsets = np.array([0, 2], dtype=np.int64)
+    cell_of = np.array([0, 0, 1], dtype=np.int64)
+    nodes = pack_nodes(FEATURE, THRESHOLD, LEFT, RIGHT)
+    out = np.zeros((6, 2, N_PURE))
+    scan_trees(samples, starts, offsets, cell_of, ROOTS, nodes, VALUES, N_PURE, 1, 3, out)
+    windows = np.stack([samples[:, [p, p + 2]] for p in range(3)], axis=1)  # (6, 3, 2)
+    expected = np.zeros_like(out)
+    for s in range(6):
+        for p in range(3):
+            for tree in (1, 2):
+                expected[s, cell_of[p]] += _walk(windows[s, p], tree)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)

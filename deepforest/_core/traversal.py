@@ -79,3 +79,53 @@ def sum_trees(X, roots, nodes, values, n_pure, tree_begin, tree_end, out):
                     row = ref - n_pure
                     for c in range(n_outputs):
                         out[i, c] += values[row, c]
+
+
+@njit(nogil=True, cache=True)
+def scan_trees(
+    samples, starts, offsets, cell_of, roots, nodes, values, n_pure, tree_begin, tree_end, out
+):
+    """Add the outputs of trees ``tree_begin:tree_end`` on every window of every sample to
+    ``out[sample, cell_of[position]]``: scoring and pooling in one pass, no window copied.
+
+    ``samples`` holds flat binned samples; the window at ``position`` reads its feature ``f``
+    at ``starts[position] + offsets[f]``. A tree visits all positions of the block's samples
+    before the next tree starts, so its nodes and the samples stay in cache. Each cell's sum is
+    taken over positions and trees in a fixed order, whatever the threads.
+    """
+    n_samples = samples.shape[0]
+    n_positions = starts.shape[0]
+    n_outputs = out.shape[2]
+    at = np.empty(LOCKSTEP_ROWS, dtype=np.int64)
+    base = np.empty(LOCKSTEP_ROWS, dtype=np.int64)
+    for t in range(tree_begin, tree_end):
+        root = roots[t]
+        for s in range(n_samples):
+            sample = samples[s]
+            for first in range(0, n_positions, LOCKSTEP_ROWS):
+                n_block = min(n_positions - first, LOCKSTEP_ROWS)
+                for j in range(n_block):
+                    at[j] = root
+                    base[j] = starts[first + j]
+                descending = n_block if root >= 0 else 0
+                while descending > 0:
+                    descending = 0
+                    for j in range(n_block):
+                        node = at[j]
+                        if node >= 0:
+                            if sample[base[j] + offsets[nodes[node, 0]]] <= nodes[node, 1]:
+                                node = nodes[node, 2]
+                            else:
+                                node = nodes[node, 3]
+                            at[j] = node
+                            if node >= 0:
+                                descending += 1
+                for j in range(n_block):
+                    ref = -1 - at[j]
+                    cell = cell_of[first + j]
+                    if ref < n_pure:
+                        out[s, cell, ref] += 1.0
+                    else:
+                        row = ref - n_pure
+                        for c in range(n_outputs):
+                            out[s, cell, c] += values[row, c]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-from .traversal import pack_nodes, sum_trees
+from .traversal import pack_nodes, scan_trees, sum_trees
 
 # Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
 ROWS_PER_TASK = 1024
@@ -182,6 +182,29 @@ class BinnedForest:
             Class probabilities or predicted targets.
         """
         return forest_outputs([self], X_binned, fold=fold, n_jobs=n_jobs)[0]
+
+    def scan(
+        self,
+        samples: np.ndarray,
+        starts: np.ndarray,
+        offsets: np.ndarray,
+        cell_of: np.ndarray,
+        fold: int | None,
+        out: np.ndarray,
+    ) -> int:
+        """Add the trees' outputs on every window of ``samples`` to their cells of ``out``.
+
+        The windows are read in place from the flat binned ``samples`` (see
+        ``traversal.scan_trees``); ``fold`` limits the trees to those that never trained on it.
+        Returns the number of trees summed.
+        """
+        begin, end = (0, self.n_trees) if fold is None else self.fold_bounds[fold : fold + 2]
+        nodes = self._node_table()
+        scan_trees(
+            samples, starts, offsets, cell_of, self.roots, nodes, self.values, self.n_pure,
+            begin, end, out,
+        )  # fmt: skip
+        return int(end - begin)
 
     def _row_task(self, X_binned: np.ndarray, fold: int | None, out: np.ndarray):
         """The work of one block of rows: ``run(start)`` adds the trees' sums to ``out``."""

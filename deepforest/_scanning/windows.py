@@ -167,3 +167,31 @@ def pooled_grid(grid: tuple[int, ...], size: int | None) -> tuple[int, ...]:
     if size is None:
         return grid
     return tuple(math.ceil(g / size) for g in grid)
+
+
+def window_offsets(
+    layout_shape: tuple[int, ...], window: tuple[int, ...], stride: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each window reads a flat sample of layout ``(*spatial, channels)``.
+
+    Returns ``(starts, offsets)``: the window at position ``p`` (row-major over the position
+    grid) holds, as its feature ``f`` (in ``batch_windows``' order), the value at flat index
+    ``starts[p] + offsets[f]`` of the sample.
+    """
+    index = np.arange(math.prod(layout_shape), dtype=np.int64).reshape(1, *layout_shape)
+    windows = batch_windows(window_view(index, window, stride), slice(0, 1))
+    starts = np.ascontiguousarray(windows[:, 0])
+    return starts, np.ascontiguousarray(windows[0] - windows[0, 0])
+
+
+def pooled_cells(grid: tuple[int, ...], size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled cell of every position of ``grid`` (row-major) and each cell's position count.
+
+    The cells are those of ``pool``: blocks of ``size`` positions per axis, edge blocks holding
+    what the grid leaves; without pooling every position is its own cell.
+    """
+    coordinates = np.indices(grid).reshape(len(grid), -1)
+    step = 1 if size is None else size
+    cells = np.ravel_multi_index(tuple(c // step for c in coordinates), pooled_grid(grid, size))
+    counts = np.bincount(cells, minlength=math.prod(pooled_grid(grid, size)))
+    return cells.astype(np.int64), counts
