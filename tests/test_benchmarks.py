@@ -829,3 +829,37 @@ def test_scaling_measures_one_fit_in_a_child_process(tmp_path):
     assert row["model"] == "hist_gb" and row["rows"] == 600 and 0.5 < row["score"] < 1
     assert 0 < row["best_possible_r2"] < 1 and row["model_mb"] > 0 and row["fit_cpu"] > 0
     assert "| friedman | hist_gb | 600 |" in result.stdout
+
+
+def test_image_defaults_fits_each_model_on_the_same_split(tmp_path):
+    out = tmp_path / "images.jsonl"
+    small = json.dumps({"small": {"n_trees": 10, "max_layers": 1}})
+    result = subprocess.run(
+        [sys.executable, "benchmarks/studies/image_defaults.py", "digits", "--models",
+         "gcforest", "cascade", "--variants", small, "--threads", "1", "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True,
+        timeout=1800,
+    )  # fmt: skip
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["model"] for row in rows] == ["gcforest", "cascade"]
+    assert all(90 < row["accuracy"] <= 100 and row["images_per_second"] > 0 for row in rows)
+    assert "| digits | gcforest |" in result.stdout and "| digits | cascade |" in result.stdout
+
+
+def test_image_defaults_reads_array_pickles_and_nothing_else(tmp_path):
+    import gzip
+    import pickle
+
+    from benchmarks.studies import image_defaults
+
+    def read(obj):
+        path = tmp_path / "data.gz"
+        with gzip.open(path, "wb") as handle:
+            pickle.dump(obj, handle)
+        with gzip.open(path, "rb") as handle:
+            return image_defaults._ArrayUnpickler(handle).load()
+
+    array = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    np.testing.assert_array_equal(read(array), array)
+    with pytest.raises(pickle.UnpicklingError, match="not part of a numpy array"):
+        read(subprocess.CompletedProcess(["x"], 0))
