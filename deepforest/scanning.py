@@ -51,9 +51,10 @@ from ._scanning.windows import (
 )
 from .cascade import CascadeForestClassifier
 
-# Samples scored by one task of the compiled pass: a few hundred KB of samples and their
-# pooled sums, which stay in cache while every tree of a forest visits them.
-SAMPLES_PER_TASK = 64
+# Samples scored by one task of the compiled pass: their pixels and pooled sums (about 1 MB
+# on 28x28 images) stay in cache while every tree of a forest visits them; 128 was 1.07 times
+# as fast as 64 and as fast as 256.
+SAMPLES_PER_TASK = 128
 
 # Window rows scored at once: bounds transform memory (the rows of a 13×13 window as float32,
 # plus one float32 class vector per row and forest) to a few hundred MB whatever the data size.

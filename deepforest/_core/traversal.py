@@ -18,6 +18,10 @@ from numba import njit
 
 # Rows descending a tree in lock step.
 LOCKSTEP_ROWS = 4
+# Window positions descending a tree in lock step in ``scan_trees``: reading windows in place
+# leaves more loads in flight to overlap; 8 scored 28x28 images 1.2 times as fast as 4 (16 was
+# slower again).
+LOCKSTEP_POSITIONS = 8
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -96,14 +100,14 @@ def scan_trees(
     n_samples = samples.shape[0]
     n_positions = starts.shape[0]
     n_outputs = out.shape[2]
-    at = np.empty(LOCKSTEP_ROWS, dtype=np.int64)
-    base = np.empty(LOCKSTEP_ROWS, dtype=np.int64)
+    at = np.empty(LOCKSTEP_POSITIONS, dtype=np.int64)
+    base = np.empty(LOCKSTEP_POSITIONS, dtype=np.int64)
     for t in range(tree_begin, tree_end):
         root = roots[t]
         for s in range(n_samples):
             sample = samples[s]
-            for first in range(0, n_positions, LOCKSTEP_ROWS):
-                n_block = min(n_positions - first, LOCKSTEP_ROWS)
+            for first in range(0, n_positions, LOCKSTEP_POSITIONS):
+                n_block = min(n_positions - first, LOCKSTEP_POSITIONS)
                 for j in range(n_block):
                     at[j] = root
                     base[j] = starts[first + j]
