@@ -3,13 +3,16 @@ follow by hand, and the shares that pass an amount on to the features that made 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from _engine_data import SETTINGS
 from sklearn.datasets import load_diabetes
 
 from deepforest._core.binning import QuantileBinner
 from deepforest._core.contributions import forest_contributions, forest_expectations, shares
-from deepforest._core.forests import ForestSettings, Target, fit_forest
+from deepforest._core.forests import Target, fit_forest
 from deepforest._core.trees import ROWS_PER_TASK, BinnedForest
 
 
@@ -66,16 +69,12 @@ def test_contributions_add_up_to_the_forest_s_output_whatever_n_jobs(is_classifi
     X, y = load_diabetes(return_X_y=True)
     binned = QuantileBinner().fit_transform(X)
     target = Target.classes((y > 140).astype(int), 2) if is_classifier else Target.regression(y)
-    settings = ForestSettings(
+    settings = dataclasses.replace(
+        SETTINGS,
         is_classifier=is_classifier,
         n_trees=6,
         max_features=None,
-        max_depth=None,
-        min_samples_leaf=1,
         criterion="gini" if is_classifier else "squared_error",
-        max_samples=None,
-        class_weight=None,
-        n_jobs=1,
     )
     forest, _ = fit_forest("random", settings, binned, target, None, None, 0)
     expected_nodes, expected = forest_expectations(forest, binned[::4])

@@ -13,32 +13,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+from _engine_data import SETTINGS, binned_digits
 from sklearn.datasets import load_diabetes, load_digits, make_classification
 from sklearn.model_selection import train_test_split
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
 from deepforest._core.binning import QuantileBinner
-from deepforest._core.forests import TREES_PER_TASK, ForestSettings, Target, fit_forest
-
-SETTINGS = ForestSettings(
-    is_classifier=True,
-    n_trees=2 * TREES_PER_TASK + 5,  # three chunks, the last one partial
-    max_features="sqrt",
-    max_depth=None,
-    min_samples_leaf=1,
-    criterion="gini",
-    max_samples=None,
-    class_weight=None,
-    n_jobs=1,
-)
+from deepforest._core.forests import Target, fit_forest
 
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
-    binner = QuantileBinner().fit(X_train)
-    return binner.transform(X_train), y_train, binner.transform(X_test), y_test
+    return binned_digits()
 
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])

@@ -8,11 +8,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import train_test_split
+from _engine_data import SETTINGS, binned_digits
+from sklearn.datasets import make_classification
 
 from deepforest._core.binning import QuantileBinner
-from deepforest._core.forests import TREES_PER_TASK, ForestSettings, Target, fit_forest
+from deepforest._core.forests import Target, fit_forest
 from deepforest._core.grower import (
     OutOfSampleSums,
     TrainingRows,
@@ -25,25 +25,10 @@ from deepforest._core.rng import new_state
 from deepforest._core.splitting import GINI_OR_SQUARED
 from deepforest._core.trees import BinnedForest
 
-SETTINGS = ForestSettings(
-    is_classifier=True,
-    n_trees=2 * TREES_PER_TASK + 5,  # three chunks, the last one partial
-    max_features="sqrt",
-    max_depth=None,
-    min_samples_leaf=1,
-    criterion="gini",
-    max_samples=None,
-    class_weight=None,
-    n_jobs=1,
-)
-
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
-    binner = QuantileBinner().fit(X_train)
-    return binner.transform(X_train), y_train, binner.transform(X_test), y_test
+    return binned_digits()
 
 
 def _leaf_refs(forest: BinnedForest, X: np.ndarray, tree: int) -> np.ndarray:

@@ -3,12 +3,15 @@ combines their outputs and bins them for the next layer."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from _engine_data import SETTINGS
 from sklearn.datasets import load_iris
 
 from deepforest._core.binning import QuantileBinner
-from deepforest._core.forests import ForestSettings, Target
+from deepforest._core.forests import Target
 from deepforest._core.layer import Layer, combine_outputs, fit_layer, stacking_weights
 
 
@@ -48,16 +51,12 @@ def iris():
 
 
 def _fit_layer(X, target, is_classifier):
-    settings = ForestSettings(
+    settings = dataclasses.replace(
+        SETTINGS,
         is_classifier=is_classifier,
         n_trees=6,
         max_features=None,
-        max_depth=None,
-        min_samples_leaf=1,
         criterion="gini" if is_classifier else "squared_error",
-        max_samples=None,
-        class_weight=None,
-        n_jobs=1,
     )
     return fit_layer(
         settings,

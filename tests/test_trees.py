@@ -6,32 +6,15 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+from _engine_data import SETTINGS, binned_digits
 
-from deepforest._core.binning import QuantileBinner
-from deepforest._core.forests import ForestSettings, Target, fit_forest
+from deepforest._core.forests import Target, fit_forest
 from deepforest._core.trees import ROWS_PER_TASK, concatenate_trees, forest_outputs
-
-SETTINGS = ForestSettings(
-    is_classifier=True,
-    n_trees=25,
-    max_features="sqrt",
-    max_depth=None,
-    min_samples_leaf=1,
-    criterion="gini",
-    max_samples=None,
-    class_weight=None,
-    n_jobs=1,
-)
 
 
 @pytest.fixture(scope="module")
 def digits():
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
-    binner = QuantileBinner().fit(X_train)
-    return binner.transform(X_train), y_train, binner.transform(X_test), y_test
+    return binned_digits()
 
 
 def test_the_node_table_made_for_prediction_is_never_saved(digits):
