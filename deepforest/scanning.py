@@ -101,7 +101,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         Average the class vectors over blocks of ``pooling`` positions per axis (2: 2×2 blocks
         on images), dividing the number of output features by about ``pooling**2``; edge blocks
         average the positions they hold. None keeps every position. ``"auto"``: 2 on images
-        (more accurate than every position on digits, MNIST and Animal-Shape, and faster), None
+        (more accurate than every position on digits and Animal-Shape, and faster), None
         on sequences.
     image_shape : tuple of int or None, default=None
         ``(height, width)`` or ``(height, width, channels)`` of flat input rows, which are then
