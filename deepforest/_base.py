@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -29,18 +30,18 @@ from ._model_format import ModelFormatMixin
 from ._nested_params import set_nested_params, with_layer_estimator_params
 from ._private_imports import HasMethods, Interval, RealNotInt, StrOptions
 
-# Parameters added since models were first saved, with the values those models were grown with.
-_PARAMETERS_OF_EARLIER_MODELS = {
-    "extra_max_features": 1,
-    "boost_rounds": 0,
-    "boost_learning_rate": 0.1,
-    "boost_max_depth": 3,
-}
-
 
 class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     """Shared fit and predict logic of the cascade classifier and regressor."""
 
+    # Parameters added since models were first saved, with the values those models were grown
+    # with (ModelFormatMixin fills them in on load).
+    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = {
+        "extra_max_features": 1,
+        "boost_rounds": 0,
+        "boost_learning_rate": 0.1,
+        "boost_max_depth": 3,
+    }
     _parameter_constraints: dict = {
         "n_estimators": [Interval(Integral, 0, None, closed="left")],
         "layer_estimators": [None, list, tuple],
@@ -122,14 +123,6 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     def _classes(self):
         """``classes_`` once the target is encoded (None for the regressor)."""
         return None
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # Models saved before these parameters existed get the values that describe them, so
-        # that get_params and clone work and a refit grows the same kind of cascade.
-        for name, value in _PARAMETERS_OF_EARLIER_MODELS.items():
-            if name not in self.__dict__:
-                setattr(self, name, value)
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight):

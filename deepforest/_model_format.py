@@ -28,6 +28,7 @@ import numbers
 import os
 import sys
 import types
+from typing import ClassVar
 
 # The layout of fitted estimators; bumped whenever a saved model of the previous layout would
 # not load or not predict the same. Release 0.1.0 had no number: its models count as format 1.
@@ -163,7 +164,15 @@ def _clamped_to_this_machine(state: dict) -> dict:
 
 
 class ModelFormatMixin:
-    """Saves the model format with a fitted estimator and refuses another one on load."""
+    """Saves the model format with a fitted estimator and refuses another one on load.
+
+    ``_PARAMETERS_OF_EARLIER_MODELS`` names the parameters an estimator gained within the
+    current format, with the value that describes a model saved before them: a loaded model
+    that lacks one gets it, so that ``get_params`` and ``clone`` work and a refit grows the
+    same kind of model.
+    """
+
+    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = {}
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -178,3 +187,5 @@ class ModelFormatMixin:
                 _message(f"fitted {type(self).__name__}", state.get("_model_format"))
             )
         super().__setstate__(_clamped_to_this_machine(state))
+        for name, value in self._PARAMETERS_OF_EARLIER_MODELS.items():
+            self.__dict__.setdefault(name, value)

@@ -64,7 +64,8 @@ BATCH_WINDOWS = 262_144
 _CASCADE_CONSTRAINTS = CascadeForestClassifier._parameter_constraints
 
 # Parameters added since the current model format began, with the value that describes a model
-# saved before them.
+# saved before them (ModelFormatMixin fills them in on load): scanners saved before
+# ``passthrough`` existed output the class vectors only.
 _PARAMETERS_OF_EARLIER_SCANNERS = {"passthrough": False}
 
 
@@ -186,6 +187,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
     (1797, 500)
     """
 
+    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = _PARAMETERS_OF_EARLIER_SCANNERS
     _parameter_constraints: ClassVar[dict] = {
         "window_sizes": [None, list, tuple],
         "stride": [Interval(Integral, 1, None, closed="left")],
@@ -248,12 +250,6 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # Scanners saved before ``passthrough`` existed output the class vectors only.
-        for name, value in _PARAMETERS_OF_EARLIER_SCANNERS.items():
-            self.__dict__.setdefault(name, value)
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y) -> MultiGrainScanner:
@@ -702,6 +698,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
     array([0, 1, 2])
     """
 
+    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = _PARAMETERS_OF_EARLIER_SCANNERS
     _parameter_constraints: ClassVar[dict] = {
         **{
             key: MultiGrainScanner._parameter_constraints[key]
@@ -765,11 +762,6 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for name, value in _PARAMETERS_OF_EARLIER_SCANNERS.items():
-            self.__dict__.setdefault(name, value)
 
     def make_pipeline(self):
         """The unfitted scanner-and-cascade pipeline these parameters describe.

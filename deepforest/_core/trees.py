@@ -183,6 +183,12 @@ class BinnedForest:
         """
         return forest_outputs([self], X_binned, fold=fold, n_jobs=n_jobs)[0]
 
+    def _tree_range(self, fold: int | None) -> tuple[int, int]:
+        """The trees that never trained on ``fold`` (all of them for None), as a range."""
+        if fold is None:
+            return 0, self.n_trees
+        return int(self.fold_bounds[fold]), int(self.fold_bounds[fold + 1])
+
     def scan(
         self,
         samples: np.ndarray,
@@ -198,17 +204,17 @@ class BinnedForest:
         ``traversal.scan_trees``); ``fold`` limits the trees to those that never trained on it.
         Returns the number of trees summed.
         """
-        begin, end = (0, self.n_trees) if fold is None else self.fold_bounds[fold : fold + 2]
+        begin, end = self._tree_range(fold)
         nodes = self._node_table()
         scan_trees(
             samples, starts, offsets, cell_of, self.roots, nodes, self.values, self.n_pure,
             begin, end, out,
         )  # fmt: skip
-        return int(end - begin)
+        return end - begin
 
     def _row_task(self, X_binned: np.ndarray, fold: int | None, out: np.ndarray):
         """The work of one block of rows: ``run(start)`` adds the trees' sums to ``out``."""
-        begin, end = (0, self.n_trees) if fold is None else self.fold_bounds[fold : fold + 2]
+        begin, end = self._tree_range(fold)
         arrays = (self.roots, self._node_table(), self.values)
 
         def run(start: int) -> None:

@@ -192,6 +192,7 @@ def pooled_cells(grid: tuple[int, ...], size: int | None) -> tuple[np.ndarray, n
     """
     coordinates = np.indices(grid).reshape(len(grid), -1)
     step = 1 if size is None else size
-    cells = np.ravel_multi_index(tuple(c // step for c in coordinates), pooled_grid(grid, size))
-    counts = np.bincount(cells, minlength=math.prod(pooled_grid(grid, size)))
+    pooled = pooled_grid(grid, size)
+    cells = np.ravel_multi_index(tuple(c // step for c in coordinates), pooled)
+    counts = np.bincount(cells, minlength=math.prod(pooled))
     return cells.astype(np.int64), counts
