@@ -14,7 +14,8 @@ from ._model_format import IncompatibleModelError, install_removed_modules
 if TYPE_CHECKING:
     from ._core.id_columns import IdLikeColumnWarning
     from ._explain import Contributions
-    from ._model_file import load_model
+    from ._growth import LayerReport
+    from ._model_file import load_estimator, load_model, save_estimator
     from .cascade import CascadeForestClassifier, CascadeForestRegressor
     from .scanning import GCForestClassifier, MultiGrainScanner
 
@@ -30,8 +31,11 @@ _LAZY = {
     "Contributions": "_explain",
     "GCForestClassifier": "scanning",
     "IdLikeColumnWarning": "_core.id_columns",
+    "LayerReport": "_growth",
     "MultiGrainScanner": "scanning",
+    "load_estimator": "_model_file",
     "load_model": "_model_file",
+    "save_estimator": "_model_file",
 }
 
 __all__ = [
@@ -41,9 +45,12 @@ __all__ = [
     "GCForestClassifier",
     "IdLikeColumnWarning",
     "IncompatibleModelError",
+    "LayerReport",
     "MultiGrainScanner",
     "__version__",
+    "load_estimator",
     "load_model",
+    "save_estimator",
 ]
 
 

@@ -31,6 +31,20 @@ from ._nested_params import set_nested_params, with_layer_estimator_params
 from ._private_imports import HasMethods, Interval, RealNotInt, StrOptions
 
 
+def _checked_callbacks(callbacks) -> tuple:
+    """``fit``'s callbacks as a tuple of callables, or a TypeError naming what is wrong."""
+    if callbacks is None:
+        return ()
+    if callable(callbacks):
+        return (callbacks,)
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of callables, got {type(callbacks).__name__}")
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callables; {callback!r} is not callable")
+    return tuple(callbacks)
+
+
 class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     """Shared fit and predict logic of the cascade classifier and regressor."""
 
@@ -125,10 +139,11 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, callbacks=None):
+        callbacks = _checked_callbacks(callbacks)
         predictor, predictor_params = self._final_predictor()
         data = _preparation.prepare(self, X, y, sample_weight)
-        growth = _growth.grow(self, data)
+        growth = _growth.grow(self, data, callbacks)
         _growth.keep_layers(self, growth)
         self.predictor_ = None
         if predictor is not None:
@@ -155,12 +170,40 @@ class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
             return "forest", params  # Deep-Forest 0.1.7's default predictor
         return self.predictor, params
 
-    def _estimate_memory(
-        self, n_samples: int, n_features: int, n_outputs: int, min_samples_leaf
+    def estimate_memory(
+        self, n_samples: int, n_features: int, *, n_outputs: int = 2
     ) -> MemoryEstimate:
-        """The fit's and the model's memory with these settings (``_core.memory``)."""
+        """Estimate the memory a fit with these parameters needs, before fitting.
+
+        The estimate the fit warns from when it exceeds the memory available. With
+        ``min_samples_leaf="auto"`` it assumes leaves of one row, the probe's smallest
+        choice, so it is an upper bound there.
+
+        Parameters
+        ----------
+        n_samples : int
+            Training rows.
+        n_features : int
+            Features of each row (after the categorical ones are encoded as codes: one each).
+        n_outputs : int, default=2
+            Classes for a classifier, targets for a regressor.
+
+        Returns
+        -------
+        estimate : MemoryEstimate
+            Bytes in ``layer_bytes`` (one layer's trees), ``fit_bytes`` (the fit's peak) and
+            ``predict_bytes`` (a prediction's peak); ``describe()`` words them.
+        """
+        for name, value in (
+            ("n_samples", n_samples),
+            ("n_features", n_features),
+            ("n_outputs", n_outputs),
+        ):
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        leaf = 1 if self.min_samples_leaf == "auto" else self.min_samples_leaf
         return _preparation.estimate_fit_memory(
-            self, n_samples, n_features, n_outputs, min_samples_leaf
+            self, int(n_samples), int(n_features), int(n_outputs), leaf
         )
 
     def _log(self, message: str) -> None:

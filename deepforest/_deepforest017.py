@@ -173,16 +173,10 @@ class DeepForestMethods:
         overwrite : bool, default=False
             Replace a model saved there before; without it, that is an error.
         """
-        from ._core.spill import SpilledLayer
-        from ._persistence import save_estimator
+        from ._model_file import refuse_spilled, save_estimator
 
         check_is_fitted(self, "layers_")
-        if any(isinstance(layer, SpilledLayer) for layer in self.layers_):
-            raise ValueError(
-                "a model fitted with spill_dir keeps its forests in files, which save() does "
-                "not copy: pickle it (the pickle refers to the files), or fit it without "
-                "spill_dir to save it"
-            )
+        refuse_spilled(self)
         directory = Path(dirname)
         directory.mkdir(parents=True, exist_ok=True)
         save_estimator(self, directory / MODEL_FILE_NAME, overwrite=overwrite)
@@ -206,7 +200,7 @@ class DeepForestMethods:
         self
             With the saved model's parameters and fitted state.
         """
-        from ._persistence import load_estimator
+        from ._model_file import load_estimator
 
         path = Path(dirname) / MODEL_FILE_NAME
         if not path.is_file():

@@ -78,17 +78,41 @@ def layer_scorer(model, data: TrainingData, seed: int) -> LayerScorer:
     )
 
 
-def layer_evidence(scorer: LayerScorer, mean_output: np.ndarray):
-    """Score one layer's averaged out-of-sample output (with its standard error)."""
-    return scorer.evidence(mean_output)
+class LayerReport(NamedTuple):
+    """What a fit's ``callbacks`` receive after each layer is grown.
+
+    Attributes
+    ----------
+    index : int
+        The layer's index, 0 for the first.
+    out_of_sample_output : ndarray of shape (n_samples, n_classes) or (n_samples, n_outputs)
+        Every training row's out-of-sample output after this layer (a copy): the mean of
+        the layer's forests, class vectors for a classifier; rows that confidence screening
+        let leave earlier keep the output they left with. This is what the stopping rule
+        scores.
+    score : float
+        Its out-of-sample score (``scoring``), as in ``history_["score"]``.
+    score_se : float
+        The score's standard error, as in ``history_["score_se"]``.
+    fit_time : float
+        Seconds spent growing the layer.
+    """
+
+    index: int
+    out_of_sample_output: np.ndarray
+    score: float
+    score_se: float
+    fit_time: float
 
 
-def grow(model, data: TrainingData) -> Growth:
+def grow(model, data: TrainingData, callbacks=()) -> Growth:
     """Grow layers until the rule stops; return the decisions, layers and last outputs.
 
     With confidence screening, the rows screened after a layer keep its output, and only
     the others train the next layers; every layer is scored on all the rows, screened ones
     with the output that screened them, so that layers compare on the same rows.
+    ``callbacks`` are called with a :class:`LayerReport` after each layer; one that returns
+    true stops the growth there.
     """
     scorer = layer_scorer(model, data, seed=int(data.rng.randint(np.iinfo(np.int32).max)))
     decisions = CascadeGrowth(
@@ -116,7 +140,7 @@ def grow(model, data: TrainingData) -> Growth:
             combined = mean_output
         else:
             combined[active] = mean_output
-        improved = decisions.add(layer_evidence(scorer, combined))
+        improved = decisions.add(scorer.evidence(combined))
         if not data.target.is_classification:
             layer_maes.append(_mean_absolute_error(data.y_scored, combined, data.sample_weight))
         fit_times.append(time.perf_counter() - start)
@@ -128,7 +152,14 @@ def grow(model, data: TrainingData) -> Growth:
         _log_layer(
             model, index, decisions.record, fit_times[-1], features.shape[1], improved, layer_maes
         )
+        # Callbacks see every layer, the last one too.
+        stop_asked = _callbacks_ask_to_stop(
+            callbacks, index, combined, decisions.record, fit_times[-1]
+        )
         if decisions.should_stop() or index + 1 == model.max_layers:
+            break
+        if stop_asked:
+            model._log(f"growth stops: a callback asked to stop after layer {index}")
             break
         if model._screens_rows():
             kept = _screen(model, data, active, mean_output, thresholds, screened_counts)
@@ -152,6 +183,18 @@ def grow(model, data: TrainingData) -> Growth:
         screened_counts=screened_counts,
         layer_maes=layer_maes,
     )
+
+
+def _callbacks_ask_to_stop(callbacks, index: int, combined, record, fit_time: float) -> bool:
+    """Report the layer to every callback; whether one of them asked to stop."""
+    if not callbacks:
+        return False
+    # A copy: the cascade updates its own in place as later layers screen rows.
+    report = LayerReport(
+        index, combined.copy(), record.scores[-1], record.standard_errors[-1], fit_time
+    )
+    # Every callback sees every layer, even after one asked to stop.
+    return any([bool(callback(report)) for callback in callbacks])
 
 
 def _fit_layer(model, data: TrainingData, index: int, features: np.ndarray, active: np.ndarray):

@@ -168,6 +168,17 @@ def _choose_leaf_size(model, data: TrainingData) -> None:
     data.settings = dataclasses.replace(data.settings, min_samples_leaf=model.min_samples_leaf_)
 
 
+def regression_target(y: np.ndarray) -> Target:
+    """Regression targets as the trees store them, refused when float32 cannot hold them."""
+    largest = float(np.max(np.abs(y))) if y.size else 0.0
+    if largest > np.finfo(np.float32).max:
+        raise ValueError(
+            f"y holds values as large as {largest:.3g}: the trees store their outputs as "
+            f"float32, at most {np.finfo(np.float32).max:.3g}; rescale y"
+        )
+    return Target.regression(y)
+
+
 def estimate_fit_memory(
     model, n_samples: int, n_features: int, n_outputs: int, min_samples_leaf
 ) -> MemoryEstimate:

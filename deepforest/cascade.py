@@ -19,6 +19,7 @@ from sklearn.utils.validation import column_or_1d
 from ._base import _BaseCascadeForest
 from ._core.forests import Target
 from ._core.labels import encode_class_labels
+from ._preparation import regression_target
 from ._private_imports import StrOptions, validate_params
 
 
@@ -310,7 +311,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         self.class_weight = class_weight
         self.confidence_screening = confidence_screening
 
-    def fit(self, X, y, sample_weight=None) -> CascadeForestClassifier:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> CascadeForestClassifier:
         """Grow the cascade on training data.
 
         Parameters
@@ -321,6 +322,9 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
             Class labels (strings, integers or booleans).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights, used by every forest and by the layer scores.
+        callbacks : callable or list of callables, default=None
+            Each is called with a ``deepforest.LayerReport`` after each layer is grown (its
+            out-of-sample output, score and time); one that returns true stops the growth.
 
         Returns
         -------
@@ -328,7 +332,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
             The fitted estimator.
         """
         validate_params(self)
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, callbacks)
 
     def _encode_target(self, y) -> Target:
         self.classes_, y_codes = encode_class_labels(y, "CascadeForestClassifier")
@@ -642,7 +646,7 @@ default="squared_error"
         self.verbose = verbose
         self.criterion = criterion
 
-    def fit(self, X, y, sample_weight=None) -> CascadeForestRegressor:
+    def fit(self, X, y, sample_weight=None, *, callbacks=None) -> CascadeForestRegressor:
         """Grow the cascade on training data.
 
         Parameters
@@ -653,6 +657,9 @@ default="squared_error"
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights, used by every forest and by the layer scores.
+        callbacks : callable or list of callables, default=None
+            Each is called with a ``deepforest.LayerReport`` after each layer is grown (its
+            out-of-sample output, score and time); one that returns true stops the growth.
 
         Returns
         -------
@@ -660,7 +667,7 @@ default="squared_error"
             The fitted estimator.
         """
         validate_params(self)
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, callbacks)
 
     def _encode_target(self, y) -> Target:
         y = np.asarray(y, dtype=np.float64)
@@ -672,13 +679,7 @@ default="squared_error"
             )
             y = column_or_1d(y)
         self._single_output = y.ndim == 1
-        largest = float(np.max(np.abs(y))) if y.size else 0.0
-        if largest > np.finfo(np.float32).max:
-            raise ValueError(
-                f"y holds values as large as {largest:.3g}: the trees store their outputs as "
-                f"float32, at most {np.finfo(np.float32).max:.3g}; rescale y"
-            )
-        return Target.regression(y)
+        return regression_target(y)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets of the samples in X.

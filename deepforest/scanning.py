@@ -816,7 +816,7 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         )
         return make_pipeline(scanner, cascade)
 
-    def fit(self, X, y) -> GCForestClassifier:
+    def fit(self, X, y, *, callbacks=None) -> GCForestClassifier:
         """Fit the scanner, then the cascade on the scanner's out-of-fold class vectors.
 
         Parameters
@@ -825,6 +825,9 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
             Images or sequences; see ``input_kind`` and ``image_shape``.
         y : array-like of shape (n_samples,)
             Class labels.
+        callbacks : callable or list of callables, default=None
+            Passed to the cascade's ``fit``: each is called with a ``deepforest.LayerReport``
+            after each cascade layer is grown; one that returns true stops the growth.
 
         Returns
         -------
@@ -833,7 +836,8 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
         """
         validate_params(self)
         pipeline = self.make_pipeline()
-        pipeline.fit(X, y)
+        routed = {} if callbacks is None else {f"{pipeline.steps[-1][0]}__callbacks": callbacks}
+        pipeline.fit(X, y, **routed)
         self.pipeline_ = pipeline
         self.scanner_, self.cascade_ = pipeline[0], pipeline[-1]
         self.classes_ = self.cascade_.classes_

@@ -863,3 +863,17 @@ def test_image_defaults_reads_array_pickles_and_nothing_else(tmp_path):
     np.testing.assert_array_equal(read(array), array)
     with pytest.raises(pickle.UnpicklingError, match="not part of a numpy array"):
         read(subprocess.CompletedProcess(["x"], 0))
+
+
+def test_the_stopping_study_records_every_layer_out_of_sample(tmp_path):
+    # It reads each layer's out-of-sample output through fit's public callbacks.
+    from benchmarks.harness.stopping import record
+
+    path = record("digits", seed=0, max_layers=3, threads=1, data_dir=None, out=tmp_path)
+    saved = np.load(path)
+    assert saved["oos_correct"].shape == (3, int(saved["n_train"]))
+    assert saved["test_correct"].shape[0] == 3
+    oos_accuracy = saved["oos_correct"].mean(axis=1)
+    # Out of sample: below the trees' in-sample 100 %, near the test accuracy.
+    assert np.all((oos_accuracy > 0.85) & (oos_accuracy < 0.995))
+    assert np.all(np.abs(oos_accuracy - saved["test_correct"].mean(axis=1)) < 0.05)

@@ -11,23 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "deepforest"
 MAX_CASCADE_LINES = 700
 MAX_FUNCTION_BODY_LINES = 120
-# Benchmark modules (paths under benchmarks/) that still read private deepforest names, each with
-# what it reads. The list may only shrink: a new benchmark uses the public API.
-PRIVATE_NAMES_ALLOWED = {
-    "harness/stopping.py": (
-        "patches _growth.layer_evidence to record every layer's out-of-sample output on the "
-        "training rows, which the replayed rules pair across layers; history_ keeps only the "
-        "scores, staged_predict_proba gives in-sample outputs on training rows"
-    ),
-    "studies/fuzz_model_files.py": (
-        "saves and loads bare estimator files with _persistence: GCForestClassifier has no "
-        "public save or load, and load_estimator is the checked loader the fuzzer attacks"
-    ),
-    "studies/tabular_users.py": (
-        "reads the memory estimate (_estimate_memory): no public call returns it; the fit's "
-        "warning states it rounded, and only when it exceeds the memory available"
-    ),
-}
 # A private module of deepforest, or a private attribute of a fitted model.
 PRIVATE_NAME = re.compile(r"deepforest\._|from deepforest import _|\bmodel\._")
 
@@ -62,7 +45,7 @@ def test_no_function_body_is_longer_than_the_limit():
     assert not long
 
 
-def test_benchmarks_use_the_public_api_but_for_the_named_exceptions():
+def test_benchmarks_use_the_public_api():
     benchmarks = ROOT / "benchmarks"
     reading_private = {
         path.relative_to(benchmarks).as_posix()
@@ -75,13 +58,7 @@ def test_benchmarks_use_the_public_api_but_for_the_named_exceptions():
             if not line.lstrip().startswith("#")
         )
     }
-    assert reading_private <= set(PRIVATE_NAMES_ALLOWED), reading_private - set(
-        PRIVATE_NAMES_ALLOWED
-    )
-    # An exception whose module no longer reads private names leaves the list.
-    assert set(PRIVATE_NAMES_ALLOWED) <= reading_private, (
-        set(PRIVATE_NAMES_ALLOWED) - reading_private
-    )
+    assert not reading_private
 
 
 def test_the_function_length_check_sees_a_long_function(tmp_path):
@@ -89,3 +66,11 @@ def test_the_function_length_check_sees_a_long_function(tmp_path):
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_BODY_LINES + 1))
     source.write_text(f'def long():\n    """Doc."""\n{body}\n')
     assert dict(_function_body_lengths(source)) == {"long": MAX_FUNCTION_BODY_LINES + 1}
+
+
+def test_the_private_name_check_sees_private_names():
+    assert PRIVATE_NAME.search("from deepforest._core.memory import estimate_memory")
+    assert PRIVATE_NAME.search("estimate = model._estimate_memory(10, 2, 1, 1)")
+    assert PRIVATE_NAME.search("from deepforest import _growth")
+    assert not PRIVATE_NAME.search("from deepforest import CascadeForestClassifier, load_estimator")
+    assert not PRIVATE_NAME.search("estimate = model.estimate_memory(10, 2, n_outputs=1)")

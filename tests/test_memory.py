@@ -31,7 +31,7 @@ def test_regression_layers_are_as_large_as_estimated(min_samples_leaf):
     model = CascadeForestRegressor(
         n_trees=20, max_layers=1, min_samples_leaf=min_samples_leaf, random_state=0
     ).fit(X, y)
-    estimate = model._estimate_memory(3000, 8, 1, min_samples_leaf)
+    estimate = model.estimate_memory(3000, 8, n_outputs=1)
     assert 0.75 < _layer_bytes(model.layers_[0]) / estimate.layer_bytes <= 1.05
 
 
@@ -56,7 +56,7 @@ def test_classification_estimates_are_upper_bounds(dataset, min_samples_leaf):
     model = CascadeForestClassifier(
         n_trees=20, max_layers=1, min_samples_leaf=min_samples_leaf, random_state=0
     ).fit(X, y)
-    estimate = model._estimate_memory(*X.shape, len(model.classes_), min_samples_leaf)
+    estimate = model.estimate_memory(*X.shape, n_outputs=len(model.classes_))
     assert _layer_bytes(model.layers_[0]) <= estimate.layer_bytes
 
 
@@ -165,3 +165,19 @@ def test_the_boosting_stage_fits_in_what_the_estimate_adds_for_it():
         tracemalloc.stop()
     # The inputs (y, base) are the caller's; the stage's own allocations must fit the share.
     assert peak < share, (peak, share)
+
+
+def test_the_public_estimate_assumes_leaves_of_one_row_for_auto_and_checks_its_input():
+    auto = CascadeForestRegressor().estimate_memory(20_000, 10, n_outputs=1)
+    one = CascadeForestRegressor(min_samples_leaf=1).estimate_memory(20_000, 10, n_outputs=1)
+    eight = CascadeForestRegressor(min_samples_leaf=8).estimate_memory(20_000, 10, n_outputs=1)
+    assert auto == one
+    assert eight.layer_bytes < one.layer_bytes / 4
+    assert "per layer" in auto.describe()
+    for bad in ({"n_samples": 0}, {"n_features": 2.5}, {"n_outputs": True}):
+        arguments = {"n_samples": 100, "n_features": 3, "n_outputs": 2, **bad}
+        name = next(iter(bad))
+        with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+            CascadeForestClassifier().estimate_memory(
+                arguments["n_samples"], arguments["n_features"], n_outputs=arguments["n_outputs"]
+            )

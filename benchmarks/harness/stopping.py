@@ -13,10 +13,11 @@ Rules replayed:
 * ``today`` -- release 0.1.0: a gain of more than ``delta=1e-5`` is an improvement, growth
   stops after 2 layers without one, and layers within ``depth_tolerance=0.0025`` of the best
   score are kept.
-* ``z=Z, patience=P, keep=K`` -- the statistical rule of ``deepforest._core.stopping``: an
-  improvement is a gain over the best layer larger than Z standard errors of the paired
-  difference; growth stops after P layers without one; layers after the best are kept unless
-  worse than it by more than K standard errors (``keep=none``: up to the best only).
+* ``z=Z, patience=P, keep=K`` -- the cascade's statistical rule (``min_gain_se``,
+  ``max_loss_se``): an improvement is a gain over the best layer larger than Z standard
+  errors of the paired difference; growth stops after P layers without one; layers after
+  the best are kept unless worse than it by more than K standard errors (``keep=none``: up
+  to the best only).
 
 Usage::
 
@@ -55,23 +56,15 @@ def record(dataset_name: str, seed: int, max_layers: int, threads: int, data_dir
         n_jobs=threads,
         random_state=seed,
     )
-    # Every layer's averaged out-of-sample output, as the stopping rule sees it.
-    from deepforest import _growth
 
-    original = _growth.layer_evidence
+    def capture(report):
+        # Every layer's averaged out-of-sample output, as the stopping rule sees it.
+        captured.append(report.out_of_sample_output.astype(np.float32))
 
-    def capture(scorer, mean_output):
-        captured.append(mean_output.astype(np.float32))
-        return original(scorer, mean_output)
-
-    _growth.layer_evidence = capture
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        try:
-            model.fit(dataset.X_train, dataset.y_train)
-        finally:
-            _growth.layer_evidence = original
+        model.fit(dataset.X_train, dataset.y_train, callbacks=[capture])
     fit_seconds = time.perf_counter() - start
     classes = model.classes_
     oos_correct = np.array([classes[o.argmax(axis=1)] == dataset.y_train for o in captured])

@@ -127,8 +127,7 @@ def _train_cascade(folder: Path) -> tuple[Path, Path]:
     forests, a boosting stage and a forest final predictor."""
     from sklearn.datasets import load_breast_cancer
 
-    from deepforest import CascadeForestClassifier
-    from deepforest._persistence import save_estimator
+    from deepforest import CascadeForestClassifier, save_estimator
 
     X, y = load_breast_cancer(return_X_y=True)
     model = CascadeForestClassifier(
@@ -149,8 +148,7 @@ def _train_cascade(folder: Path) -> tuple[Path, Path]:
 def _train_gcforest(folder: Path) -> tuple[Path, Path]:
     from sklearn.datasets import load_digits
 
-    from deepforest import GCForestClassifier
-    from deepforest._persistence import save_estimator
+    from deepforest import GCForestClassifier, save_estimator
 
     X, y = load_digits(return_X_y=True)
     model = GCForestClassifier(
@@ -332,7 +330,7 @@ def _predict_in_python(model: str, data: str, stderr: io.StringIO) -> int:
     package's named errors (:data:`REFUSALS`); anything else escapes as a traceback."""
     import traceback
 
-    from deepforest._persistence import load_estimator
+    from deepforest import load_estimator
 
     try:
         loaded = load_estimator(model)

@@ -191,7 +191,7 @@ def run_memory() -> None:
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
     baseline = peak_rss_mb()
     model = CascadeForestRegressor(n_jobs=N_JOBS, random_state=0)
-    estimate = model._estimate_memory(len(X_train), X_train.shape[1], 1, 1)
+    estimate = model.estimate_memory(len(X_train), X_train.shape[1], n_outputs=1)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start

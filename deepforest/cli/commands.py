@@ -282,11 +282,8 @@ def _check_memory(estimator, table: _TrainingTable, n_rows: int, force: bool, lo
     The estimate takes leaves of one row when the leaf size is "auto" (the probe's choice is
     not known yet): the largest trees the settings allow.
     """
-    leaf = estimator.min_samples_leaf
     n_outputs = len(pd.unique(table.y.values)) if table.y.task == "classification" else 1
-    estimate = estimator._estimate_memory(
-        n_rows, len(table.kinds.kinds), n_outputs, 1 if leaf == "auto" else leaf
-    )
+    estimate = estimator.estimate_memory(n_rows, len(table.kinds.kinds), n_outputs=n_outputs)
     try:
         available = available_memory()
     except ValueError as error:  # DEEPFOREST_MEMORY_LIMIT that is not a number of bytes
