@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 install_removed_modules()
 
-__version__ = "0.2.0.dev0"
+__version__ = "0.2.0.dev1"
 
 # The estimators import scikit-learn (about a second); they load on first use, so that the
 # command line answers --help and usage errors without it.

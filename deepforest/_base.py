@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Iterator
 from numbers import Integral, Real
-from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -48,14 +47,6 @@ def _checked_callbacks(callbacks) -> tuple:
 class _BaseCascadeForest(DeepForestMethods, ModelFormatMixin, BaseEstimator):
     """Shared fit and predict logic of the cascade classifier and regressor."""
 
-    # Parameters added since models were first saved, with the values those models were grown
-    # with (ModelFormatMixin fills them in on load).
-    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = {
-        "extra_max_features": 1,
-        "boost_rounds": 0,
-        "boost_learning_rate": 0.1,
-        "boost_max_depth": 3,
-    }
     _parameter_constraints: dict = {
         "n_estimators": [Interval(Integral, 0, None, closed="left")],
         "layer_estimators": [None, list, tuple],

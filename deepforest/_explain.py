@@ -177,7 +177,7 @@ def reference(model, background: np.ndarray) -> Reference:
         layers.append([forest_expectations(forest, features) for forest in forests])
         if index + 1 < len(model.layers_):
             features = augment(background, layer, layer.outputs(features, model.n_jobs))
-    booster = getattr(model, "booster_", None)
+    booster = model.booster_
     stage = None if booster is None else forest_expectations(booster, background, average=False)
     return Reference(layers, stage)
 

@@ -4,14 +4,9 @@ A pickled model names the classes it holds by module path, and its fitted state 
 layout of the release that saved it. Loading a model of another model format must fail with one
 line that says to train it again, never load half-way or predict with the wrong trees:
 
-* pickles name modules that no longer exist (``deepforest._binning``, ``deepforest._layer`` of
-  release 0.1.0): those names resolve to placeholder modules whose attributes raise
-  :class:`IncompatibleModelError`;
-* pickles and model files of this model format saved before the modules moved into the
-  ``_core``, ``_scanning`` and ``cli`` subpackages name the old paths (``deepforest._grain``,
-  ``deepforest._predictor``...): those names resolve, on first use, to the classes' new homes
-  (:data:`MOVED_MODULES`); a class that left a module that still exists stays there as an alias
-  (:data:`MOVED_CLASSES`);
+* pickles name modules that no longer exist (``deepforest._binning`` of release 0.1.0,
+  ``deepforest._grain`` of the 0.2.0 development builds...): those names resolve to placeholder
+  modules whose classes raise :class:`IncompatibleModelError` (:data:`REMOVED_MODULES`);
 * every fitted estimator stores the model format it was saved in (``__getstate__``) and refuses
   another one when it is loaded (``__setstate__``).
 
@@ -28,39 +23,32 @@ import numbers
 import os
 import sys
 import types
-from typing import ClassVar
 
 # The layout of fitted estimators; bumped whenever a saved model of the previous layout would
 # not load or not predict the same. Release 0.1.0 had no number: its models count as format 1.
-MODEL_FORMAT = 2
+# Format 2 was the development builds of 0.2.0 (0.2.0.dev0), whose parameters grew while the
+# number stood; format 3 holds every parameter and fitted attribute of this release.
+MODEL_FORMAT = 3
 
-# Modules of earlier releases that their pickles name and that no longer exist.
-REMOVED_MODULES = ("deepforest._binning", "deepforest._layer", "deepforest._out_of_sample")
-
-# Modules of this model format that moved; a saved model may name any class of theirs by the old
-# path. The value lists the new module(s) where the old module's names now live.
-MOVED_MODULES = {
-    "deepforest._labels": ("deepforest._core.labels",),
-    "deepforest._leaf_size": ("deepforest._core.leaf_size",),
-    "deepforest._predictor": ("deepforest._core.predictor",),
-    "deepforest._progress": ("deepforest._core.progress",),
-    "deepforest._scoring": ("deepforest._core.scoring",),
-    "deepforest._spill": ("deepforest._core.spill", "deepforest._scanning.spill"),
-    "deepforest._grain": ("deepforest._scanning.grain",),
-    "deepforest._windows": ("deepforest._scanning.windows",),
-    # Renamed for what they hold: scikit-learn's and joblib's private names, the model format,
-    # Deep-Forest 0.1.7's methods.
-    "deepforest._compat": ("deepforest._private_imports",),
-    "deepforest._legacy": ("deepforest._model_format",),
-    "deepforest._migration": ("deepforest._deepforest017",),
-}
-
-# Classes that moved out of a module that still exists: a saved model may name them by the old
-# path, where the old module keeps the name as an alias of the class (pickle and skops look a
-# class up in the module they saved it under). The value is the class's path now.
-MOVED_CLASSES = {
-    "deepforest._core.forests.SklearnForest": "deepforest._core.sklearn_engine.SklearnForest",
-}
+# Modules that pickles of earlier model formats name and that no longer exist: release 0.1.0's,
+# and those the 0.2.0 development builds (format 2) had before the modules moved into the
+# ``_core``, ``_scanning`` and ``cli`` subpackages or were renamed for what they hold.
+REMOVED_MODULES = (
+    "deepforest._binning",
+    "deepforest._layer",
+    "deepforest._out_of_sample",
+    "deepforest._labels",
+    "deepforest._leaf_size",
+    "deepforest._predictor",
+    "deepforest._progress",
+    "deepforest._scoring",
+    "deepforest._spill",
+    "deepforest._grain",
+    "deepforest._windows",
+    "deepforest._compat",
+    "deepforest._legacy",
+    "deepforest._migration",
+)
 
 _FITTED_MARKERS = ("layers_", "grains_", "pipeline_")
 
@@ -72,9 +60,13 @@ class IncompatibleModelError(ValueError):
 def _message(what: str, format_seen: object) -> str:
     from . import __version__
 
-    saved = "an earlier release" if format_seen is None else f"model format {format_seen}"
+    saved = (
+        "by an earlier release of deepforest"
+        if format_seen is None
+        else f"in model format {format_seen} of deepforest"
+    )
     return (
-        f"this {what} was saved in the model format of {saved} of deepforest, which deepforest "
+        f"this {what} was saved {saved}, which deepforest "
         f"{__version__} (model format {MODEL_FORMAT}) cannot load: train it again with this "
         "version"
     )
@@ -91,43 +83,20 @@ class _RemovedModule(types.ModuleType):
         raise IncompatibleModelError(_message(f"model (it holds {self.__name__}.{name})", None))
 
 
-class _MovedModule(types.ModuleType):
-    """Stands for a module that moved; its names are looked up in the new module(s) on use.
-
-    The new modules are imported only when a name is asked for, so registering the aliases
-    costs nothing at import time.
-    """
-
-    def __init__(self, name: str, targets: tuple[str, ...]):
-        super().__init__(name)
-        self._targets = targets
-
-    def __getattr__(self, name: str):
-        if name.startswith("__") or name == "_targets":
-            raise AttributeError(name)
-        for target in self._targets:
-            module = importlib.import_module(target)
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
-
-
 class _LegacyModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Makes the placeholder or alias of an old module path when something imports it.
+    """Makes the placeholder of an old module path when something imports it.
 
     Unpickling imports the module a class is saved under; only then does the stand-in exist,
     so the modules of a process that never loads an old model stay as they are.
     """
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname in REMOVED_MODULES or fullname in MOVED_MODULES:
+        if fullname in REMOVED_MODULES:
             return importlib.util.spec_from_loader(fullname, self)
         return None
 
     def create_module(self, spec):
-        if spec.name in REMOVED_MODULES:
-            return _RemovedModule(spec.name)
-        return _MovedModule(spec.name, MOVED_MODULES[spec.name])
+        return _RemovedModule(spec.name)
 
     def exec_module(self, module):
         pass
@@ -164,15 +133,7 @@ def _clamped_to_this_machine(state: dict) -> dict:
 
 
 class ModelFormatMixin:
-    """Saves the model format with a fitted estimator and refuses another one on load.
-
-    ``_PARAMETERS_OF_EARLIER_MODELS`` names the parameters an estimator gained within the
-    current format, with the value that describes a model saved before them: a loaded model
-    that lacks one gets it, so that ``get_params`` and ``clone`` work and a refit grows the
-    same kind of model.
-    """
-
-    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = {}
+    """Saves the model format with a fitted estimator and refuses another one on load."""
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -187,5 +148,3 @@ class ModelFormatMixin:
                 _message(f"fitted {type(self).__name__}", state.get("_model_format"))
             )
         super().__setstate__(_clamped_to_this_machine(state))
-        for name, value in self._PARAMETERS_OF_EARLIER_MODELS.items():
-            self.__dict__.setdefault(name, value)

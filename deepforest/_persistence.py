@@ -69,19 +69,8 @@ BOOSTING_TYPES = (
 
 
 def trusted_types() -> list[str]:
-    """The types to trust: :data:`TRUSTED_TYPES` (also under the paths earlier files name them
-    by, which :mod:`deepforest._model_format` resolves to the same classes) and
-    :data:`BOOSTING_TYPES`."""
-    from ._model_format import MOVED_CLASSES, MOVED_MODULES
-
-    earlier = [
-        f"{old}.{name}"
-        for old, targets in MOVED_MODULES.items()
-        for module, _, name in (trusted.rpartition(".") for trusted in TRUSTED_TYPES)
-        if module in targets
-    ]
-    earlier += [old for old, new in MOVED_CLASSES.items() if new in TRUSTED_TYPES]
-    return [*TRUSTED_TYPES, *earlier, *BOOSTING_TYPES]
+    """The types to trust: :data:`TRUSTED_TYPES` and :data:`BOOSTING_TYPES`."""
+    return [*TRUSTED_TYPES, *BOOSTING_TYPES]
 
 
 # The magic, the header's length and the longest header numpy reads (version 1's 65,535

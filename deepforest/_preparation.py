@@ -230,8 +230,7 @@ def encode_categorical(model, X, *, reset: bool):
 
 
 def _categorical_mask(model):
-    # Models saved before categorical features existed have none.
-    return getattr(model, "is_categorical_", None)
+    return model.is_categorical_
 
 
 def raveled(values: np.ndarray) -> np.ndarray:

@@ -63,11 +63,6 @@ BATCH_WINDOWS = 262_144
 
 _CASCADE_CONSTRAINTS = CascadeForestClassifier._parameter_constraints
 
-# Parameters added since the current model format began, with the value that describes a model
-# saved before them (ModelFormatMixin fills them in on load): scanners saved before
-# ``passthrough`` existed output the class vectors only.
-_PARAMETERS_OF_EARLIER_SCANNERS = {"passthrough": False}
-
 
 class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
     """Multi-grained scanning transformer of gcForest for images and sequences.
@@ -187,7 +182,6 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
     (1797, 500)
     """
 
-    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = _PARAMETERS_OF_EARLIER_SCANNERS
     _parameter_constraints: ClassVar[dict] = {
         "window_sizes": [None, list, tuple],
         "stride": [Interval(Integral, 1, None, closed="left")],
@@ -698,7 +692,6 @@ class GCForestClassifier(ModelFormatMixin, ClassifierMixin, BaseEstimator):
     array([0, 1, 2])
     """
 
-    _PARAMETERS_OF_EARLIER_MODELS: ClassVar[dict] = _PARAMETERS_OF_EARLIER_SCANNERS
     _parameter_constraints: ClassVar[dict] = {
         **{
             key: MultiGrainScanner._parameter_constraints[key]

@@ -203,18 +203,6 @@ def test_a_saved_model_predicts_with_its_stage_as_before(tmp_path):
     assert not np.array_equal(unboosted.predict(X), model.predict(X))
 
 
-def test_models_saved_before_the_stage_load_with_the_parameters_they_were_grown_with():
-    import pickle
-    from pathlib import Path
-
-    path = Path(__file__).parent / "fixtures" / "saved_models" / "cascade-regressor-0.2.0.dev0.pkl"
-    with open(path, "rb") as handle:
-        model = pickle.load(handle)
-    assert model.boost_rounds == 0 and model.extra_max_features == 1
-    assert getattr(model, "booster_", None) is None
-    assert model.predict(np.zeros((2, model.n_features_in_))).shape[0] == 2
-
-
 def test_a_tree_splits_only_on_the_features_it_was_given():
     rng = np.random.default_rng(5)
     X = rng.integers(0, 20, size=(400, 3)).astype(np.uint8)

@@ -205,7 +205,7 @@ def test_info_describes_schema_layers_metrics_and_versions(adult, capsys):
     assert "versions      deepforest" in text and "scikit-learn" in text
     assert "native-country" in text and "categorical" in text
     description = json.loads(run("info", "adult.skops", "--json", cwd=folder).stdout)
-    assert description["format_version"] == 2
+    assert description["format_version"] == 3
     assert description["metrics"] == adult["train"]["metrics"]
     columns = {column["name"]: column for column in description["schema"]["columns"]}
     assert len(columns) == 14 and "income" not in columns

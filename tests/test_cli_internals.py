@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from deepforest import CascadeForestClassifier, CascadeForestRegressor
+from deepforest._model_format import MODEL_FORMAT
 from deepforest._persistence import TRUSTED_TYPES
 from deepforest.cli import tabular
 from deepforest.cli.commands import build_pipeline, float32_precision
@@ -187,7 +188,7 @@ def test_every_estimator_variant_saves_and_loads_with_the_trusted_list(tmp_path,
     save_model(pipeline, {"schema": SCHEMA}, path)
     loaded, metadata, warnings = load_model(path)
     assert warnings == []
-    assert metadata["format_version"] == 2 and metadata["schema"] == SCHEMA
+    assert metadata["format_version"] == MODEL_FORMAT and metadata["schema"] == SCHEMA
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
 
 
@@ -198,7 +199,7 @@ def _resolve(qualified_name: str):
     return getattr(importlib.import_module(module), name)
 
 
-def test_trusted_types_are_classes_that_exist_and_their_old_paths_are_the_same_classes():
+def test_trusted_types_are_classes_that_exist_under_their_current_paths():
     from deepforest._persistence import BOOSTING_TYPES, trusted_types
 
     for name in TRUSTED_TYPES:
@@ -209,11 +210,8 @@ def test_trusted_types_are_classes_that_exist_and_their_old_paths_are_the_same_c
         # Classes only: a trusted function would let a file call it.
         assert isinstance(resolved, type), name
         assert f"{resolved.__module__}.{resolved.__qualname__}" == name
-    earlier = [name for name in trusted_types() if name not in (*TRUSTED_TYPES, *BOOSTING_TYPES)]
-    assert "deepforest._predictor.ForestPredictor" in earlier
-    for name in earlier:
-        current = _resolve(name)
-        assert f"{current.__module__}.{current.__qualname__}" in TRUSTED_TYPES, name
+    # No old paths: files that name classes by them are of an earlier model format, refused.
+    assert trusted_types() == [*TRUSTED_TYPES, *BOOSTING_TYPES]
 
 
 def test_save_model_is_atomic_and_keeps_the_old_file(tmp_path):

@@ -35,7 +35,7 @@ from deepforest._persistence import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "saved_models"
-CLI_FIXTURE = FIXTURES / "cli-iris-0.2.0.dev0.skops"
+CLI_FIXTURE = FIXTURES / "cli-iris-0.2.0.dev1.skops"
 
 
 def _same(a, b, where="model"):
@@ -396,9 +396,11 @@ def test_a_crafted_boosted_tree_is_refused_as_the_file_loads(tmp_path, damage, p
         load_estimator(crafted)
 
 
-def test_a_model_file_naming_the_scikit_learn_forest_by_its_old_path_loads(tmp_path, monkeypatch):
-    """Files of this format saved before the scikit-learn engine had a module of its own name
-    its forest ``deepforest._core.forests.SklearnForest``: trusted, and the same class."""
+def test_a_model_file_naming_the_scikit_learn_forest_by_its_old_path_is_refused(
+    tmp_path, monkeypatch
+):
+    """Only files of model format 2 name it ``deepforest._core.forests.SklearnForest``: the
+    path is no longer trusted, so they are refused by name before anything is built."""
     from deepforest._core.sklearn_engine import SklearnForest
 
     X, y = load_iris(return_X_y=True)
@@ -409,10 +411,5 @@ def test_a_model_file_naming_the_scikit_learn_forest_by_its_old_path_loads(tmp_p
     monkeypatch.setattr(SklearnForest, "__module__", "deepforest._core.forests")
     save_estimator(model, path)
     monkeypatch.undo()
-    names = {f"{node.get('__module__')}.{node.get('__class__')}" for node in _schema_nodes(path)}
-    assert "deepforest._core.forests.SklearnForest" in names
-    assert "deepforest._core.sklearn_engine.SklearnForest" not in names
-    assert "deepforest._core.forests.SklearnForest" in trusted_types()
-    loaded = load_estimator(path)
-    assert type(loaded.layers_[0].forests[0]) is SklearnForest
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(UntrustedModelError, match=r"deepforest\._core\.forests\.SklearnForest"):
+        load_estimator(path)

@@ -23,10 +23,17 @@ from deepforest import CascadeForestClassifier, IncompatibleModelError
 FIXTURES = Path(__file__).parent / "fixtures" / "saved_models"
 
 
+# Release 0.1.0 (format 1) and the 0.2.0 development builds (format 2, 0.2.0.dev0).
+EARLIER = {"0.1.0": "an earlier release of deepforest", "0.2.0.dev0": "model format 2"}
+
+
+@pytest.mark.parametrize("version", list(EARLIER))
 @pytest.mark.parametrize("name", ["cascade-classifier", "cascade-regressor", "gcforest"])
 @pytest.mark.parametrize("load", [pickle.load, joblib.load], ids=["pickle", "joblib"])
-def test_pickles_of_0_1_0_are_refused_with_one_line_that_says_to_retrain(name, load):
-    path = FIXTURES / f"{name}-0.1.0.pkl"
+def test_pickles_of_earlier_formats_are_refused_with_one_line_that_says_to_retrain(
+    version, name, load
+):
+    path = FIXTURES / f"{name}-{version}.pkl"
     with pytest.raises(IncompatibleModelError) as error:
         if load is joblib.load:
             joblib.load(path)
@@ -35,10 +42,15 @@ def test_pickles_of_0_1_0_are_refused_with_one_line_that_says_to_retrain(name, l
                 pickle.load(handle)
     message = str(error.value)
     assert "\n" not in message
-    assert "an earlier release of deepforest" in message and "train it again" in message
+    assert "train it again" in message
+    # 0.2.0.dev0's pickles name moved modules too; either refusal names an earlier format.
+    assert EARLIER[version] in message or "an earlier release of deepforest" in message
 
 
-def test_model_file_of_0_1_0_is_refused_with_one_line_and_exit_code_2(tmp_path):
+@pytest.mark.parametrize("version, format_number", [("0.1.0", 1), ("0.2.0.dev0", 2)])
+def test_model_files_of_earlier_formats_are_refused_with_one_line_and_exit_code_2(
+    tmp_path, version, format_number
+):
     out = tmp_path / "predictions.csv"
     result = subprocess.run(
         [
@@ -46,7 +58,7 @@ def test_model_file_of_0_1_0_is_refused_with_one_line_and_exit_code_2(tmp_path):
             "-m",
             "deepforest",
             "predict",
-            str(FIXTURES / "cli-iris-0.1.0.skops"),
+            str(FIXTURES / f"cli-iris-{version}.skops"),
             str(FIXTURES / "iris.csv"),
             "-o",
             str(out),
@@ -56,7 +68,7 @@ def test_model_file_of_0_1_0_is_refused_with_one_line_and_exit_code_2(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
-    assert "model format 1 (saved by deepforest 0.1.0)" in result.stderr
+    assert f"model format {format_number} (saved by deepforest {version})" in result.stderr
     assert "train the model again with this version" in result.stderr
     assert not out.exists()
 
@@ -65,10 +77,10 @@ def test_a_fitted_model_of_another_format_is_refused_and_an_unfitted_one_loads()
     X, y = load_iris(return_X_y=True)
     model = CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)
     state = model.__getstate__()
-    assert state["_model_format"] == 2
+    assert state["_model_format"] == 3
     restored = pickle.loads(pickle.dumps(model))
     assert (restored.predict(X) == model.predict(X)).all()
-    for other in (1, 3, None):
+    for other in (1, 2, 4, None):
         stale = CascadeForestClassifier.__new__(CascadeForestClassifier)
         with pytest.raises(IncompatibleModelError, match="train it again"):
             stale.__setstate__({**state, "_model_format": other})
@@ -76,10 +88,9 @@ def test_a_fitted_model_of_another_format_is_refused_and_an_unfitted_one_loads()
     assert unfitted.n_trees == 7
 
 
-# Models of the current format, saved by this development line before its modules were moved
-# into subpackages: users' pickles and model files name the old module paths, and must keep
-# loading and predicting exactly what they predicted when saved.
-CURRENT = "0.2.0.dev0"
+# Models of the current format must keep loading and predicting exactly what they predicted
+# when saved.
+CURRENT = "0.2.0.dev1"
 
 
 def _expected(version: str) -> dict:
@@ -156,57 +167,3 @@ def test_stand_ins_for_old_modules_answer_pickles_search_for_a_function_module()
     X, y = load_iris(return_X_y=True)
     model = CascadeForestClassifier(n_trees=4, max_layers=1, random_state=0).fit(X, y)
     assert (pickle.loads(pickle.dumps(model)).predict(X) == model.predict(X)).all()
-
-
-def test_every_moved_module_answers_for_the_modules_that_hold_its_names():
-    """A pickle (or an import) naming a module by its old path gets the same objects."""
-    import importlib
-
-    from deepforest._model_format import MOVED_MODULES
-
-    for old, new_modules in MOVED_MODULES.items():
-        alias = importlib.import_module(old)
-        for new in new_modules:
-            module = importlib.import_module(new)
-            public = [name for name in vars(module) if not name.startswith("_")]
-            assert public, new
-            for name in public:
-                assert getattr(alias, name) is getattr(module, name), (old, name)
-    from deepforest import _compat, _legacy, _migration
-
-    assert _legacy.IncompatibleModelError is IncompatibleModelError
-    assert _compat.validate_params.__module__ == "deepforest._private_imports"
-    assert _migration.DeepForestMethods.__module__ == "deepforest._deepforest017"
-
-
-def test_every_moved_class_answers_by_its_old_path():
-    import importlib
-
-    from deepforest._model_format import MOVED_CLASSES
-
-    def resolve(path):
-        module, _, name = path.rpartition(".")
-        return getattr(importlib.import_module(module), name)
-
-    for old, new in MOVED_CLASSES.items():
-        assert resolve(old) is resolve(new), old
-        assert f"{resolve(new).__module__}.{resolve(new).__qualname__}" == new
-
-
-def test_a_pickle_naming_the_scikit_learn_forest_by_its_old_path_predicts_the_same(monkeypatch):
-    """Models of this format saved before the scikit-learn engine had a module of its own."""
-    import numpy as np
-
-    from deepforest._core.sklearn_engine import SklearnForest
-
-    X, y = load_iris(return_X_y=True)
-    model = CascadeForestClassifier(n_trees=4, max_layers=1, engine="sklearn", random_state=0)
-    model.fit(X, y)
-    # pickle names a class by its __module__ (and checks that the name there is the class).
-    monkeypatch.setattr(SklearnForest, "__module__", "deepforest._core.forests")
-    data = pickle.dumps(model)
-    monkeypatch.undo()
-    assert b"deepforest._core.forests" in data and b"sklearn_engine" not in data
-    loaded = pickle.loads(data)
-    assert type(loaded.layers_[0].forests[0]) is SklearnForest
-    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

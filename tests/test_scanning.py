@@ -288,17 +288,6 @@ def test_passthrough_appends_the_input_values(digits, layout):
     assert list(names[-2:]) == (["x62", "x63"] if layout == "flat" else ["x7_6", "x7_7"])
 
 
-def test_a_scanner_saved_before_passthrough_loads_without_it(digits):
-    X, y = digits
-    scanner = MultiGrainScanner(window_sizes=[4], image_shape=(8, 8), **SMALL).fit(X, y)
-    state = dict(scanner.__getstate__())  # a copy: the state may be the scanner's own dict
-    del state["passthrough"]
-    loaded = MultiGrainScanner.__new__(MultiGrainScanner)
-    loaded.__setstate__(state)
-    assert loaded.get_params()["passthrough"] is False
-    np.testing.assert_array_equal(loaded.transform(X[:5]), scanner.transform(X[:5]))
-
-
 # ---------------------------------------------- reproducibility and pickle
 def test_results_do_not_depend_on_n_jobs(digits):
     from deepforest._core.forests import TREES_PER_TASK

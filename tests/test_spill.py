@@ -309,23 +309,6 @@ def test_a_replaced_spill_file_is_refused_before_anything_is_read(tmp_path, engi
             assert all(arrays[name].dtype != object for name in arrays.files)
 
 
-def test_a_spilled_scikit_learn_layer_naming_its_forest_by_the_old_path_loads(
-    tmp_path, monkeypatch
-):
-    """Layers spilled before the scikit-learn engine had a module of its own name its forest
-    ``deepforest._core.forests.SklearnForest`` in their skops file."""
-    from deepforest._core.sklearn_engine import SklearnForest
-
-    X, y = load_breast_cancer(return_X_y=True)
-    params = {**SMALL, "n_trees": 4, "max_layers": 1, "engine": "sklearn"}
-    expected = CascadeForestClassifier(**params).fit(X, y).predict_proba(X)
-    monkeypatch.setattr(SklearnForest, "__module__", "deepforest._core.forests")
-    model = CascadeForestClassifier(**params, spill_dir=tmp_path / "spill").fit(X, y)
-    monkeypatch.undo()
-    assert b"deepforest._core.forests" in model.layers_[0].path.read_bytes()
-    np.testing.assert_array_equal(model.predict_proba(X), expected)
-
-
 def test_a_truncated_spill_file_is_refused(classifier, tmp_path):
     model, X = classifier
     spilled = spill_layer(model.layers_[0], tmp_path, 0)

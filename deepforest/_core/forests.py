@@ -44,11 +44,6 @@ from .trees import concatenate_trees
 
 FOREST_KINDS = ("random", "completely_random")
 
-# Models of this model format saved before the scikit-learn engine had a module of its own name
-# its forest class by this path (pickles and skops files name a class by its module), so the
-# name must keep answering with the class (``deepforest._model_format.MOVED_CLASSES``).
-SklearnForest = sklearn_engine.SklearnForest
-
 # Trees grown by one parallel task. Fixed, so the order in which outputs are summed, and so
 # every last bit of the result, does not depend on n_jobs or on the joblib backend.
 TREES_PER_TASK = 10

@@ -58,7 +58,6 @@ class Layer:
     n_outputs: int
     output_binner: QuantileBinner | None = None
     output_weights: np.ndarray | None = None
-    # A class-level default, so that layers pickled before estimators existed load with none.
     estimators: tuple = ()
 
     def combine(self, outputs: list[np.ndarray]) -> np.ndarray:

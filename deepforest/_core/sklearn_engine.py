@@ -88,10 +88,6 @@ class SklearnForest:
     New rows are scored by all the trees (the fold models' outputs weighted by their number of
     trees); ``output(X, fold)`` uses only the model that never trained on ``fold``.
 
-    Models saved before this class had a module of its own name it
-    ``deepforest._core.forests.SklearnForest``, an alias that must stay
-    (``deepforest._model_format.MOVED_CLASSES``).
-
     Parameters
     ----------
     models : list of fitted scikit-learn forests

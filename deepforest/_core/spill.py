@@ -52,7 +52,6 @@ _FOREST_ARRAYS = (
 # engine had a module of its own name its forest class by its old path, an alias of the class.
 _SKLEARN_TRUSTED = [
     "deepforest._core.sklearn_engine.SklearnForest",
-    "deepforest._core.forests.SklearnForest",
     "sklearn.tree._tree.Tree",
 ]
 
@@ -218,8 +217,6 @@ class SpilledLayer(_SpilledFile):
     """
 
     _what = "cascade layer"
-    output_weights = None  # what pickles made before layers had weights stand for
-    estimators = ()  # and before layers had estimators
 
     def __init__(self, path: str | os.PathLike, layer: Layer, digest: str, kind: str):
         super().__init__(path, digest, kind, [str(i) for i in range(len(layer.forests))])

@@ -690,11 +690,10 @@ def _run_info(args) -> int:
     ):
         mae = "" if error is None else f", MAE {error:.4g}"
         lines.append(f"  layer {index}: out-of-sample score {score:.4f}{mae}, {seconds:.1f} s")
-    stage = history.get("boosting")  # files written before the boosting stage have none
+    stage = history.get("boosting")  # None: the model has no boosting stage
     if stage is not None:
         lines.append(_boosting_line(stage))
-    # Files written before --refit existed lack "refit": their model is the one measured.
-    refit = ", refit after measuring" if training.get("refit") else ""
+    refit = ", refit after measuring" if training["refit"] else ""
     lines.append(
         f"training      {training['data']}: {training['rows']} rows, {training['train_rows']} "
         f"used for fitting{refit} ({training['fit_seconds']:.1f} s); held out: "

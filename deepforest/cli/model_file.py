@@ -25,6 +25,7 @@ import pandas as pd
 import sklearn
 
 from .._loaded_cascade import MalformedModelError
+from .._model_format import MODEL_FORMAT
 from .._persistence import (
     DamagedModelError,
     UntrustedModelError,
@@ -36,7 +37,7 @@ from .atomic import atomic_write, is_special_file
 from .errors import UserError
 
 FORMAT_NAME = "deepforest-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = MODEL_FORMAT
 METADATA_MEMBER = "deepforest-model.json"
 # What a model file's members may expand to: its arrays deflate a few times at most.
 MAX_EXPANSION = 50
