@@ -9,6 +9,7 @@ the final stages start from. :func:`keep_layers` turns it into the fitted attrib
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 from typing import NamedTuple
@@ -30,9 +31,10 @@ from ._preparation import TrainingData, raveled
 
 # Growth stops when confidence screening leaves fewer rows than this.
 MIN_ROWS_AFTER_SCREENING = 20
-# The boosting stage's fixed settings: a bound on the rounds its search tries, the rows a leaf
-# holds at least, and the L2 penalty on leaf values (XGBoost's lambda).
-BOOST_MAX_ROUNDS = 200
+# The boosting stage's fixed settings: a bound on the rounds its search tries, as the sum of
+# their learning rates (400 rounds at 0.05, 200 at 0.1), the rows a leaf holds at least, and
+# the L2 penalty on leaf values (XGBoost's lambda).
+BOOST_MAX_TOTAL_RATE = 20.0
 BOOST_MIN_SAMPLES_LEAF = 5
 BOOST_L2_REGULARIZATION = 1.0
 
@@ -316,7 +318,8 @@ def fit_boosting_stage(model, data: TrainingData, base_output: np.ndarray, predi
         y, weight = target.values, data.sample_weight
     if weight is None:
         weight = np.ones(len(y))
-    with progress("boosting stage: searching rounds", BOOST_MAX_ROUNDS, model.verbose > 0, "round"):
+    max_rounds = boost_max_rounds(model.boost_learning_rate)
+    with progress("boosting stage: searching rounds", max_rounds, model.verbose > 0, "round"):
         result = fit_boosting(
             data.X_binned,
             y,
@@ -359,9 +362,14 @@ def fit_boosting_stage(model, data: TrainingData, base_output: np.ndarray, predi
     )
 
 
+def boost_max_rounds(learning_rate: float) -> int:
+    """The most rounds the stage's search tries at this learning rate."""
+    return max(1, math.ceil(BOOST_MAX_TOTAL_RATE / learning_rate - 1e-9))
+
+
 def _boosting_settings(model) -> BoostingSettings:
     return BoostingSettings(
-        max_rounds=BOOST_MAX_ROUNDS,
+        max_rounds=boost_max_rounds(model.boost_learning_rate),
         learning_rate=model.boost_learning_rate,
         max_depth=model.boost_max_depth,
         min_samples_leaf=BOOST_MIN_SAMPLES_LEAF,

@@ -129,8 +129,8 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         training rows (lowest mean held-out loss, times 5/4) and drops the stage when it would
         lower the out-of-sample score; 0: no stage. Not with a final ``predictor``: ``"auto"``
         then skips it and a count is refused. See ``history_["boosting"]``.
-    boost_learning_rate : float, default=0.1
-        Shrinkage of every boosted tree's leaf values.
+    boost_learning_rate : float, default=0.05
+        Shrinkage of each boosted tree's leaf values; the search tries up to 20 / rate rounds.
     boost_max_depth : int, default=3
         Depth of the boosted trees (1 to 8).
     spill_dir : str, path or None, default=None
@@ -262,7 +262,7 @@ class CascadeForestClassifier(ClassifierMixin, _BaseCascadeForest):
         use_predictor: bool | None = None,
         predictor_kwargs: dict | None = None,
         boost_rounds: int | str = "auto",
-        boost_learning_rate: float = 0.1,
+        boost_learning_rate: float = 0.05,
         boost_max_depth: int = 3,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
@@ -485,8 +485,8 @@ class CascadeForestRegressor(RegressorMixin, _BaseCascadeForest):
         training rows (lowest mean held-out loss, times 5/4) and drops the stage when it would
         lower the out-of-sample score; 0: no stage. Not with a final ``predictor``: ``"auto"``
         then skips it and a count is refused. See ``history_["boosting"]``.
-    boost_learning_rate : float, default=0.1
-        Shrinkage of every boosted tree's leaf values.
+    boost_learning_rate : float, default=0.05
+        Shrinkage of each boosted tree's leaf values; the search tries up to 20 / rate rounds.
     boost_max_depth : int, default=3
         Depth of the boosted trees (1 to 8).
     spill_dir : str, path or None, default=None
@@ -601,7 +601,7 @@ default="squared_error"
         use_predictor: bool | None = None,
         predictor_kwargs: dict | None = None,
         boost_rounds: int | str = "auto",
-        boost_learning_rate: float = 0.1,
+        boost_learning_rate: float = 0.05,
         boost_max_depth: int = 3,
         spill_dir: str | os.PathLike | None = None,
         engine: str = "auto",
