@@ -241,3 +241,23 @@ def test_the_stage_takes_categorical_columns_of_a_dataframe():
     assert model.is_categorical_.tolist() == [False, True]
     assert model.history_["boosting"]["rounds"] > 0
     assert model.score(frame, y) > 0.9
+
+
+def test_the_search_bound_follows_the_learning_rate(monkeypatch):
+    from deepforest import _growth
+
+    # The same reach, the sum of the rates, at any step size.
+    assert [_growth.boost_max_rounds(rate) for rate in (0.05, 0.1, 0.3, 1.0)] == [400, 200, 67, 20]
+    bounds = []
+    original = _growth.fit_boosting
+
+    def recording(*args, **kwargs):
+        bounds.append(args[5].max_rounds)  # the BoostingSettings the stage searches with
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_growth, "fit_boosting", recording)
+    X, y = _duplicate_heavy(300, 0)
+    for rate in (None, 1.0):
+        params = {} if rate is None else {"boost_learning_rate": rate}
+        CascadeForestClassifier(n_trees=5, max_layers=1, random_state=0, **params).fit(X, y)
+    assert bounds == [400, 20]
