@@ -655,6 +655,28 @@ def test_ranks_share_ties():
     }
 
 
+def test_means_of_the_same_accuracies_tie_whatever_the_order_of_their_sum():
+    # The panel's default table: three models right on the same rows over three seeds, whose
+    # means differ in the last bit (0.9705 against 0.9704999999999999).
+    same = [0.969, 0.9695, 0.973]  # XGBoost's accuracies; 0.9705 on average
+    scores = {"cascade": 0.9705, "mlp": 0.9705, "xgboost": sum(same) / 3, "catboost": 0.9708}
+    assert scores["xgboost"] != scores["cascade"]
+    assert _verdict.ranks(scores) == {"catboost": 1.0, "cascade": 3.0, "mlp": 3.0, "xgboost": 3.0}
+    summary = [
+        {
+            "dataset": "default",
+            "model": model,
+            "score_mean": score,
+            "score_std": 0.0,
+            "n_seeds": 3,
+            "fit_seconds_mean": 1.0,
+        }
+        for model, score in scores.items()
+    ]
+    head_to_head = {c["model"]: c for c in _verdict.head_to_head(summary, "cascade")}
+    assert head_to_head["xgboost"]["tied"] == 1 and head_to_head["mlp"]["tied"] == 1
+
+
 def test_nemenyi_critical_difference_matches_demsar():
     # Demšar (2006), table 5(a): q_0.05 = 2.728 for 5 models; CD = 2.728 sqrt(5 * 6 / (6 * 10)).
     q_alpha, cd = _verdict.nemenyi_critical_difference(5, 10)

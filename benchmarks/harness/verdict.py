@@ -57,14 +57,23 @@ def score_table(summary: list[dict], task: str | None = None) -> dict[str, dict[
     return table
 
 
+def _same_score(a: float, b: float) -> bool:
+    # Means over seeds of the same accuracies can differ in the last bit with the order of the
+    # sum (0.9705 against 0.9704999999999999): that is a tie, not a rank.
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def ranks(scores: dict[str, float]) -> dict[str, float]:
-    """Rank 1 for the highest score; tied models share the mean of the ranks they span."""
+    """Rank 1 for the highest score; tied models share the mean of the ranks they span.
+
+    Scores equal up to floating-point rounding are tied.
+    """
     ordered = sorted(scores.items(), key=lambda item: -item[1])
     result: dict[str, float] = {}
     start = 0
     while start < len(ordered):
         end = start
-        while end + 1 < len(ordered) and ordered[end + 1][1] == ordered[start][1]:
+        while end + 1 < len(ordered) and _same_score(ordered[end + 1][1], ordered[start][1]):
             end += 1
         for model, _ in ordered[start : end + 1]:
             result[model] = (start + end) / 2 + 1
@@ -240,8 +249,12 @@ def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[di
         ordered = sorted(entries, key=lambda e: -e["score_mean"])
         winner = ordered[0]
         # Models that share the best score all win (accuracy ties on small test sets).
-        winners = [e["model"] for e in ordered if e["score_mean"] == winner["score_mean"]]
-        runner_up = next((e for e in ordered if e["score_mean"] < winner["score_mean"]), None)
+        winners = [
+            e["model"] for e in ordered if _same_score(e["score_mean"], winner["score_mean"])
+        ]
+        runner_up = next(
+            (e for e in ordered if not _same_score(e["score_mean"], winner["score_mean"])), None
+        )
         mine = next((e for e in entries if e["model"] == reference), None)
         verdict = {
             "dataset": dataset,
@@ -262,7 +275,9 @@ def dataset_verdicts(summary: list[dict], reference: str = "cascade") -> list[di
         # The reference against the best of the others: when it wins, that is its lead.
         other = next((e for e in ordered if e is not mine), None)
         if mine is not None and other is not None:
-            verdict["reference_gap"] = other["score_mean"] - mine["score_mean"]
+            gap = other["score_mean"] - mine["score_mean"]
+            same = _same_score(other["score_mean"], mine["score_mean"])
+            verdict["reference_gap"] = 0.0 if same else gap
             error = _difference_error(mine, other)
             if error is not None:
                 verdict["standard_error"] = error
@@ -319,7 +334,10 @@ def head_to_head(summary: list[dict], reference: str = "cascade") -> list[dict]:
         for dataset in shared:
             theirs, ours = by_dataset[dataset], mine[dataset]
             difference = theirs["score_mean"] - ours["score_mean"]
-            side = "better" if difference > 0 else "worse" if difference < 0 else "tied"
+            if _same_score(theirs["score_mean"], ours["score_mean"]):
+                side = "tied"
+            else:
+                side = "better" if difference > 0 else "worse"
             counts[side] += 1
             error = _difference_error(theirs, ours)
             if side != "tied" and error is not None and abs(difference) > STANDARD_ERRORS * error:
