@@ -173,7 +173,8 @@ class DeepForestMethods:
         overwrite : bool, default=False
             Replace a model saved there before; without it, that is an error.
         """
-        from ._model_file import refuse_spilled, save_estimator
+        from ._model_file import refuse_spilled
+        from ._persistence import save_estimator
 
         check_is_fitted(self, "layers_")
         refuse_spilled(self)

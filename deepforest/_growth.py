@@ -318,15 +318,17 @@ def fit_boosting_stage(model, data: TrainingData, base_output: np.ndarray, predi
         y, weight = target.values, data.sample_weight
     if weight is None:
         weight = np.ones(len(y))
-    max_rounds = boost_max_rounds(model.boost_learning_rate)
-    with progress("boosting stage: searching rounds", max_rounds, model.verbose > 0, "round"):
+    settings = _boosting_settings(model)
+    with progress(
+        "boosting stage: searching rounds", settings.max_rounds, model.verbose > 0, "round"
+    ):
         result = fit_boosting(
             data.X_binned,
             y,
             base_output,
             weight,
             data.groups,
-            _boosting_settings(model),
+            settings,
             is_classification=target.is_classification,
             rounds=model.boost_rounds,
             rng=data.rng,

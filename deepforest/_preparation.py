@@ -204,7 +204,7 @@ def estimate_fit_memory(
 def validated_features(model, X) -> np.ndarray:
     """Rows checked against the fitted features, categorical columns as their codes."""
     check_is_fitted(model, "layers_")
-    mask = _categorical_mask(model)
+    mask = model.is_categorical_
     numeric = np.ones(model.n_features_in_, dtype=bool) if mask is None else ~mask
     with _text_hint(X, numeric):
         X = encode_categorical(model, X, reset=False)
@@ -219,7 +219,7 @@ def encode_categorical(model, X, *, reset: bool):
         columns = fit_categorical_columns(X, model.categorical_features)
         model.is_categorical_ = None if columns is None else columns.is_categorical
         model.categories_ = [] if columns is None else columns.categories
-    if _categorical_mask(model) is None:
+    if model.is_categorical_ is None:
         return X
     if not reset:
         # Columns are encoded by position: names in another order must fail first.
@@ -227,10 +227,6 @@ def encode_categorical(model, X, *, reset: bool):
     return encode_categorical_columns(
         X, CategoricalColumns(model.is_categorical_, model.categories_)
     )
-
-
-def _categorical_mask(model):
-    return model.is_categorical_
 
 
 def raveled(values: np.ndarray) -> np.ndarray:
