@@ -198,6 +198,7 @@ def estimate_fit_memory(
         is_classifier=model._is_classifier,
         spilled=model.spill_dir is not None,
         boosted=model.boost_rounds != 0,
+        boost_max_depth=model.boost_max_depth,
     )
 
 

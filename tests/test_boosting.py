@@ -16,6 +16,7 @@ from deepforest._core.boosting import (
     fit_boosting,
     grow_boosted_tree,
     histogram_offsets,
+    histogram_space,
 )
 from deepforest._core.folds import duplicate_groups
 
@@ -28,8 +29,21 @@ def _grow(X, grad, hess, max_depth=1, min_leaf=5):
     n_bins = [int(X[X[:, j] != MISSING, j].max()) + 1 for j in range(X.shape[1])]
     features = np.arange(X.shape[1])
     offsets = histogram_offsets(n_bins)
+    space = histogram_space(offsets, X.shape[1], grad.shape[1], max_depth)
+    gradients = np.hstack([grad, hess])
     tree = grow_boosted_tree(
-        X, rows, grad, hess, features, offsets, MISSING, max_depth, min_leaf, 1.0, 0.5, row_step
+        X,
+        rows,
+        gradients,
+        features,
+        offsets,
+        MISSING,
+        max_depth,
+        min_leaf,
+        1.0,
+        0.5,
+        row_step,
+        *space,
     )
     return tree, rows, row_step
 
@@ -210,8 +224,10 @@ def test_a_tree_splits_only_on_the_features_it_was_given():
     rows, row_step = np.arange(400, dtype=np.int64), np.zeros((400, 1))
     offsets = histogram_offsets([20, 20, 20])
     features = np.array([0, 2])
+    gradients = np.hstack([grad, np.ones((400, 1))])
+    space = histogram_space(offsets, len(features), 1, 3)
     tree = grow_boosted_tree(
-        X, rows, grad, np.ones((400, 1)), features, offsets, MISSING, 3, 5, 1.0, 0.5, row_step
+        X, rows, gradients, features, offsets, MISSING, 3, 5, 1.0, 0.5, row_step, *space
     )
     assert set(tree[0].tolist()) <= {0, 2}
 
@@ -261,3 +277,36 @@ def test_the_search_bound_follows_the_learning_rate(monkeypatch):
         params = {} if rate is None else {"boost_learning_rate": rate}
         CascadeForestClassifier(n_trees=5, max_layers=1, random_state=0, **params).fit(X, y)
     assert bounds == [400, 20]
+
+
+def test_histograms_by_subtraction_grow_the_trees_summing_every_node_grows(monkeypatch):
+    """A child's histogram taken from its parent's (LightGBM's trick) picks the same splits,
+    leaf values and row updates as summing every node's rows, which the stage falls back on
+    when the histograms would exceed their memory budget."""
+    from deepforest._core import memory
+
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 30, size=(3000, 12)).astype(np.uint8)
+    X[rng.random(X.shape) < 0.05] = MISSING
+    signal = (X[:, 3] % 7 == 0) * 2.0 - (X[:, 8] > 20) + rng.normal(scale=0.3, size=3000)
+    grad = np.column_stack([signal, -0.5 * signal, rng.normal(size=3000)])
+    gradients = np.hstack([grad, rng.uniform(0.5, 1.5, size=(3000, 3))])
+    rows = np.sort(rng.choice(3000, 2400, replace=False)).astype(np.int64)
+    offsets = histogram_offsets([30] * 12)
+    features = np.array([0, 2, 3, 5, 8, 9, 11])
+    grown = {}
+    for budget in (memory.HISTOGRAM_BUDGET_BYTES, 0):
+        monkeypatch.setattr(memory, "HISTOGRAM_BUDGET_BYTES", budget)
+        space = histogram_space(offsets, len(features), 3, 6)
+        row_step = np.zeros((3000, 3))
+        tree = grow_boosted_tree(
+            X, rows, gradients, features, offsets, MISSING, 6, 5, 1.0, 0.5, row_step, *space
+        )
+        grown[budget] = (space[0].shape[0], tree, row_step)
+    (kept, subtracted, step_a), (single, summed, step_b) = grown.values()
+    assert (kept, single) == (8, 1)
+    assert len(subtracted[0]) > 20  # a tree deep enough to subtract at several levels
+    for ours, theirs in zip(subtracted[:6], summed[:6]):
+        np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(step_a, step_b)
+    np.testing.assert_allclose(subtracted[6], summed[6], rtol=1e-12)

@@ -27,6 +27,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from numba import njit
 
 from .folds import assign_folds
+from .memory import BOOST_HISTOGRAM_FEATURES, boosting_histograms
 from .progress import advance, restart
 from .traversal import leaf_of
 from .trees import BinnedForest, concatenate_trees
@@ -63,7 +64,7 @@ class BoostingSettings:
     missing_bin: int
     # Features a tree may split on, drawn anew for every tree (all when there are fewer): on
     # wide data (images) a histogram over every feature made a round cost more than a layer.
-    max_features: int = 64
+    max_features: int = BOOST_HISTOGRAM_FEATURES
 
 
 @dataclass
@@ -93,65 +94,61 @@ def histogram_offsets(n_bins_per_feature: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _fill_histograms(
-    X, idx, start, end, grad, hess, features, offsets, missing_bin, hist_g, hist_h, hist_n
-):
-    """Sum the node's gradients, hessians and rows per (feature, bin) slot of ``features``."""
-    n_outputs = grad.shape[1]
-    for f in features:
-        hist_g[offsets[f] : offsets[f + 1]] = 0.0
-        hist_h[offsets[f] : offsets[f + 1]] = 0.0
-        hist_n[offsets[f] : offsets[f + 1]] = 0
+def _fill_histogram(X, idx, start, end, gh, features, offsets, missing_bin, hist, hist_n):
+    """Sum the rows ``idx[start:end]``'s gradients and hessians (``gh``) per slot of
+    ``features``' bins, and count them: feature ``features[j]`` takes the slots from
+    ``offsets[j]`` on, its last slot for missing values."""
+    hist[: offsets[-1]] = 0.0
+    hist_n[: offsets[-1]] = 0
+    n_sums = gh.shape[1]
     for i in range(start, end):
         r = idx[i]
-        for f in features:
-            b = X[r, f]
-            # Missing values take the feature's last slot.
-            slot = offsets[f + 1] - 1 if b == missing_bin else offsets[f] + b
+        for j in range(features.shape[0]):
+            b = X[r, features[j]]
+            slot = offsets[j + 1] - 1 if b == missing_bin else offsets[j] + b
             hist_n[slot] += 1
-            for k in range(n_outputs):
-                hist_g[slot, k] += grad[r, k]
-                hist_h[slot, k] += hess[r, k]
+            for k in range(n_sums):
+                hist[slot, k] += gh[r, k]
 
 
 @njit(nogil=True, cache=True)
-def _best_split(hist_g, hist_h, hist_n, features, offsets, g_total, h_total, n_total, min_leaf, l2):
+def _best_split(hist, hist_n, features, offsets, totals, n_total, min_leaf, l2):
     """Best (gain, feature, threshold bin), the gain summed over outputs: rows with a bin at
-    most the threshold go left, missing values right."""
-    n_outputs = g_total.shape[0]
+    most the threshold go left, missing values right. ``hist`` and ``totals`` hold the
+    gradients' sums, then the hessians'."""
+    n_outputs = totals.shape[0] // 2
     parent = 0.0
     for k in range(n_outputs):
-        parent += g_total[k] * g_total[k] / (h_total[k] + l2)
+        parent += totals[k] * totals[k] / (totals[n_outputs + k] + l2)
     best_gain = 0.0
     best_feature = -1
     best_threshold = -1
-    g_left = np.empty(n_outputs)
-    h_left = np.empty(n_outputs)
-    for f in features:
-        g_left[:] = 0.0
-        h_left[:] = 0.0
+    sums_left = np.empty(2 * n_outputs)
+    for j in range(features.shape[0]):
+        sums_left[:] = 0.0
         n_left = 0
         # Thresholds up to the last bin of values: the missing slot is never on the left.
-        for slot in range(offsets[f], offsets[f + 1] - 1):
+        for slot in range(offsets[j], offsets[j + 1] - 1):
             if hist_n[slot] == 0:
                 continue
             n_left += hist_n[slot]
-            for k in range(n_outputs):
-                g_left[k] += hist_g[slot, k]
-                h_left[k] += hist_h[slot, k]
+            for k in range(2 * n_outputs):
+                sums_left[k] += hist[slot, k]
             if n_left < min_leaf:
                 continue
             if n_total - n_left < min_leaf:
                 break
             gain = -parent
             for k in range(n_outputs):
-                g_right = g_total[k] - g_left[k]
-                gain += g_left[k] * g_left[k] / (h_left[k] + l2)
-                gain += g_right * g_right / (h_total[k] - h_left[k] + l2)
+                g_left = sums_left[k]
+                h_left = sums_left[n_outputs + k]
+                g_right = totals[k] - g_left
+                gain += g_left * g_left / (h_left + l2)
+                gain += g_right * g_right / (totals[n_outputs + k] - h_left + l2)
             if gain > best_gain + 1e-12 * abs(parent):
                 best_gain = gain
-                best_feature = f
-                best_threshold = slot - offsets[f]
+                best_feature = features[j]
+                best_threshold = slot - offsets[j]
     return best_gain, best_feature, best_threshold
 
 
@@ -167,11 +164,97 @@ def _push(stack, top, start, end, depth, parent, is_left):
 
 
 @njit(nogil=True, cache=True)
+def _partition(X, idx, start, end, feature, split_bin):
+    """Order ``idx[start:end]`` so rows with a bin at most ``split_bin`` come first; return
+    where the others start."""
+    i = start
+    j = end - 1
+    while i <= j:
+        if X[idx[i], feature] <= split_bin:
+            i += 1
+        else:
+            tmp = idx[i]
+            idx[i] = idx[j]
+            idx[j] = tmp
+            j -= 1
+    return i
+
+
+@njit(nogil=True, cache=True)
+def _children_histograms(
+    X, idx, start, middle, end, gh, features, offsets, missing_bin, hists, counts, parent, free
+):
+    """The children's histograms from their parent's in buffer ``parent``: the smaller child's
+    summed over its rows into buffer ``free``, the larger's by subtracting it from the parent's
+    in place (LightGBM's trick, which halves the work below the root). Returns the buffers of
+    the left and the right child."""
+    left_is_smaller = middle - start <= end - middle
+    small_start, small_end = (start, middle) if left_is_smaller else (middle, end)
+    _fill_histogram(
+        X,
+        idx,
+        small_start,
+        small_end,
+        gh,
+        features,
+        offsets,
+        missing_bin,
+        hists[free],
+        counts[free],
+    )
+    for slot in range(offsets[-1]):
+        counts[parent, slot] -= counts[free, slot]
+        for k in range(hists.shape[2]):
+            hists[parent, slot, k] -= hists[free, slot, k]
+    return (free, parent) if left_is_smaller else (parent, free)
+
+
+def histogram_space(
+    offsets: np.ndarray, max_features: int, n_outputs: int, max_depth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Histograms a tree grows with, made once per booster: a slot per bin of the widest
+    ``max_features`` features, gradients' then hessians' sums, and row counts.
+
+    Subtracting a child's histogram from its parent's needs one histogram per node the
+    depth-first stack holds, plus a scratch one; beyond the memory budget (many classes, deep
+    trees) every node sums its own rows into a single histogram instead
+    (``memory.boosting_histograms``).
+    """
+    widths = np.sort(np.diff(offsets))[::-1]
+    n_slots = int(widths[:max_features].sum())
+    n_histograms = boosting_histograms(n_slots, n_outputs, max_depth)
+    return (
+        np.empty((n_histograms, n_slots, 2 * n_outputs)),
+        np.empty((n_histograms, n_slots), dtype=np.int64),
+    )
+
+
+@njit(nogil=True, cache=True)
+def _packed_offsets(features, offsets):
+    """Where each of ``features``' slots start in a histogram over those features only."""
+    packed = np.zeros(features.shape[0] + 1, dtype=np.int64)
+    for j in range(features.shape[0]):
+        f = features[j]
+        packed[j + 1] = packed[j] + offsets[f + 1] - offsets[f]
+    return packed
+
+
+@njit(nogil=True, cache=True)
+def _leaf(value, totals, shrinkage, l2, rows, row_step):
+    """Set a leaf's Newton step per output from its sums, and add it to its rows' steps."""
+    n_outputs = value.shape[0]
+    for k in range(n_outputs):
+        value[k] = -shrinkage * totals[k] / (totals[n_outputs + k] + l2)
+    for i in range(rows.shape[0]):
+        for k in range(n_outputs):
+            row_step[rows[i], k] += value[k]
+
+
+@njit(nogil=True, cache=True)
 def grow_boosted_tree(
     X,
     rows,
-    grad,
-    hess,
+    gh,
     features,
     offsets,
     missing_bin,
@@ -180,19 +263,22 @@ def grow_boosted_tree(
     l2,
     shrinkage,
     row_step,
+    hists,
+    counts,
 ):
     """Grow one tree for all outputs on ``rows`` of ``X`` to gradients and hessians, splitting
-    on ``features`` only.
+    on ``features`` only; ``hists`` and ``counts`` are its histograms (``histogram_space``).
 
-    ``grad`` and ``hess`` are (rows x outputs); a split maximises the gain summed over outputs
+    ``gh`` holds each row's gradients, then its hessians (rows x 2 outputs): a row's sums
+    are one contiguous read. A split maximises the gain summed over outputs
     and a leaf holds one Newton step per output, ``-shrinkage * G / (H + l2)`` (one tree per
     round for all classes, as CatBoost's multi-class trees). Returns the tree's arrays in
     ``grower``'s layout (``feature``, ``threshold``, ``left``, ``right``, leaf ``values`` of
     shape (n_leaves, n_outputs), ``root``, importances; no pure leaves) and adds each training
     row's leaf values to ``row_step[row]``.
     """
-    n_rows = rows.shape[0]
-    n_outputs = grad.shape[1]
+    n_outputs = gh.shape[1] // 2
+    feature_offsets = _packed_offsets(features, offsets)
     idx = rows.copy()
     capacity = 2 ** (max_depth + 1)
     feature = np.empty(capacity, dtype=np.int32)
@@ -201,64 +287,60 @@ def grow_boosted_tree(
     right = np.empty(capacity, dtype=np.int32)
     values = np.empty((capacity, n_outputs))
     importances = np.zeros(X.shape[1])
-    n_slots = offsets[-1]
-    hist_g = np.empty((n_slots, n_outputs))
-    hist_h = np.empty((n_slots, n_outputs))
-    hist_n = np.empty(n_slots, dtype=np.int64)
-    g_total = np.empty(n_outputs)
-    h_total = np.empty(n_outputs)
+    totals = np.empty(2 * n_outputs)
+    # A node waiting on the stack at position p owns histogram buffer buffer_of[p] when its
+    # parent's split made it (has_histogram[p]); the other buffers wait in free[:n_free].
+    subtract = hists.shape[0] > 1
+    free = np.arange(hists.shape[0])
+    n_free = hists.shape[0]
+    buffer_of = np.empty(capacity, dtype=np.int64)
+    has_histogram = np.zeros(capacity, dtype=np.bool_)
     n_nodes = 0
     n_leaves = 0
     # Depth-first stack of (start, end, depth, parent node, is left child).
     stack = np.empty((capacity, 5), dtype=np.int64)
-    top = _push(stack, 0, 0, n_rows, 0, -1, 0)
+    top = _push(stack, 0, 0, rows.shape[0], 0, -1, 0)
     root = 0
     while top > 0:
         top -= 1
         start, end, depth, parent, is_left = stack[top]
-        g_total[:] = 0.0
-        h_total[:] = 0.0
+        owned = buffer_of[top] if has_histogram[top] else -1
+        has_histogram[top] = False
+        totals[:] = 0.0
         for i in range(start, end):
-            for k in range(n_outputs):
-                g_total[k] += grad[idx[i], k]
-                h_total[k] += hess[idx[i], k]
+            for k in range(2 * n_outputs):
+                totals[k] += gh[idx[i], k]
         n_total = end - start
         split_feature = -1
-        split_bin = -1
         gain = 0.0
         if depth < max_depth and n_total >= 2 * min_leaf:
-            _fill_histograms(
-                X,
-                idx,
-                start,
-                end,
-                grad,
-                hess,
-                features,
-                offsets,
-                missing_bin,
-                hist_g,
-                hist_h,
-                hist_n,
-            )
+            if owned < 0:
+                n_free -= 1
+                owned = free[n_free]
+                _fill_histogram(
+                    X,
+                    idx,
+                    start,
+                    end,
+                    gh,
+                    features,
+                    feature_offsets,
+                    missing_bin,
+                    hists[owned],
+                    counts[owned],
+                )
             gain, split_feature, split_bin = _best_split(
-                hist_g,
-                hist_h,
-                hist_n,
+                hists[owned],
+                counts[owned],
                 features,
-                offsets,
-                g_total,
-                h_total,
+                feature_offsets,
+                totals,
                 n_total,
                 min_leaf,
                 l2,
             )
         if split_feature < 0:
-            for k in range(n_outputs):
-                values[n_leaves, k] = -shrinkage * g_total[k] / (h_total[k] + l2)
-            for i in range(start, end):
-                for k in range(n_outputs):
-                    row_step[idx[i], k] += values[n_leaves, k]
+            _leaf(values[n_leaves], totals, shrinkage, l2, idx[start:end], row_step)
             code = -1 - n_leaves
             n_leaves += 1
         else:
@@ -267,21 +349,34 @@ def grow_boosted_tree(
             feature[node] = split_feature
             threshold[node] = split_bin
             importances[split_feature] += gain
-            # Partition idx[start:end]: rows with bin <= split_bin first.
-            i = start
-            j = end - 1
-            while i <= j:
-                if X[idx[i], split_feature] <= split_bin:
-                    i += 1
-                else:
-                    tmp = idx[i]
-                    idx[i] = idx[j]
-                    idx[j] = tmp
-                    j -= 1
-            # Right child pushed first, so the left one is grown first.
-            top = _push(stack, top, i, end, depth + 1, node, 0)
-            top = _push(stack, top, start, i, depth + 1, node, 1)
+            middle = _partition(X, idx, start, end, split_feature, split_bin)
+            # Right child pushed first (at ``top``), so the left one is grown first.
+            if subtract and depth + 1 < max_depth:
+                n_free -= 1
+                buffer_of[top + 1], buffer_of[top] = _children_histograms(
+                    X,
+                    idx,
+                    start,
+                    middle,
+                    end,
+                    gh,
+                    features,
+                    feature_offsets,
+                    missing_bin,
+                    hists,
+                    counts,
+                    owned,
+                    free[n_free],
+                )
+                has_histogram[top] = True
+                has_histogram[top + 1] = True
+                owned = -1  # the larger child's now
+            top = _push(stack, top, middle, end, depth + 1, node, 0)
+            top = _push(stack, top, start, middle, depth + 1, node, 1)
             code = node
+        if owned >= 0:
+            free[n_free] = owned
+            n_free += 1
         if parent < 0:
             root = code
         elif is_left:
@@ -367,23 +462,28 @@ class _BoostingRun:
         self.settings = settings
         self.is_classification = is_classification
         self.trees: list[tuple] = []
-        # Squared error's hessians are the weights, whatever the margins: made once.
-        self.squared_error_hessian = (
-            None if is_classification else np.repeat(weight[:, None], y.shape[1], axis=1)
+        # Made once: a tree's histograms are the largest scratch space it needs.
+        self.histograms = histogram_space(
+            settings.histogram_offsets, settings.max_features, y.shape[1], settings.max_depth
         )
 
     def step(self) -> None:
         """Grow one round: a tree for all outputs on the loss's gradients and hessians."""
         s = self.settings
+        n_outputs = self.y.shape[1]
+        # Each row's gradients, then its hessians, side by side (``grow_boosted_tree``).
+        gradients = np.empty((len(self.y), 2 * n_outputs))
+        grad, hess = gradients[:, :n_outputs], gradients[:, n_outputs:]
         if self.is_classification:
             proba = margin_output(self.margin, True)
-            grad = (proba - self.y) * self.weight[:, None]
+            np.subtract(proba, self.y, out=grad)
             proba *= 1.0 - proba
-            hess = np.maximum(proba, 1e-6, out=proba)
+            np.maximum(proba, 1e-6, out=hess)
             hess *= self.weight[:, None]
         else:
-            grad = (self.margin - self.y) * self.weight[:, None]
-            hess = self.squared_error_hessian
+            np.subtract(self.margin, self.y, out=grad)
+            hess[:] = self.weight[:, None]  # squared error's hessians are the weights
+        grad *= self.weight[:, None]
         row_step = np.zeros_like(self.margin)
         n_features = self.X.shape[1]
         features = np.arange(n_features)
@@ -392,8 +492,7 @@ class _BoostingRun:
         tree = grow_boosted_tree(
             self.X,
             self.train,
-            grad,
-            hess,
+            gradients,
             features,
             s.histogram_offsets,
             s.missing_bin,
@@ -402,6 +501,7 @@ class _BoostingRun:
             s.l2_regularization,
             s.learning_rate,
             row_step,
+            *self.histograms,
         )
         feature, threshold, left, right, leaf_values, root, importances = tree
         if self.held_out is not None and len(self.held_out):

@@ -71,6 +71,29 @@ def leaves_per_tree(
 # the best held-out margins, the base, probabilities of the folds grown at once, and the
 # temporaries of scoring the held-out margins (tracemalloc measured 15.5 on 20,000 rows).
 BOOST_MARGIN_COPIES = 18
+# Boosters the stage holds at once: one per search fold and the final one.
+BOOSTERS = 6
+# Features a boosted tree's histograms cover at most (``BoostingSettings.max_features``), and
+# slots per feature at most (255 bins of values and one for missing values, plus one).
+BOOST_HISTOGRAM_FEATURES = 64
+BOOST_HISTOGRAM_SLOTS = 257
+# Memory a tree's histograms may take before each node sums its own rows: beyond it the
+# stack's histograms for subtraction are not kept (``_core.boosting.histogram_space``).
+HISTOGRAM_BUDGET_BYTES = 64 * 2**20
+
+
+def boosting_histograms(n_slots: int, n_outputs: int, max_depth: int) -> int:
+    """How many histograms of ``n_slots`` slots a boosted tree keeps: one per node the
+    depth-first stack holds and a scratch one, or one when they would exceed the budget."""
+    n_histograms = max_depth + 2
+    if n_histograms * histogram_bytes(n_slots, n_outputs) > HISTOGRAM_BUDGET_BYTES:
+        return 1
+    return n_histograms
+
+
+def histogram_bytes(n_slots: int, n_outputs: int) -> int:
+    """A histogram's bytes: float64 gradient and hessian sums per output, and an int64 count."""
+    return n_slots * (2 * n_outputs + 1) * 8
 
 
 def estimate_memory(
@@ -87,6 +110,7 @@ def estimate_memory(
     is_classifier: bool,
     spilled: bool = False,
     boosted: bool = False,
+    boost_max_depth: int = 3,
 ) -> MemoryEstimate:
     """Estimate the memory of a cascade fit and of predicting with its model.
 
@@ -110,6 +134,8 @@ def estimate_memory(
         Whether layers are written to disk as they are grown (``spill_dir``).
     boosted : bool
         Whether the boosting stage runs after the layers (``boost_rounds``).
+    boost_max_depth : int
+        Depth of the stage's trees (``boost_max_depth``).
     """
     leaves = leaves_per_tree(n_samples, rows_drawn, min_samples_leaf, max_depth)
     # Classification leaves of one row are pure and store no outputs.
@@ -126,6 +152,10 @@ def estimate_memory(
         # The stage, with the kept layers still in memory: a margin matrix per search fold and
         # a few more (gradients, hessians, the base), and a row-major copy of the binned input.
         fit_bytes += BOOST_MARGIN_COPIES * n_samples * n_outputs * 8 + n_samples * n_features
+        # Each booster's histograms, over the widest features a tree may split on.
+        n_slots = min(n_features, BOOST_HISTOGRAM_FEATURES) * BOOST_HISTOGRAM_SLOTS
+        n_histograms = boosting_histograms(n_slots, n_outputs, boost_max_depth)
+        fit_bytes += BOOSTERS * n_histograms * histogram_bytes(n_slots, n_outputs)
     batch = min(n_samples, PREDICT_BATCH_ROWS) * (width * 9 + n_forests * n_outputs * 8)
     predict_bytes = (1 if spilled else max(layers_in_memory - 1, 1)) * layer_bytes + batch
     return MemoryEstimate(int(layer_bytes), int(fit_bytes), int(predict_bytes))
