@@ -16,11 +16,11 @@ import math
 import os
 import sys
 import time
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
@@ -32,6 +32,7 @@ from ._core.forests import FOREST_KINDS, ForestSettings, resolve_engine
 from ._core.labels import encode_class_labels
 from ._core.progress import advance, progress
 from ._core.spill import check_spill_directory
+from ._core.threads import ThreadFanOut
 from ._core.trees import BinnedForest
 from ._model_format import ModelFormatMixin
 from ._private_imports import Interval, StrOptions, _check_feature_names_in, validate_params
@@ -508,11 +509,9 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
             for start in range(0, len(rows), SAMPLES_PER_TASK)
         ]
         # Threads write disjoint rows of the output; the kernel releases the GIL.
-        done = Parallel(n_jobs=self.n_jobs, backend="threading", return_as="generator")(
-            delayed(score)(fold, rows) for fold, rows in tasks
-        )
-        for n_scored in done:
-            advance(n_scored)
+        with ThreadFanOut(self.n_jobs) as fan_out:
+            for n_scored in fan_out.as_completed([partial(score, *task) for task in tasks]):
+                advance(n_scored)
 
     def _transform_parts(self, view, grain, parts, batch, output, index) -> None:
         """Score ``parts`` (fold, sample indices) in batches into grain ``index``'s columns."""

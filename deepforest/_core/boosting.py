@@ -23,12 +23,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from numba import njit
 
 from .folds import assign_folds
 from .memory import BOOST_HISTOGRAM_FEATURES, boosting_histograms
 from .progress import advance, restart
+from .threads import ThreadFanOut
 from .traversal import leaf_of
 from .trees import BinnedForest, concatenate_trees
 
@@ -620,14 +620,9 @@ def _search_rounds(runs, folds, y, weight, is_classification, settings, n_jobs):
     starting_loss = best_loss
     # A round on a small table takes less than handing the folds to threads costs.
     work = sum(len(run.train) for run in runs) * runs[0].X.shape[1] * y.shape[1]
-    parallel = effective_n_jobs(n_jobs) > 1 and work >= PARALLEL_MIN_WORK
-    with Parallel(n_jobs=n_jobs, backend="threading") as pool:
+    with ThreadFanOut(n_jobs if work >= PARALLEL_MIN_WORK else 1) as fan_out:
         for round_ in range(1, settings.max_rounds + 1):
-            if parallel:
-                pool(delayed(run.step)() for run in runs)
-            else:
-                for run in runs:
-                    run.step()
+            fan_out.run([run.step for run in runs])
             advance()
             margin = held_out_margin()
             loss = mean_loss(margin, y, weight, is_classification)

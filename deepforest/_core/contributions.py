@@ -15,10 +15,12 @@ Compiled with numba, without the GIL, a block of rows per task, as ``traversal.s
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
 from numba import njit
 
+from .threads import run_in_threads
 from .trees import ROWS_PER_TASK, BinnedForest
 
 
@@ -184,11 +186,7 @@ def forest_contributions(
         )
 
     starts = range(0, bins.shape[0], ROWS_PER_TASK)
-    if len(starts) <= 1 or effective_n_jobs(n_jobs) == 1:
-        for start in starts:
-            run(start)
-    else:
-        Parallel(n_jobs=n_jobs, backend="threading")(delayed(run)(s) for s in starts)
+    run_in_threads([partial(run, start) for start in starts], n_jobs)
     if average and forest.n_trees:
         out /= forest.n_trees
     return out

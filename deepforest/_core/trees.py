@@ -8,9 +8,11 @@ grown fold-wise, so the model that skipped a fold is a contiguous range of trees
 
 from __future__ import annotations
 
-import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from functools import partial
 
+import numpy as np
+
+from .threads import run_in_threads
 from .traversal import pack_nodes, scan_trees, sum_trees
 
 # Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
@@ -247,12 +249,8 @@ def forest_outputs(
         outputs.append(out)
         divisors.append((out, n_trees))
         tasks += [(run, start) for start in starts]
-    if len(tasks) <= 1 or effective_n_jobs(n_jobs) == 1:
-        for run, start in tasks:
-            run(start)
-    else:
-        # Threads write disjoint row blocks; the kernel releases the GIL.
-        Parallel(n_jobs=n_jobs, backend="threading")(delayed(run)(s) for run, s in tasks)
+    # Threads write disjoint row blocks; the kernel releases the GIL.
+    run_in_threads([partial(run, start) for run, start in tasks], n_jobs)
     for out, n_trees in divisors:
         out /= n_trees
     return outputs
