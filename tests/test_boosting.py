@@ -306,7 +306,7 @@ def test_histograms_by_subtraction_grow_the_trees_summing_every_node_grows(monke
     (kept, subtracted, step_a), (single, summed, step_b) = grown.values()
     assert (kept, single) == (8, 1)
     assert len(subtracted[0]) > 20  # a tree deep enough to subtract at several levels
-    for ours, theirs in zip(subtracted[:6], summed[:6]):
+    for ours, theirs in zip(subtracted[:6], summed[:6], strict=True):
         np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(step_a, step_b)
     np.testing.assert_allclose(subtracted[6], summed[6], rtol=1e-12)
