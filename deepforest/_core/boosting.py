@@ -426,11 +426,25 @@ def choose_smoothing(base_output: np.ndarray, y: np.ndarray, weight: np.ndarray)
     return float(SMOOTHING_GRID[int(np.argmin(losses))])
 
 
+@njit(nogil=True, cache=True)
+def _row_max(margin):
+    """Each row's largest margin, as a column: numpy's ``max(axis=1)`` over a few classes
+    took a third of the stage's time on LETTER (26 classes)."""
+    out = np.empty((margin.shape[0], 1))
+    for i in range(margin.shape[0]):
+        largest = margin[i, 0]
+        for k in range(1, margin.shape[1]):
+            if margin[i, k] > largest or margin[i, k] != margin[i, k]:
+                largest = margin[i, k]
+        out[i, 0] = largest
+    return out
+
+
 def margin_output(margin: np.ndarray, is_classification: bool) -> np.ndarray:
     """Class probabilities (a softmax) or targets from margins."""
     if not is_classification:
         return margin
-    shifted = margin - margin.max(axis=1, keepdims=True)
+    shifted = margin - _row_max(np.ascontiguousarray(margin, dtype=np.float64))
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)
     return shifted
