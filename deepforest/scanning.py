@@ -510,7 +510,7 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
         ]
         # Threads write disjoint rows of the output; the kernel releases the GIL.
         with ThreadFanOut(self.n_jobs) as fan_out:
-            for n_scored in fan_out.as_completed([partial(score, *task) for task in tasks]):
+            for n_scored in fan_out.as_they_finish([partial(score, *task) for task in tasks]):
                 advance(n_scored)
 
     def _transform_parts(self, view, grain, parts, batch, output, index) -> None:

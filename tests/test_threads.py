@@ -60,10 +60,10 @@ def test_an_error_is_raised_after_every_call_of_the_batch_has_ended():
     assert ended == [True, True]
 
 
-def test_as_completed_yields_every_result_and_one_fan_out_serves_many_batches():
+def test_as_they_finish_yields_every_result_and_one_fan_out_serves_many_batches():
     with ThreadFanOut(2) as fan_out:
         for _ in range(3):
-            done = sorted(fan_out.as_completed([lambda i=i: i for i in range(5)]))
+            done = sorted(fan_out.as_they_finish([lambda i=i: i for i in range(5)]))
             assert done == [0, 1, 2, 3, 4]
             assert fan_out.run([lambda: "a", lambda: "b"]) == ["a", "b"]
 

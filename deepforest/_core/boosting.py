@@ -429,7 +429,7 @@ def choose_smoothing(base_output: np.ndarray, y: np.ndarray, weight: np.ndarray)
 @njit(nogil=True, cache=True)
 def _row_max(margin):
     """Each row's largest margin, as a column: numpy's ``max(axis=1)`` over a few classes
-    took a third of the stage's time on LETTER (26 classes)."""
+    took a fifth of the stage's time on LETTER (26 classes)."""
     out = np.empty((margin.shape[0], 1))
     for i in range(margin.shape[0]):
         largest = margin[i, 0]

@@ -74,7 +74,7 @@ BOOST_MARGIN_COPIES = 18
 # Boosters the stage holds at once: one per search fold and the final one.
 BOOSTERS = 6
 # Features a boosted tree's histograms cover at most (``BoostingSettings.max_features``), and
-# slots per feature at most (255 bins of values and one for missing values, plus one).
+# slots per feature, an upper bound (at most 255 bins of values and the missing values' slot).
 BOOST_HISTOGRAM_FEATURES = 64
 BOOST_HISTOGRAM_SLOTS = 257
 # Memory a tree's histograms may take before each node sums its own rows: beyond it the

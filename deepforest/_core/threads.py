@@ -56,7 +56,7 @@ class ThreadFanOut:
         wait(futures)
         return [future.result() for future in futures]
 
-    def as_completed(self, calls: Sequence[Callable]) -> Iterator:
+    def as_they_finish(self, calls: Sequence[Callable]) -> Iterator:
         """The calls' results as they finish (for progress)."""
         if self.n_threads == 1 or len(calls) <= 1:
             for call in calls:
