@@ -31,7 +31,7 @@ def final_outputs(model, X: np.ndarray) -> np.ndarray:
 
 def final_outputs_batch(model, X: np.ndarray) -> np.ndarray:
     """The output on one block of rows: the cascade's, then the boosting stage's if kept."""
-    X_binned = model._binner.transform(X)
+    X_binned = model._binner.transform(X, n_jobs=model.n_jobs)
     return _with_boosting_stage(model, X_binned, cascade_outputs(model, X_binned))
 
 
@@ -50,7 +50,7 @@ def staged_outputs(model, X: np.ndarray) -> list[np.ndarray]:
 
 
 def _staged_outputs_batch(model, X: np.ndarray) -> list[np.ndarray]:
-    X_binned = model._binner.transform(X)
+    X_binned = model._binner.transform(X, n_jobs=model.n_jobs)
     stages: list[np.ndarray] = []
     last = cascade_outputs(model, X_binned, stages)
     return [*stages, _with_boosting_stage(model, X_binned, last)]

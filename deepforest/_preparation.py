@@ -111,7 +111,7 @@ def prepare(model, X, y, sample_weight) -> TrainingData:
     model._binner = QuantileBinner(
         model.n_bins, model.bin_subsample, random_state=rng.randint(np.iinfo(np.int32).max)
     ).fit(X)
-    X_binned = model._binner.transform(X)
+    X_binned = model._binner.transform(X, n_jobs=model.n_jobs)
     # Rows identical after binning: out of bag they are scored only by trees that drew
     # none of them, and fold-wise they share a fold.
     groups = duplicate_groups(X_binned)

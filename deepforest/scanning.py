@@ -379,7 +379,8 @@ class MultiGrainScanner(ModelFormatMixin, TransformerMixin, BaseEstimator):
     def _bin(self, X_layout: np.ndarray) -> np.ndarray:
         """The samples' values as uint8 bins, in the same layout."""
         channels = X_layout.shape[-1]
-        return self._binner.transform(X_layout.reshape(-1, channels)).reshape(X_layout.shape)
+        binned = self._binner.transform(X_layout.reshape(-1, channels), n_jobs=self.n_jobs)
+        return binned.reshape(X_layout.shape)
 
     def _image_shape(self) -> tuple[int, ...] | None:
         return None if self.image_shape is None else tuple(self.image_shape)

@@ -81,3 +81,48 @@ def test_more_distinct_values_than_bins_fill_bins_about_equally():
     binned = QuantileBinner(n_bins=50).fit_transform(X)
     counts = np.bincount(binned[:, 0], minlength=50)
     assert counts.min() > 0.95 * len(X) / 50 and counts.max() < 1.05 * len(X) / 50
+
+
+def _searchsorted_bins(binner, X):
+    """Bins as numpy's searchsorted gives them, column by column: what transform must equal."""
+    expected = np.empty(X.shape, dtype=np.uint8)
+    for j, edges in enumerate(binner.bin_edges_):
+        column = X[:, j].astype(np.float64)
+        expected[:, j] = np.searchsorted(edges, column, side="right")
+        expected[np.isnan(column), j] = binner.missing_bin_
+    return expected
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F", "every_other_row"])
+def test_transform_equals_searchsorted_for_every_dtype_and_layout(dtype, layout):
+    rng = np.random.default_rng(3)
+    if dtype == np.uint8:
+        X = rng.integers(0, 256, size=(3_000, 21)).astype(np.uint8)
+    else:
+        X = (rng.normal(size=(3_000, 21)) * 40).astype(dtype)
+    if dtype in (np.float64, np.float32):
+        X[rng.random(X.shape) < 0.05] = np.nan
+        X[:3, 0] = [np.inf, -np.inf, np.nan]
+    X[:, 1] = 7  # one value: no edges
+    binner = QuantileBinner(random_state=0).fit(X.astype(np.float64))
+    # Features with 1, 2 and 3 edges, where the search takes 0, 1 and 1 halvings.
+    for j, kept in zip((2, 3, 4), (1, 2, 3), strict=True):
+        binner.bin_edges_[j] = binner.bin_edges_[j][:kept]
+    assert len(binner.bin_edges_[1]) == 0
+    rows = {"C": X, "F": np.asfortranarray(X), "every_other_row": X[::2]}[layout]
+    # 37 rows are not a whole number of the kernel's blocks of rows.
+    for subset in (rows, rows[:37]):
+        np.testing.assert_array_equal(binner.transform(subset), _searchsorted_bins(binner, subset))
+
+
+def test_transform_on_threads_equals_one_thread(monkeypatch):
+    import deepforest._core.binning as binning
+
+    X = np.random.default_rng(4).normal(size=(5_001, 40))
+    binner = QuantileBinner(random_state=0).fit(X)
+    alone = binner.transform(X, n_jobs=1)
+    # Small blocks, so that the rows are split over threads in several uneven blocks.
+    monkeypatch.setattr(binning, "ROWS_PER_THREAD_VALUES", 7_000)
+    np.testing.assert_array_equal(binner.transform(X, n_jobs=2), alone)
+    np.testing.assert_array_equal(alone, _searchsorted_bins(binner, X))

@@ -13,10 +13,22 @@ identical edges and leave the other values a fraction of the bins.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numba import njit
 
+from .threads import run_in_threads
+
 MAX_BINS = 255
+# Values (rows x features) a thread bins at least: below that, handing rows to threads costs
+# more than it saves.
+ROWS_PER_THREAD_VALUES = 2_000_000
+# Features binned together over a block of rows (``_bin_rows``): 16 features' edges fill
+# 32 KB, a core's first-level data cache.
+FEATURES_PER_TILE = 16
+# Rows whose binary searches ``_bin_rows`` runs in step.
+LANES = 16
 
 
 @njit(nogil=True, cache=True)
@@ -50,6 +62,50 @@ def _greedy_cuts(counts, n_bins):
             if n_cuts == n_bins - 1:
                 break
     return cuts[:n_cuts]
+
+
+@njit(nogil=True, cache=True)
+def _bin_rows(X, start, end, edges, edge_starts, missing_bin, out):
+    """Bin rows ``start:end`` of X into ``out``: each value's count of its feature's edges at or
+    below it (numpy's ``searchsorted(edges, v, side="right")``), NaN to ``missing_bin``.
+
+    ``edges`` holds every feature's edges one after the other, feature ``j``'s in
+    ``edge_starts[j]:edge_starts[j + 1]``. A ``searchsorted`` per column took as long as
+    this kernel on 4 to 7 times the values (one thread, 2,000 to 100,000 rows): each of its
+    binary searches waits on its own loads, one after the other.
+    """
+    n_features = X.shape[1]
+    values = np.empty(LANES, dtype=np.float64)
+    bases = np.empty(LANES, dtype=np.int64)
+    # A few features at a time over all the rows: their edges stay in the closest cache (every
+    # feature's at once outgrow it on wide data), and each row's values of them sit together.
+    for tile_start in range(0, n_features, FEATURES_PER_TILE):
+        tile_end = min(tile_start + FEATURES_PER_TILE, n_features)
+        for block_start in range(start, end, LANES):
+            block_end = min(block_start + LANES, end)
+            lanes = block_end - block_start
+            for j in range(tile_start, tile_end):
+                first = edge_starts[j]
+                n_edges = edge_starts[j + 1] - first
+                for k in range(lanes):
+                    values[k] = X[block_start + k, j]
+                    bases[k] = first
+                # The rows' searches step together: each step's loads do not wait on one
+                # another, where one search's steps each wait on the last.
+                n = n_edges
+                while n > 1:
+                    half = n >> 1
+                    for k in range(lanes):
+                        bases[k] += half * (edges[bases[k] + half] <= values[k])
+                    n -= half
+                for k in range(lanes):
+                    value = values[k]
+                    if value != value:  # NaN
+                        out[block_start + k, j] = missing_bin
+                    elif n_edges == 0:
+                        out[block_start + k, j] = 0
+                    else:
+                        out[block_start + k, j] = bases[k] - first + (edges[bases[k]] <= value)
 
 
 def feature_edges(column: np.ndarray, n_bins: int) -> np.ndarray:
@@ -103,14 +159,26 @@ class QuantileBinner:
         self.missing_bin_ = self.n_bins
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def transform(self, X: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
+        """X's values as bin indices, uint8; ``n_jobs`` threads share the rows of a large X."""
+        if X.dtype not in (np.float64, np.float32, np.uint8):
+            X = X.astype(np.float64)
+        edges = np.concatenate([np.asarray(e, dtype=np.float64) for e in self.bin_edges_])
+        edge_starts = np.zeros(len(self.bin_edges_) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in self.bin_edges_], out=edge_starts[1:])
         binned = np.empty(X.shape, dtype=np.uint8)
-        for j, edges in enumerate(self.bin_edges_):
-            column = X[:, j]
-            binned[:, j] = np.searchsorted(edges, column, side="right")
-            missing = np.isnan(column)
-            if missing.any():
-                binned[missing, j] = self.missing_bin_
+        n_rows = X.shape[0]
+        n_blocks = max(1, min(n_rows, X.size // ROWS_PER_THREAD_VALUES))
+        bounds = np.linspace(0, n_rows, n_blocks + 1).astype(np.int64)
+        run_in_threads(
+            [
+                lambda start=start, end=end: _bin_rows(
+                    X, start, end, edges, edge_starts, self.missing_bin_, binned
+                )
+                for start, end in itertools.pairwise(bounds)
+            ],
+            n_jobs if n_blocks > 1 else 1,
+        )
         return binned
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
