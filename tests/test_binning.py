@@ -126,3 +126,11 @@ def test_transform_on_threads_equals_one_thread(monkeypatch):
     monkeypatch.setattr(binning, "ROWS_PER_THREAD_VALUES", 7_000)
     np.testing.assert_array_equal(binner.transform(X, n_jobs=2), alone)
     np.testing.assert_array_equal(alone, _searchsorted_bins(binner, X))
+
+
+def test_transform_refuses_rows_of_another_width():
+    # The compiled kernel reads each column's edges without bounds checks.
+    binner = QuantileBinner().fit(np.arange(20.0).reshape(10, 2))
+    with pytest.raises(ValueError, match="X has 3 features, but the bins were fitted on 2"):
+        binner.transform(np.zeros((4, 3)))
+    assert QuantileBinner().fit(np.zeros((5, 0))).transform(np.zeros((2, 0))).shape == (2, 0)

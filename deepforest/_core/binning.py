@@ -161,9 +161,15 @@ class QuantileBinner:
 
     def transform(self, X: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
         """X's values as bin indices, uint8; ``n_jobs`` threads share the rows of a large X."""
+        if X.ndim != 2 or X.shape[1] != len(self.bin_edges_):
+            # The compiled kernel does not check bounds: never let it read past the edges.
+            raise ValueError(
+                f"X has {X.shape[-1] if X.ndim else 0} features, but the bins were fitted on "
+                f"{len(self.bin_edges_)}"
+            )
         if X.dtype not in (np.float64, np.float32, np.uint8):
             X = X.astype(np.float64)
-        edges = np.concatenate([np.asarray(e, dtype=np.float64) for e in self.bin_edges_])
+        edges = np.concatenate([np.empty(0), *(np.asarray(e, np.float64) for e in self.bin_edges_)])
         edge_starts = np.zeros(len(self.bin_edges_) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in self.bin_edges_], out=edge_starts[1:])
         binned = np.empty(X.shape, dtype=np.uint8)

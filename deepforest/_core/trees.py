@@ -32,14 +32,23 @@ _ARRAY_TYPES = {
 }
 
 
-# The largest count the compiled check takes (a crafted file may say more).
-_MAX_INDEX = np.iinfo(np.int64).max
+# The largest count the compiled check takes (a crafted file may say more); a float holds it
+# exactly.
+_MAX_COUNT = 2**62
 # What ``_node_problems`` reports, one bit each.
 _NODE_PROBLEMS = {
     1: "split features out of range",
     2: "child nodes out of order or out of range",
     4: "leaves beyond the leaf table",
 }
+
+
+def _as_count(value) -> int:
+    """``value`` as an int the compiled check takes: clipped to +-2**62, -1 if not a number."""
+    try:
+        return int(np.clip(value, -_MAX_COUNT, _MAX_COUNT))
+    except (TypeError, ValueError, OverflowError):
+        return -1
 
 
 @njit(nogil=True, cache=True)
@@ -169,14 +178,14 @@ class BinnedForest:
         n_nodes = self.feature.shape[0]
         arrays = (self.threshold, self.left, self.right)
         problems = []
+        if not 0 <= self.n_pure <= self.values.shape[-1]:
+            problems.append("more pure classes than outputs")
         if self.values.ndim != 2 or any(a.shape != (n_nodes,) for a in arrays):
             problems.append("node arrays of different lengths")
-        elif not 0 <= self.n_pure <= self.values.shape[-1]:
-            problems.append("more pure classes than outputs")
         else:
             found = _node_problems(
                 self.feature, self.left, self.right, self.roots,
-                min(int(self.n_features_in_), _MAX_INDEX), int(self.n_pure), self.values.shape[0],
+                _as_count(self.n_features_in_), _as_count(self.n_pure), self.values.shape[0],
             )  # fmt: skip
             problems += [text for flag, text in _NODE_PROBLEMS.items() if found & flag]
         bounds = np.asarray(self.fold_bounds)
