@@ -29,6 +29,29 @@ def test_the_node_table_made_for_prediction_is_never_saved(digits):
     np.testing.assert_array_equal(copy.output(X_test), expected)
 
 
+def test_only_forests_read_from_elsewhere_are_checked_before_their_first_prediction(
+    digits, monkeypatch
+):
+    from deepforest._core.trees import BinnedForest
+
+    X_train, y_train, X_test, _ = digits
+    forest, _ = fit_forest("random", SETTINGS, X_train, Target.classes(y_train, 10), None, None, 0)
+    checked = []
+    original = BinnedForest._check_nodes
+    monkeypatch.setattr(
+        BinnedForest, "_check_nodes", lambda self: checked.append(self) or original(self)
+    )
+    expected = forest.output(X_test)
+    assert checked == []  # grown in this process: its arrays come from the grower
+    copy = pickle.loads(pickle.dumps(forest))
+    np.testing.assert_array_equal(copy.output(X_test), expected)
+    assert checked == [copy]  # read back: it could have come from anyone
+    copy.left[0] = 10**6  # damage a forest's arrays before its table is made...
+    copy.__dict__.pop("_nodes")
+    with pytest.raises(ValueError, match="malformed"):
+        copy.output(X_test)  # ...and the check refuses it
+
+
 def _tree(feature, threshold, left, right, values, root, importances):
     """One tree as the grower returns it: node and leaf indices local to the tree."""
     return (

@@ -8,6 +8,7 @@ grown fold-wise, so the model that skipped a fold is a contiguous range of trees
 
 from __future__ import annotations
 
+import weakref
 from functools import partial
 
 import numpy as np
@@ -19,6 +20,12 @@ from .traversal import pack_nodes, scan_trees, sum_trees
 # Rows predicted by one parallel task; a fixed size, so results never depend on n_jobs.
 ROWS_PER_TASK = 1024
 
+
+# Forests joined here from trees this process grew: their node arrays come from the grower,
+# not from a file, so their first prediction skips the check (whose compiled code took 5 of a
+# small table's 16 ms first prediction after fitting, loading from numba's cache). A set outside
+# the forests, so that nothing a file holds can claim a place in it; a copy is checked.
+_GROWN_HERE: weakref.WeakSet = weakref.WeakSet()
 
 # The arrays of a fitted forest: numpy kind, item sizes and dimensions the kernels accept.
 _ARRAY_TYPES = {
@@ -148,7 +155,8 @@ class BinnedForest:
         # Made on first use and kept, but never saved: it repeats the four node arrays.
         table = self.__dict__.get("_nodes")
         if table is None:
-            self._check_nodes()
+            if self not in _GROWN_HERE:
+                self._check_nodes()
             table = pack_nodes(self.feature, self.threshold, self.left, self.right)
             self._nodes = table
         return table
@@ -323,7 +331,7 @@ def concatenate_trees(
     if n_weighted:
         importances /= n_weighted
     n_outputs = trees[0][4].shape[1]
-    return BinnedForest(
+    forest = BinnedForest(
         roots=roots,
         feature=np.concatenate([tree[0] for tree in trees]),
         threshold=np.concatenate([tree[1] for tree in trees]),
@@ -334,6 +342,8 @@ def concatenate_trees(
         fold_bounds=np.asarray(fold_bounds, dtype=np.int64),
         feature_importances=importances,
     )
+    _GROWN_HERE.add(forest)
+    return forest
 
 
 def _shift(codes: np.ndarray, node_offset: int, value_offset: int, n_pure: int) -> np.ndarray:
