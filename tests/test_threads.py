@@ -37,8 +37,11 @@ def test_results_come_back_in_the_calls_order_from_other_threads():
         return run
 
     assert run_in_threads([call(i) for i in range(4)], n_jobs=2) == [0, 1, 2, 3]
+    caller = threading.current_thread().name
     if os.cpu_count() > 1:
-        assert all(name.startswith("deepforest") for name in names)
+        # The caller takes calls in turn with a helper thread.
+        assert {name for name in names if name != caller}
+        assert all(name.startswith("deepforest") for name in names if name != caller)
     names.clear()
     assert run_in_threads([call(i) for i in range(4)], n_jobs=1) == [0, 1, 2, 3]
     assert set(names) == {threading.current_thread().name}
@@ -58,6 +61,64 @@ def test_an_error_is_raised_after_every_call_of_the_batch_has_ended():
         run_in_threads([fails, slow, slow], n_jobs=2)
     # No call still runs (and writes into the caller's arrays) once the error is raised.
     assert ended == [True, True]
+
+
+def _helper_names(n_calls: int) -> set[str]:
+    names = []
+
+    def call():
+        time.sleep(0.02)
+        names.append(threading.current_thread().name)
+
+    run_in_threads([call] * n_calls, n_jobs=2)
+    return {name for name in names if name != threading.current_thread().name}
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one core: every call runs in the caller")
+def test_helper_threads_are_kept_between_calls():
+    # Starting threads per call made one row's prediction 5 times slower on two threads.
+    before = {thread.name for thread in threading.enumerate()}
+    first, second = _helper_names(6), _helper_names(6)
+    assert first and first == second
+    started = {thread.name for thread in threading.enumerate()} - before
+    assert len(started) <= os.cpu_count() - 1
+
+
+def test_calls_that_fan_out_again_from_helpers_finish():
+    # The inner fan-outs find the helper busy with the outer calls: their callers must go on
+    # alone rather than wait for a helper that never comes.
+    def outer(i):
+        return lambda: sum(run_in_threads([lambda j=j: i * j for j in range(4)], n_jobs=2))
+
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(run_in_threads([outer(i) for i in range(6)], n_jobs=2)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=120)  # a hang guard only: the calls take microseconds
+    assert not worker.is_alive(), "nested fan-out hung"
+    assert results == [[6 * i for i in range(6)]]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or os.cpu_count() < 2, reason="needs fork, 2 cores")
+def test_a_forked_child_starts_its_own_helpers():
+    # The parent's helper threads are not copied into a forked child: without its own, the
+    # child's caller would run every call alone.
+
+    _helper_names(4)  # the parent's helpers exist before the fork
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits
+        try:
+            os.write(write_end, b"helpers" if _helper_names(6) else b"alone")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        report = reader.read()
+    os.waitpid(child, 0)
+    assert report == b"helpers"
 
 
 def test_as_they_finish_yields_every_result_and_one_fan_out_serves_many_batches():

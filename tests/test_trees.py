@@ -116,3 +116,25 @@ def test_several_forests_predict_in_one_call_the_same_whatever_n_jobs(digits):
         together = forest_outputs(forests, rows, n_jobs=n_jobs)
         for one, other in zip(alone, together, strict=True):
             np.testing.assert_array_equal(one, other)
+
+
+def test_a_few_rows_stay_in_the_callers_thread_and_predict_the_same(digits, monkeypatch):
+    from deepforest._core import trees
+
+    X_train, y_train, X_test, _ = digits
+    forest, _ = fit_forest("random", SETTINGS, X_train, Target.classes(y_train, 10), None, None, 0)
+    threads_asked = []
+    original = trees.run_in_threads
+
+    def recording(calls, n_jobs):
+        threads_asked.append(n_jobs)
+        return original(calls, n_jobs)
+
+    monkeypatch.setattr(trees, "run_in_threads", recording)
+    few = trees.PARALLEL_MIN_ROW_TREES // forest.n_trees - 1
+    many = trees.PARALLEL_MIN_ROW_TREES // forest.n_trees + 1
+    assert 0 < few < many <= len(X_test)
+    [few_output] = forest_outputs([forest], X_test[:few], n_jobs=2)
+    [many_output] = forest_outputs([forest], X_test[:many], n_jobs=2)
+    assert threads_asked == [1, 2]
+    np.testing.assert_array_equal(few_output, many_output[:few])

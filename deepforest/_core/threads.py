@@ -6,15 +6,47 @@ rows), the fan-out spent most of its time asleep: with ``n_jobs=2`` a default fi
 5.1 s against 3.6 s with one thread, and predicting 500 rows 27 ms against 15. These helpers
 wait on the calls themselves. Fitting the forests stays with joblib, whose backends (Dask, Ray)
 can take the trees elsewhere; these calls are always local threads.
+
+The helper threads live as long as the process: starting and joining a pool's threads on every
+call made predicting one row with ``n_jobs=2`` take 1.05 ms against 0.19 ms on one thread. The
+caller works through the calls too, and helpers that have not started by the time the calls
+run out are cancelled, so a call that fans out again from inside a helper cannot wait on a
+helper that never comes.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 
 from joblib import effective_n_jobs
+
+_shared_pool: ThreadPoolExecutor | None = None
+_shared_pool_lock = threading.Lock()
+
+
+def _forget_shared_pool() -> None:
+    """In a forked child: the parent's helper threads do not exist there."""
+    global _shared_pool, _shared_pool_lock
+    _shared_pool, _shared_pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_shared_pool)
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    """The process's helper threads, started on first use."""
+    global _shared_pool
+    with _shared_pool_lock:
+        if _shared_pool is None:
+            _shared_pool = ThreadPoolExecutor(
+                max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="deepforest"
+            )
+        return _shared_pool
 
 
 def thread_count(n_jobs: int | None) -> int:
@@ -23,8 +55,34 @@ def thread_count(n_jobs: int | None) -> int:
     return max(1, min(effective_n_jobs(n_jobs), os.cpu_count() or 1))
 
 
+def _run_shared(calls: Sequence[Callable], n_threads: int) -> list:
+    """Each call's result, the calls taken in turn by the caller and ``n_threads - 1`` helpers."""
+    results: list = [None] * len(calls)
+    errors: dict[int, BaseException] = {}
+    next_call = itertools.count()  # ``next`` on it is atomic under the GIL
+
+    def work_through() -> None:
+        for index in iter(next_call.__next__, None):
+            if index >= len(calls):
+                return
+            try:
+                results[index] = calls[index]()
+            except BaseException as error:  # raised in the caller once every call has ended
+                errors[index] = error
+
+    pool = _helper_pool()
+    helpers = [pool.submit(work_through) for _ in range(min(n_threads, len(calls)) - 1)]
+    work_through()
+    # A helper still queued (the pool busy elsewhere) is not needed any more; wait only for
+    # those that run, so that no call still writes into the caller's arrays on return.
+    wait([helper for helper in helpers if not helper.cancel()])
+    if errors:
+        raise errors[min(errors)]
+    return results
+
+
 class ThreadFanOut:
-    """Runs batches of calls on up to ``thread_count(n_jobs)`` threads, kept until it exits.
+    """Runs batches of calls on up to ``thread_count(n_jobs)`` threads.
 
     One thread, or a single call, runs in the caller's thread. A call's exception is raised
     in the caller once every call of the batch has ended.
@@ -42,27 +100,22 @@ class ThreadFanOut:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    def _submit(self, calls: Sequence[Callable]):
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.n_threads, thread_name_prefix="deepforest")
-        return [self._executor.submit(call) for call in calls]
-
     def run(self, calls: Sequence[Callable]) -> list:
         """Each call's result, in the calls' order."""
         if self.n_threads == 1 or len(calls) <= 1:
             return [call() for call in calls]
-        futures = self._submit(calls)
-        # Wait for all before raising, so no call still writes into the caller's arrays.
-        wait(futures)
-        return [future.result() for future in futures]
+        return _run_shared(calls, self.n_threads)
 
     def as_they_finish(self, calls: Sequence[Callable]) -> Iterator:
-        """The calls' results as they finish (for progress)."""
+        """The calls' results as they finish (for progress), on threads of this fan-out's own,
+        kept until it exits."""
         if self.n_threads == 1 or len(calls) <= 1:
             for call in calls:
                 yield call()
             return
-        futures = self._submit(calls)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.n_threads, thread_name_prefix="deepforest")
+        futures = [self._executor.submit(call) for call in calls]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -74,5 +127,4 @@ class ThreadFanOut:
 
 def run_in_threads(calls: Sequence[Callable], n_jobs: int | None) -> list:
     """Each call's result, the calls spread over ``thread_count(n_jobs)`` threads."""
-    with ThreadFanOut(n_jobs) as fan_out:
-        return fan_out.run(calls)
+    return ThreadFanOut(n_jobs).run(calls)
