@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import signal
 import threading
 import time
 
@@ -47,41 +49,60 @@ def test_results_come_back_in_the_calls_order_from_other_threads():
     assert set(names) == {threading.current_thread().name}
 
 
-def test_an_error_is_raised_after_every_call_of_the_batch_has_ended():
-    ended = []
+def test_an_error_stops_the_batch_once_the_running_calls_have_ended():
+    started, ended = [], []
 
     def fails():
         raise ValueError("broken call")
 
     def slow():
+        started.append(True)
         time.sleep(0.2)
         ended.append(True)
 
     with pytest.raises(ValueError, match="broken call"):
-        run_in_threads([fails, slow, slow], n_jobs=2)
-    # No call still runs (and writes into the caller's arrays) once the error is raised.
-    assert ended == [True, True]
+        run_in_threads([slow, fails] + [slow] * 10, n_jobs=2)
+    # No call still runs (and writes into the caller's arrays) once the error is raised, and
+    # no call starts after the failure is known.
+    assert ended == started
+    assert len(started) < 11
 
 
-def _helper_names(n_calls: int) -> set[str]:
-    names = []
+@pytest.mark.skipif(os.cpu_count() < 2, reason="one core: the calls run one after the other")
+def test_an_interruption_wins_over_an_ordinary_error():
+    interrupted_started = threading.Event()
+
+    def fails_once_the_other_started():
+        interrupted_started.wait(timeout=60)
+        raise ValueError("broken call")
+
+    def interrupted():
+        interrupted_started.set()
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_in_threads([fails_once_the_other_started, interrupted], n_jobs=2)
+
+
+def _helpers_used(n_calls: int) -> set[threading.Thread]:
+    """The threads other than the caller's that took some of ``n_calls`` short calls."""
+    used = []
 
     def call():
         time.sleep(0.02)
-        names.append(threading.current_thread().name)
+        used.append(threading.current_thread())
 
     run_in_threads([call] * n_calls, n_jobs=2)
-    return {name for name in names if name != threading.current_thread().name}
+    return set(used) - {threading.current_thread()}
 
 
 @pytest.mark.skipif(os.cpu_count() < 2, reason="one core: every call runs in the caller")
 def test_helper_threads_are_kept_between_calls():
     # Starting threads per call made one row's prediction 5 times slower on two threads.
-    before = {thread.name for thread in threading.enumerate()}
-    first, second = _helper_names(6), _helper_names(6)
-    assert first and first == second
-    started = {thread.name for thread in threading.enumerate()} - before
-    assert len(started) <= os.cpu_count() - 1
+    first = _helpers_used(6)
+    assert first and all(thread.is_alive() for thread in first)
+    assert _helpers_used(6) == first
+    assert len(first) <= os.cpu_count() - 1
 
 
 def test_calls_that_fan_out_again_from_helpers_finish():
@@ -106,17 +127,20 @@ def test_a_forked_child_starts_its_own_helpers():
     # The parent's helper threads are not copied into a forked child: without its own, the
     # child's caller would run every call alone.
 
-    _helper_names(4)  # the parent's helpers exist before the fork
+    _helpers_used(4)  # the parent's helpers exist before the fork
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child reports through the pipe and exits
         try:
-            os.write(write_end, b"helpers" if _helper_names(6) else b"alone")
+            os.write(write_end, b"helpers" if _helpers_used(6) else b"alone")
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
-        report = reader.read()
+        ready, _, _ = select.select([reader], [], [], 120)  # a hang guard only
+        report = reader.read() if ready else b"no answer"
+    if not ready:
+        os.kill(child, signal.SIGKILL)
     os.waitpid(child, 0)
     assert report == b"helpers"
 

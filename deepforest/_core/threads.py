@@ -56,28 +56,57 @@ def thread_count(n_jobs: int | None) -> int:
 
 
 def _run_shared(calls: Sequence[Callable], n_threads: int) -> list:
-    """Each call's result, the calls taken in turn by the caller and ``n_threads - 1`` helpers."""
+    """Each call's result, the calls taken in turn by the caller and ``n_threads - 1`` helpers.
+
+    Once a call fails (or the caller is interrupted), no further call starts; the calls
+    already running end before this returns or raises, so none still writes into the caller's
+    arrays. An interruption (``KeyboardInterrupt``, ``SystemExit``) wins over other errors.
+    """
     results: list = [None] * len(calls)
     errors: dict[int, BaseException] = {}
-    next_call = itertools.count()  # ``next`` on it is atomic under the GIL
+    taken = itertools.count()
+    taking = threading.Lock()  # ``next`` on a count is atomic only under the GIL
+    stop = threading.Event()
 
     def work_through() -> None:
-        for index in iter(next_call.__next__, None):
+        while not stop.is_set():
+            with taking:
+                index = next(taken)
             if index >= len(calls):
                 return
             try:
                 results[index] = calls[index]()
-            except BaseException as error:  # raised in the caller once every call has ended
+            except BaseException as error:  # raised in the caller once the running calls end
                 errors[index] = error
+                stop.set()
 
-    pool = _helper_pool()
-    helpers = [pool.submit(work_through) for _ in range(min(n_threads, len(calls)) - 1)]
-    work_through()
-    # A helper still queued (the pool busy elsewhere) is not needed any more; wait only for
-    # those that run, so that no call still writes into the caller's arrays on return.
-    wait([helper for helper in helpers if not helper.cancel()])
+    try:
+        pool = _helper_pool()
+        helpers = [pool.submit(work_through) for _ in range(min(n_threads, len(calls)) - 1)]
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        helpers = []
+    interruption = None
+    try:
+        work_through()
+    except BaseException as error:  # an interruption between two calls
+        stop.set()
+        interruption = error
+    # A helper still queued (the pool busy elsewhere) is not needed any more.
+    running = [helper for helper in helpers if not helper.cancel()]
+    while True:
+        try:
+            wait(running)
+            break
+        except BaseException as error:  # interrupted while waiting: the helpers still write
+            stop.set()
+            interruption = interruption or error
+    if interruption is not None:
+        raise interruption
     if errors:
-        raise errors[min(errors)]
+        interruptions = [
+            index for index, error in errors.items() if not isinstance(error, Exception)
+        ]
+        raise errors[min(interruptions or errors)]
     return results
 
 
