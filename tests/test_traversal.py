@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepforest._core.traversal import LOCKSTEP_ROWS, leaf_of, pack_nodes, scan_trees, sum_trees
+from deepforest._core.traversal import (
+    LOCKSTEP_ROWS,
+    PACK_BLOCK_NODES,
+    leaf_of,
+    pack_nodes,
+    scan_trees,
+    sum_trees,
+)
 
 # Three trees over two features and two classes, in the grower's layout: a child code >= 0 is an
 # internal node, -1 - ref a leaf; refs below N_PURE are pure leaves of that class, the others
@@ -87,3 +94,14 @@ def test_scan_trees_pools_what_sum_trees_finds_on_each_window():
             for tree in (1, 2):
                 expected[s, cell_of[p]] += _walk(windows[s, p], tree)
     np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def test_the_node_table_is_the_four_arrays_side_by_side_across_packing_blocks():
+    rng = np.random.default_rng(0)
+    n_nodes = 2 * PACK_BLOCK_NODES + 17
+    feature = rng.integers(0, 2**31 - 1, n_nodes, dtype=np.int32)
+    threshold = rng.integers(0, 256, n_nodes, dtype=np.uint8)
+    left, right = rng.integers(-(2**31), 2**31 - 1, (2, n_nodes), dtype=np.int32)
+    nodes = pack_nodes(feature, threshold, left, right)
+    assert nodes.dtype == np.int32 and nodes.flags.c_contiguous
+    np.testing.assert_array_equal(nodes, np.stack([feature, threshold, left, right], axis=1))

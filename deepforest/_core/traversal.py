@@ -37,13 +37,26 @@ def leaf_of(X, row, root, feature, threshold, left, right):
     return -1 - node
 
 
+# Nodes packed at a time by ``pack_nodes``: their 1 MB of table stays in cache while the four
+# columns are written into it.
+PACK_BLOCK_NODES = 65_536
+
+
 def pack_nodes(feature, threshold, left, right) -> np.ndarray:
-    """The node table ``sum_trees`` reads: a row (feature, threshold, left, right) per node."""
+    """The node table ``sum_trees`` reads: a row (feature, threshold, left, right) per node.
+
+    Written a block of rows at a time: column by column over the whole table, each column's
+    strided writes went to memory again, and diamonds' 5.7 M nodes took 164-209 ms (a quarter
+    of its first prediction) against 13 ms by blocks.
+    """
     nodes = np.empty((feature.shape[0], 4), dtype=np.int32)
-    nodes[:, 0] = feature
-    nodes[:, 1] = threshold
-    nodes[:, 2] = left
-    nodes[:, 3] = right
+    for start in range(0, feature.shape[0], PACK_BLOCK_NODES):
+        block = slice(start, start + PACK_BLOCK_NODES)
+        table = nodes[block]
+        table[:, 0] = feature[block]
+        table[:, 1] = threshold[block]
+        table[:, 2] = left[block]
+        table[:, 3] = right[block]
     return nodes
 
 
