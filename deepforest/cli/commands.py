@@ -16,7 +16,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,7 +38,6 @@ from .model_file import (
     load_model,
     read_metadata,
     save_model,
-    untrusted_types,
 )
 
 ESTIMATORS = {"classification": CascadeForestClassifier, "regression": CascadeForestRegressor}
@@ -792,25 +790,4 @@ def evaluate(
         "metrics": metrics,
         "ignored_columns": extra,
         "warnings": warnings,
-    }
-
-
-def info(model: str, check: bool = False) -> dict:
-    """The model file's description: schema, layers, training metrics, versions, types.
-
-    Only the description and the list of types are read. With ``check``, the model is loaded
-    as ``predict`` loads it, which checks every part against the model's structure (a
-    UserError names the first that does not fit).
-    """
-    metadata = read_metadata(model)
-    unexpected = untrusted_types(model)
-    if check and not unexpected:
-        load_model(model, metadata)
-    return {
-        "model": str(model),
-        "model_bytes": Path(model).stat().st_size,
-        "only_trusted_types": not unexpected,
-        "untrusted_types": unexpected,
-        "checked": bool(check and not unexpected),
-        **metadata,
     }

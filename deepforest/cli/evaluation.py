@@ -6,15 +6,6 @@ import math
 import warnings
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    log_loss,
-    mean_absolute_error,
-    mean_squared_error,
-    r2_score,
-)
 
 
 def _python(value):
@@ -28,6 +19,14 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: np.nd
     Labels that the model never saw count as errors; log-loss, undefined for them, is left out
     (None) when there are any.
     """
+    # Imported here: ``deepforest info`` renders metrics without scikit-learn's import.
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        log_loss,
+    )
+
     predicted = classes[np.argmax(proba, axis=1)]
     known = np.isin(y_true, classes)
     labels = list(classes) + [label for label in _in_order(y_true[~known])]
@@ -60,6 +59,8 @@ def _in_order(values: np.ndarray) -> list:
 
 def regression_metrics(y_true: np.ndarray, predicted: np.ndarray) -> dict:
     """R², mean absolute error and root mean squared error."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     r2 = r2_score(y_true, predicted) if len(y_true) > 1 else math.nan
     return {
         "n_rows": len(y_true),

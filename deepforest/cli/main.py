@@ -653,8 +653,8 @@ def _run_evaluate(args) -> int:
 
 
 def _run_info(args) -> int:
-    from .commands import info
     from .evaluation import format_metrics
+    from .model_file import info
 
     result = info(args.model, check=args.check)
     if args.json:

@@ -21,8 +21,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import sklearn
 
 from .._loaded_cascade import MalformedModelError
 from .._model_format import MODEL_FORMAT
@@ -58,6 +56,9 @@ def _skops_io():
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that a saved pipeline depends on."""
     from importlib.metadata import version
+
+    import pandas as pd
+    import sklearn
 
     from .. import __version__
 
@@ -395,3 +396,24 @@ def _version_differences(
         for name in names
         if name in saved and saved[name] != installed.get(name)
     )
+
+
+def info(model: str, check: bool = False) -> dict:
+    """The model file's description: schema, layers, training metrics, versions, types.
+
+    Only the description and the list of types are read. With ``check``, the model is loaded
+    as ``predict`` loads it, which checks every part against the model's structure (a
+    UserError names the first that does not fit).
+    """
+    metadata = read_metadata(model)
+    unexpected = untrusted_types(model)
+    if check and not unexpected:
+        load_model(model, metadata)
+    return {
+        "model": str(model),
+        "model_bytes": Path(model).stat().st_size,
+        "only_trusted_types": not unexpected,
+        "untrusted_types": unexpected,
+        "checked": bool(check and not unexpected),
+        **metadata,
+    }
