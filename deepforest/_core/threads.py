@@ -113,8 +113,9 @@ def _run_shared(calls: Sequence[Callable], n_threads: int) -> list:
 class ThreadFanOut:
     """Runs batches of calls on up to ``thread_count(n_jobs)`` threads.
 
-    One thread, or a single call, runs in the caller's thread. A call's exception is raised
-    in the caller once every call of the batch has ended.
+    One thread, or a single call, runs in the caller's thread. ``run`` raises a call's
+    exception in the caller once the calls already running have ended, and starts no further
+    call after it; ``as_they_finish`` raises it as its result comes.
     """
 
     def __init__(self, n_jobs: int | None):
