@@ -73,7 +73,7 @@ def test_an_interruption_wins_over_an_ordinary_error():
     interrupted_started = threading.Event()
 
     def fails_once_the_other_started():
-        interrupted_started.wait(timeout=60)
+        interrupted_started.wait(timeout=1500)  # a hang guard only
         raise ValueError("broken call")
 
     def interrupted():
@@ -117,7 +117,7 @@ def test_calls_that_fan_out_again_from_helpers_finish():
         daemon=True,
     )
     worker.start()
-    worker.join(timeout=120)  # a hang guard only: the calls take microseconds
+    worker.join(timeout=1500)  # a hang guard only: the calls take microseconds
     assert not worker.is_alive(), "nested fan-out hung"
     assert results == [[6 * i for i in range(6)]]
 
@@ -137,7 +137,7 @@ def test_a_forked_child_starts_its_own_helpers():
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
-        ready, _, _ = select.select([reader], [], [], 120)  # a hang guard only
+        ready, _, _ = select.select([reader], [], [], 1500)  # a hang guard only
         report = reader.read() if ready else b"no answer"
     if not ready:
         os.kill(child, signal.SIGKILL)
