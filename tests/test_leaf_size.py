@@ -123,15 +123,15 @@ def _scripted(monkeypatch, script, n_rows=100, **kwargs):
     return result, probe, X, codes
 
 
-def test_leaf_size_search_stops_once_a_larger_leaf_is_clearly_worse(monkeypatch):
-    # After (1, 2) the best is 0.802 and size 2 is the best: go on. After (4, 8) size 8 scores
-    # 0.79, more than 1 % below the best 0.81: stop, and 16 is never probed (however good).
-    script = {1: 0.80, 2: 0.802, 4: 0.81, 8: 0.79, 16: 0.99}
+def test_leaf_size_probes_every_candidate_past_a_worse_larger_leaf(monkeypatch):
+    # cps1985's pattern: leaf 2 scores clearly below leaf 1 (R² near zero makes a small probe
+    # noisy), yet leaf 16 is the best. The search once stopped after (1, 2) and kept leaf 1.
+    script = {1: 0.062, 2: 0.030, 4: 0.108, 8: 0.1925, 16: 0.193}
     (size, scores), probe, _, _ = _scripted(monkeypatch, script)
-    assert probe.sizes() == [[1, 2], [4, 8]]
-    assert scores == {1: 0.80, 2: 0.802, 4: 0.81, 8: 0.79}
-    # Within half a percent of 0.81 (>= 0.80595) only size 4 is.
-    assert size == 4
+    assert probe.sizes() == [[1, 2], [4, 8], [16]]
+    assert scores == script
+    # Within half a percent of 0.193 (>= 0.192035): 8 is the smallest such size.
+    assert size == 8
 
 
 def test_leaf_size_takes_the_smallest_size_within_the_margin(monkeypatch):
