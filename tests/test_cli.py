@@ -456,6 +456,25 @@ def test_info_reads_a_model_file_without_importing_scikit_learn(adult):
     assert result.stdout.strip().splitlines()[-1] == "0 []"
 
 
+def test_predict_imports_neither_scikit_learns_forests_nor_its_model_selection(adult, tmp_path):
+    # A model of the compiled engine predicts without scikit-learn's forests (which load its
+    # trees, neighbours and linear models) or model_selection (train's split): about 80 ms of
+    # the start-up. scikit-learn itself loads, since the model file holds a Pipeline.
+    folder = adult["dir"]
+    code = (
+        "import sys\n"
+        "from deepforest.cli import main\n"
+        f"code = main(['predict', {str(folder / 'adult.skops')!r}, {str(folder / 'test.csv')!r},"
+        f" '-o', {str(tmp_path / 'out.csv')!r}, *{PREDICT_OPTIONS!r}])\n"
+        "unused = ('sklearn.ensemble', 'sklearn.tree', 'sklearn.model_selection')\n"
+        "print(code, sorted(m for m in unused if m in sys.modules), 'sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "0 [] True"
+    assert (tmp_path / "out.csv").read_text() == (folder / "out.csv").read_text()
+
+
 def test_train_with_gradient_boosting_in_the_layers_and_a_final_predictor(adult, tmp_path):
     folder = adult["dir"]
     model = tmp_path / "boosted.skops"

@@ -35,7 +35,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils.class_weight import compute_sample_weight
 
-from . import sklearn_engine, splitting
+from . import splitting
 from .folds import fold_plan
 from .grower import OutOfSampleSums, TrainingRows, TreeSample, TreeSettings, grow_tree
 from .progress import advance
@@ -276,6 +276,10 @@ def _fill_never_scored(total, count, target: Target, weights: np.ndarray) -> Non
 def _fit_sklearn(requests, settings, X, target, sample_weight, folds, score_training, groups):
     """The reference engine's forests, one after the other (scikit-learn shares out each one's
     trees); their out-of-sample sums become outputs as the compiled engine's do."""
+    # Imported here: scikit-learn's forests load its trees, neighbours and linear models, which
+    # a prediction with the compiled engine never needs (the CLI's start-up).
+    from . import sklearn_engine
+
     y = target.for_sklearn()
     fitted = []
     for kind, seed, own in requests:

@@ -13,7 +13,6 @@ import os
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
 from .forests import ForestSettings, Target, fit_forest
 from .layer_estimators import built_in_estimator
@@ -162,6 +161,9 @@ def _make_forest_predictor(settings: ForestSettings, seed: int, params: dict):
         "random_state": seed,
     }
     if settings.engine == "sklearn":
+        # Imported here, as in _core.forests: a compiled-engine model never needs it.
+        from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
         forest_cls = RandomForestClassifier if settings.is_classifier else RandomForestRegressor
         return forest_cls(**{**defaults, **params})
     task = "classification" if settings.is_classifier else "regression"
