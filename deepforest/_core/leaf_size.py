@@ -39,10 +39,9 @@ def choose_min_samples_leaf(
 ) -> tuple[int, dict[int, float]]:
     """Return the candidate leaf size with the best out-of-sample score, and every score.
 
-    Every candidate is probed, two at a time. The probe once stopped at the first pair whose
-    larger size scored clearly worse than the best so far, but a probe of few trees is noisy
-    where scores are near zero: on cps1985 (R² about 0.2) leaf 2 scored below leaf 1 on some
-    seeds while leaf 16 scored best of all, and the early stop kept leaf 1. With
+    Every candidate is probed: a probe of few trees is noisy where scores are near zero, so a
+    larger size scoring worse does not mean the ones after it would (on cps1985 leaf 2 scored
+    below leaf 1 on some seeds while leaf 16 scored best). With
     ``folds`` (the cascade's fold-wise scheme, which weighted fits use) the probes are grown and
     scored fold-wise, with the sample and class weights, as the layers will be. Out of bag they
     ignore the weights: scikit-learn draws weighted bootstrap samples, so heavily weighted rows
@@ -63,7 +62,8 @@ def choose_min_samples_leaf(
         sample_weight = None
     candidates = [size for size in LEAF_SIZE_CANDIDATES if size * 4 <= X.shape[0]]
     scores: dict[int, float] = {}
-    # Two sizes at a time: their trees share the threads.
+    # Two sizes at a time: their trees share the threads, and two probe forests at most are
+    # held in memory at once.
     for start in range(0, len(candidates), PROBES_AT_ONCE):
         sizes = candidates[start : start + PROBES_AT_ONCE]
         requests = [
